@@ -1,0 +1,171 @@
+# clusterpack: one plain GNU Makefile.
+#   make            build libclusterpack (static + shared) and cpk
+#   make deps       install build and test dependencies (apt, as root)
+#   make check      deps, then every test (normal build and ASan/UBSan build)
+#   make demo       render the example and run jobs on a local Slurm
+#   make fuzz       build and run the description parser fuzzer (FUZZ_TIME=600)
+#   make install    PREFIX=/usr/local DESTDIR=
+# V=1 shows the commands.  Local overrides go in config.mak.
+
+VERSION   := 0.1.0
+PREFIX    ?= /usr/local
+BINDIR    ?= $(PREFIX)/bin
+LIBDIR    ?= $(PREFIX)/lib
+INCDIR    ?= $(PREFIX)/include
+MANDIR    ?= $(PREFIX)/share/man
+PKGLIBDIR ?= $(LIBDIR)/clusterpack
+SYSCONFDIR ?= /etc
+
+CC        ?= cc
+PKG_CONFIG ?= pkg-config
+B         ?= build
+SAN       ?=
+
+-include config.mak
+
+PKGS      := yaml-0.1 libssh ldap lber
+DEP_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+DEP_LIBS  := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+
+WARN      := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+             -Wformat=2 -Wno-unused-parameter
+HARDEN    := -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIC
+ifneq ($(SAN),)
+OPT       := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+             -fno-sanitize-recover=undefined
+HARDEN    := -fPIC
+SANLD     := -fsanitize=address,undefined
+else
+OPT       := -O2 -g
+endif
+ALL_CFLAGS = -std=c11 -D_DEFAULT_SOURCE $(OPT) $(WARN) $(HARDEN) -Iinclude -Ilib/util \
+             -DCPK_VERSION='"$(VERSION)"' -DCPK_PKGLIBDIR='"$(PKGLIBDIR)"' \
+             -DCPK_SYSCONFDIR='"$(SYSCONFDIR)"' $(DEP_CFLAGS) $(CFLAGS) -MMD -MP
+ALL_LDFLAGS = $(SANLD) -Wl,-z,relro,-z,now $(LDFLAGS)
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+LIB_SRCS  := $(sort $(wildcard lib/*/*.c))
+LIB_OBJS  := $(LIB_SRCS:%.c=$(B)/%.o)
+CLI_SRCS  := $(sort $(wildcard tools/*.c))
+CLI_OBJS  := $(CLI_SRCS:%.c=$(B)/%.o)
+UNIT_SRCS := $(sort $(wildcard tests/unit/*_test.c))
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%_test.c=$(B)/tests/%.t)
+MAN_INS   := $(wildcard docs/man/*.in)
+MANS      := $(MAN_INS:docs/man/%.in=$(B)/man/%)
+
+STATIC    := $(B)/libclusterpack.a
+SONAME    := libclusterpack.so.0
+SHARED    := $(B)/$(SONAME)
+CPK       := $(B)/cpk
+
+.SECONDARY:
+.PHONY: all deps check test test-unit test-san demo fuzz fuzz-build install \
+        clean bench man
+all: $(STATIC) $(SHARED) $(CPK) $(B)/libclusterpack.pc man
+
+$(B)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(STATIC): $(LIB_OBJS)
+	@$(if $(Q),echo "  AR      $@")
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+$(SHARED): $(LIB_OBJS) lib/libclusterpack.map
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=lib/libclusterpack.map \
+	  $(ALL_LDFLAGS) -o $@ $(LIB_OBJS) $(DEP_LIBS)
+	$(Q)ln -sf $(SONAME) $(B)/libclusterpack.so
+
+$(CPK): $(CLI_OBJS) $(STATIC)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(CLI_OBJS) $(STATIC) $(DEP_LIBS)
+
+$(B)/tests/%.t: $(B)/tests/unit/%_test.o $(STATIC)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(STATIC) $(DEP_LIBS)
+
+$(B)/tests/unit/%_test.o: tests/unit/%_test.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(ALL_CFLAGS) -Itests -c -o $@ $<
+
+$(B)/libclusterpack.pc: Makefile
+	@mkdir -p $(B)
+	$(Q)printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' 'includedir=$(INCDIR)' '' \
+	  'Name: libclusterpack' 'Description: clusterpack core library' \
+	  'Version: $(VERSION)' 'Requires.private: $(PKGS)' \
+	  'Libs: -L$${libdir} -lclusterpack' 'Cflags: -I$${includedir}' > $@
+
+man: $(MANS)
+$(B)/schema.roff: $(CPK)
+	$(Q)$(CPK) schema > $@.tmp && mv $@.tmp $@
+$(B)/man/cluster.yaml.5: $(B)/schema.roff
+$(B)/man/%: docs/man/%.in Makefile
+	@mkdir -p $(dir $@)
+	$(Q)sed -e 's/@VERSION@/$(VERSION)/g' -e '/^@SCHEMA@$$/{r $(B)/schema.roff' -e 'd;}' \
+	  -e "s/@DATE@/$$(date -u -d @$${SOURCE_DATE_EPOCH:-$$(git log -1 --format=%ct 2>/dev/null || date +%s)} +%Y-%m-%d)/g" \
+	  -e 's|@PKGLIBDIR@|$(PKGLIBDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' $< > $@
+
+deps:
+	$(Q)sh tests/rig/deps.sh
+
+# The tests: unit programs and shell tests, all TAP, run by prove.  The second
+# pass repeats the unit and CLI tests with AddressSanitizer/UBSan.
+TESTS_SH := $(sort $(wildcard tests/t[0-9]*.sh))
+test: all $(UNIT_BINS)
+	$(Q)CPK=$(abspath $(CPK)) CPK_BUILD=$(abspath $(B)) \
+	  prove -e '' $(PROVE_FLAGS) $(UNIT_BINS:%=./%) $(TESTS_SH:%=./%)
+
+test-san:
+	$(Q)$(MAKE) --no-print-directory B=build-san SAN=1 all $(UNIT_SRCS:tests/unit/%_test.c=build-san/tests/%.t)
+	$(Q)CPK=$(abspath build-san/cpk) CPK_BUILD=$(abspath build-san) CPK_SAN=1 \
+	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
+	  prove -e '' $(PROVE_FLAGS) $(UNIT_SRCS:tests/unit/%_test.c=./build-san/tests/%.t) \
+	  $(filter ./tests/t1%,$(TESTS_SH:%=./%)) $(filter ./tests/t0%,$(TESTS_SH:%=./%))
+
+check: deps
+	$(Q)$(MAKE) --no-print-directory test
+	$(Q)$(MAKE) --no-print-directory test-san
+
+demo: deps all
+	$(Q)sh tests/rig/demo.sh $(abspath $(CPK))
+
+# libFuzzer target for the description parser (clang).
+FUZZ_TIME ?= 600
+FUZZ_CFLAGS = -std=c11 -D_DEFAULT_SOURCE -DCPK_VERSION='"$(VERSION)"' -DCPK_PKGLIBDIR='"$(PKGLIBDIR)"' -DCPK_SYSCONFDIR='"$(SYSCONFDIR)"' -g -O1 -fsanitize=fuzzer,address,undefined \
+               -Iinclude -Ilib/util $(DEP_CFLAGS)
+fuzz-build: build-fuzz/fuzz_model
+build-fuzz/fuzz_model: fuzz/fuzz_model.c $(LIB_SRCS)
+	@mkdir -p build-fuzz
+	$(Q)clang $(FUZZ_CFLAGS) -o $@ fuzz/fuzz_model.c $(LIB_SRCS) $(DEP_LIBS)
+fuzz: fuzz-build
+	$(Q)mkdir -p build-fuzz/corpus
+	$(Q)cp examples/*.yaml tests/data/bad/*.yaml build-fuzz/corpus/ 2>/dev/null || true
+	$(Q)./build-fuzz/fuzz_model -max_total_time=$(FUZZ_TIME) -max_len=8192 \
+	  -timeout=10 -rss_limit_mb=2048 -dict=fuzz/yaml.dict build-fuzz/corpus
+
+bench: all
+	$(Q)sh bench/render.sh $(abspath $(CPK))
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCDIR)/cpk \
+	  $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7
+	install -m 755 $(CPK) $(DESTDIR)$(BINDIR)/cpk
+	install -m 644 $(STATIC) $(DESTDIR)$(LIBDIR)/libclusterpack.a
+	install -m 755 $(SHARED) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libclusterpack.so
+	install -m 644 include/cpk/*.h $(DESTDIR)$(INCDIR)/cpk/
+	install -m 644 $(B)/libclusterpack.pc $(DESTDIR)$(LIBDIR)/pkgconfig/
+	for m in $(MANS); do s=$${m##*.}; install -m 644 $$m $(DESTDIR)$(MANDIR)/man$$s/; done
+
+clean:
+	rm -rf build build-san build-fuzz
+
+-include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/unit/%.d)

@@ -1,0 +1,108 @@
+/*
+ * Private to lib/model: the schema table types, the parse context and the
+ * position index.
+ */
+#ifndef CPK_MODEL_PRIV_H
+#define CPK_MODEL_PRIV_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "cpk/model.h"
+#include "internal.h"
+#include "strmap.h"
+
+enum ftype {
+	F_STR,		/* one line of text */
+	F_NAME,		/* a name: [A-Za-z0-9][A-Za-z0-9_.-]* */
+	F_CLUSTERNAME,	/* Slurm cluster name: [a-z][a-z0-9_-]*, < 40 */
+	F_PATH,		/* absolute path, no white space */
+	F_UINT,		/* whole number within [min, max] */
+	F_BOOL,		/* true/false, yes/no, on/off */
+	F_SIZE,		/* MiB: a number, or a number with K/M/G/T */
+	F_TIME,		/* a Slurm time: UNLIMITED, MM, MM:SS, D-HH:MM:SS ... */
+	F_ENUM,		/* one of choices */
+	F_STRLIST,	/* a sequence of F_STR (or one string) */
+	F_ENUMLIST,	/* a sequence of choices (or one) */
+	F_HOSTLIST,	/* a host list expression (checked later) */
+	F_ADDR,		/* an IPv4 or IPv6 address */
+	F_RANGE,	/* "LO-HI", whole numbers within [min, max] */
+	F_DN,		/* an LDAP DN */
+	F_URI,		/* an LDAP URI: ldap://, ldaps://, ldapi:// */
+	F_SECTION,	/* a mapping described by sub */
+	F_LIST,		/* a sequence of mappings described by sub */
+};
+
+#define F_REQUIRED 1u
+
+struct section;
+
+struct field {
+	const char *key;
+	enum ftype type;
+	size_t off;		/* offset in the section's struct */
+	const char *def;	/* default, as text (NULL: none) */
+	uint64_t min, max;	/* bounds for F_UINT, F_SIZE, F_RANGE */
+	const char *const *choices;	/* F_ENUM, F_ENUMLIST: NULL-terminated */
+	const struct section *sub;	/* F_SECTION, F_LIST */
+	size_t count_off;	/* F_LIST: offset of the size_t count */
+	unsigned flags;
+	const char *help;
+};
+
+struct section {
+	const char *name;
+	const struct field *fields;
+	size_t nfields;
+	size_t size;		/* element size for F_LIST */
+	size_t pos_off;		/* offset of a struct cpk_pos, or (size_t)-1 */
+	const char *help;
+};
+
+extern const struct section cpk_schema_root;
+extern const struct section cpk_schema_fragment;
+extern const struct section cpk_schema_nodegroup;
+
+/* Where each field that was given in a file was given. */
+struct posent {
+	const void *addr;
+	struct cpk_pos pos;
+	int quoted;		/* the value was a quoted scalar */
+};
+
+struct model_priv {
+	char **files;		/* every file read, for cpk_pos.file */
+	size_t nfiles;
+	struct posent *pos;	/* open-addressing table keyed by addr */
+	size_t poscap, posn;
+	struct cpk_strmap nodes;	/* node name -> index in model->nodes */
+};
+
+/* Parse context shared by model.c and check.c. */
+struct ctx {
+	struct cpk_model *m;
+	struct model_priv *p;
+	struct cpk_diags *diags;
+	int oom;
+};
+
+void cpk_diag_add(struct ctx *c, const struct cpk_pos *pos, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Records that the field at ADDR was given at POS. */
+int cpk_pos_put(struct ctx *c, const void *addr, const struct cpk_pos *pos,
+		int quoted);
+/* Where the field at ADDR was given, or NULL if it was not. */
+const struct posent *cpk_pos_get(const struct model_priv *p, const void *addr);
+
+/* Parses one scalar TEXT into the field F of struct BASE (defaults too). */
+int cpk_field_set(struct ctx *c, const struct field *f, void *base,
+		  const char *text, const struct cpk_pos *pos,
+		  const char *path);
+
+/* Semantic checks and derived data (check.c). */
+void cpk_model_check(struct ctx *c);
+
+void cpk_strlist_release(struct cpk_strlist *l);
+/* [A-Za-z0-9][A-Za-z0-9_.-]*, at most MAXLEN bytes. */
+int cpk_is_name(const char *s, size_t maxlen);
+
+#endif

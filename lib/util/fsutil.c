@@ -1,0 +1,156 @@
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cpk/fsutil.h"
+#include "internal.h"
+
+static cpk_err_t write_all(int fd, const char *p, size_t len, const char *path)
+{
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return cpk_err_sys("cannot write %s", path);
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return CPK_OK;
+}
+
+cpk_err_t cpk_write_atomic(const char *path, const void *data, size_t len,
+			   mode_t mode)
+{
+	struct cpk_buf tmp = CPK_BUF_INIT, dir = CPK_BUF_INIT;
+	cpk_err_t r = CPK_OK;
+	const char *slash = strrchr(path, '/');
+	int fd = -1, dfd = -1;
+
+	if (slash)
+		cpk_buf_add(&dir, path, (size_t)(slash - path) + (slash == path));
+	else
+		cpk_buf_addstr(&dir, ".");
+	cpk_buf_add(&tmp, path, slash ? (size_t)(slash - path) + 1 : 0);
+	cpk_buf_addf(&tmp, ".%s.XXXXXX", slash ? slash + 1 : path);
+	if (cpk_buf_failed(&tmp) || cpk_buf_failed(&dir)) {
+		r = cpk_err_set(CPK_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	fd = mkstemp(tmp.buf);
+	if (fd < 0) {
+		r = cpk_err_sys("cannot create a temporary file beside %s", path);
+		cpk_buf_reset(&tmp);
+		goto out;
+	}
+	if (fchmod(fd, mode) < 0) {
+		r = cpk_err_sys("cannot set the mode of %s", tmp.buf);
+		goto out;
+	}
+	if ((r = write_all(fd, data, len, tmp.buf)) != CPK_OK)
+		goto out;
+	if (fsync(fd) < 0) {
+		r = cpk_err_sys("cannot sync %s", tmp.buf);
+		goto out;
+	}
+	if (close(fd) < 0) {
+		fd = -1;
+		r = cpk_err_sys("cannot close %s", tmp.buf);
+		goto out;
+	}
+	fd = -1;
+	if (rename(tmp.buf, path) < 0) {
+		r = cpk_err_sys("cannot rename %s to %s", tmp.buf, path);
+		goto out;
+	}
+	cpk_buf_reset(&tmp);	/* nothing left to remove */
+	dfd = open(dir.buf, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0)
+		(void)fsync(dfd);	/* best effort: some filesystems refuse */
+out:
+	if (fd >= 0)
+		close(fd);
+	if (dfd >= 0)
+		close(dfd);
+	if (r != CPK_OK && tmp.len)
+		unlink(tmp.buf);
+	cpk_buf_release(&tmp);
+	cpk_buf_release(&dir);
+	return r;
+}
+
+cpk_err_t cpk_read_file(const char *path, struct cpk_buf *out, size_t max)
+{
+	cpk_err_t r = CPK_OK;
+	char chunk[65536];
+	size_t total = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return cpk_err_sys("cannot open %s", path);
+	for (;;) {
+		ssize_t n = read(fd, chunk, sizeof(chunk));
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			r = cpk_err_sys("cannot read %s", path);
+			break;
+		}
+		if (n == 0)
+			break;
+		total += (size_t)n;
+		if (max && total > max) {
+			r = cpk_err_set(CPK_ERR_INVALID,
+					"%s: larger than %zu bytes", path, max);
+			break;
+		}
+		cpk_buf_add(out, chunk, (size_t)n);
+		if (cpk_buf_failed(out)) {
+			r = cpk_err_set(CPK_ERR_NOMEM, "%s: out of memory", path);
+			break;
+		}
+	}
+	close(fd);
+	return r;
+}
+
+cpk_err_t cpk_mkdir_p(const char *path, mode_t mode)
+{
+	struct cpk_buf b = CPK_BUF_INIT;
+	cpk_err_t r = CPK_OK;
+	size_t i;
+
+	cpk_buf_addstr(&b, path);
+	if (cpk_buf_failed(&b))
+		return cpk_err_set(CPK_ERR_NOMEM, "out of memory");
+	for (i = 1; i <= b.len; i++) {
+		struct stat st;
+
+		if (b.buf[i] != '/' && b.buf[i] != '\0')
+			continue;
+		b.buf[i] = '\0';
+		if (mkdir(b.buf, mode) < 0 && errno != EEXIST) {
+			r = cpk_err_sys("cannot create directory %s", b.buf);
+			break;
+		}
+		if (stat(b.buf, &st) < 0 || !S_ISDIR(st.st_mode)) {
+			errno = ENOTDIR;
+			r = cpk_err_sys("cannot create directory %s", b.buf);
+			break;
+		}
+		if (i < b.len)
+			b.buf[i] = '/';
+	}
+	cpk_buf_release(&b);
+	return r;
+}

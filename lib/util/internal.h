@@ -1,0 +1,33 @@
+/*
+ * Private helpers shared by lib/ modules.  Not installed; tools/ and
+ * plugins/ must not include this file.
+ */
+#ifndef CPK_INTERNAL_H
+#define CPK_INTERNAL_H
+
+#include <stddef.h>
+#include "cpk/error.h"
+#include "cpk/buf.h"
+#include "banned.h"
+
+/* Records a detailed message for cpk_errmsg() and returns ERR. */
+cpk_err_t cpk_err_set(cpk_err_t err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Same, appending ": strerror(errno)"; picks the code from errno. */
+cpk_err_t cpk_err_sys(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
+/* Maps an errno value to the closest cpk_err_t. */
+cpk_err_t cpk_err_from_errno(int e);
+
+/* Allocation helpers: return NULL on failure, never abort. */
+char *cpk_strdup(const char *s);
+char *cpk_strndup(const char *s, size_t n);
+/* realloc for an array of NMEMB elements of SIZE, with overflow check. */
+void *cpk_reallocarray(void *p, size_t nmemb, size_t size);
+
+/* Overwrites N bytes at P in a way the compiler cannot elide. */
+void cpk_memwipe(void *p, size_t n);
+
+#define CPK_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+#endif

@@ -1,0 +1,856 @@
+# shellcheck shell=bash
+# Globals set here (RIG_*) are for the tests that source this file:
+# shellcheck disable=SC2034
+# tests/rig/lib.sh: the clusterpack test rig (bash).  Source it from a test:
+#
+#     . "$(dirname "$0")/rig/lib.sh"
+#
+# It gives a scratch directory per test, free loopback ports, real daemons
+# (munged, slurmctld, slurmd) started in the background and stopped by pid,
+# a test user (cpktest, uid/gid 4242) visible only inside a private mount
+# namespace, a one-node cluster.yaml of this host, and small TAP helpers.
+# Everything started is stopped again on exit, failure, INT or TERM: do not
+# set your own EXIT/INT/TERM traps, register extra clean-up with rig_at_exit.
+# The machine's own /etc is never written; /etc/passwd, /etc/group and
+# /etc/shadow are only ever bind-mounted over inside a private mount namespace.
+#
+# Environment: CPK_KEEP=1 keeps the scratch directory (its path is printed),
+# CPK_RIG_TIMEOUT (default 30) bounds every wait for a daemon, in seconds.
+# Messages go to stderr, prefixed with "# " so they read as TAP diagnostics.
+
+if [ -z "${BASH_VERSION:-}" ]; then
+	echo "tests/rig/lib.sh needs bash" >&2
+	# shellcheck disable=SC2317
+	return 1 2>/dev/null || exit 1
+fi
+if [ -n "${RIG_LIB_LOADED:-}" ]; then
+	return 0
+fi
+RIG_LIB_LOADED=1
+
+RIG_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+RIG_DIR=""                     # the scratch directory (rig_tmpdir)
+RIG_TIMEOUT=${CPK_RIG_TIMEOUT:-30}
+RIG_USER=cpktest
+RIG_UID=4242
+RIG_GID=4242
+RIG_USER_HOME=""               # set by rig_make_user
+RIG_MUNGE_SOCKET=""            # set by rig_start_munge
+RIG_SLURM_NODE=""              # set by rig_start_slurm
+RIG_OWNER_PID=$$               # only this process cleans up
+RIG_TRAPPED=""
+# Daemons, by name: pid, start time (field 22 of /proc/PID/stat, so that a
+# reused pid is never mistaken for ours) and the logs to show on failure.
+declare -A RIG_D_PID=() RIG_D_START=() RIG_D_LOGS=()
+RIG_D_ALL=()                   # "PID STARTTIME" of every process started, for checks
+# The clean-up stack, run last-in first-out: "d NAME" stops a daemon,
+# "h COMMAND" runs a command (eval).
+RIG_CLEANUP=()
+
+rig_log() { printf '# %s\n' "$*" >&2; }
+
+# rig_show_file FILE [LINES]: show the tail of FILE as diagnostics.
+rig_show_file() {
+	local f=$1 n=${2:-25}
+	[ -e "$f" ] || { rig_log "($f does not exist)"; return 0; }
+	rig_log "---- tail of $f ----"
+	tail -n "$n" -- "$f" 2>/dev/null | sed 's/^/#   /' >&2
+}
+
+# rig_missing_cmds CMD...: print the commands not found in PATH (or sbin).
+rig_missing_cmds() {
+	local c out=""
+	for c in "$@"; do
+		PATH=$PATH:/usr/sbin:/sbin command -v "$c" >/dev/null 2>&1 || out="$out $c"
+	done
+	printf '%s\n' "${out# }"
+}
+
+# ---------------------------------------------------------------- clean-up
+
+rig__cleanup() {
+	[ "${BASHPID:-$$}" = "$RIG_OWNER_PID" ] || return 0
+	rig_stop_all
+	if [ -n "$RIG_DIR" ] && [ -d "$RIG_DIR" ]; then
+		if [ "${CPK_KEEP:-0}" = 1 ]; then
+			rig_log "CPK_KEEP=1: kept $RIG_DIR"
+		else
+			case $RIG_DIR in
+			*/cpk-rig.*) rm -rf -- "$RIG_DIR" ;;
+			esac
+		fi
+	fi
+	RIG_DIR=""
+}
+
+rig__trap() {
+	[ -n "$RIG_TRAPPED" ] && return 0
+	RIG_TRAPPED=1
+	RIG_OWNER_PID=${BASHPID:-$$}
+	trap 'rig__cleanup' EXIT
+	trap 'rig_log "interrupted: cleaning up"; rig__cleanup; trap - INT; exit 130' INT
+	trap 'rig_log "terminated: cleaning up"; rig__cleanup; trap - TERM; exit 143' TERM
+	trap 'rig_log "hangup: cleaning up"; rig__cleanup; trap - HUP; exit 129' HUP
+	# A reader that went away (prove interrupted) must not kill us before
+	# the daemons are stopped.
+	trap 'rig__cleanup; trap - PIPE; exit 141' PIPE
+}
+
+# rig_at_exit COMMAND: run COMMAND (a string, eval'ed) at clean-up, before
+# anything started earlier is stopped (last in, first out).
+rig_at_exit() {
+	rig__trap
+	RIG_CLEANUP+=("h $*")
+}
+
+# rig_stop_all: run the clean-up stack: stop every daemon started (by pid)
+# and run the rig_at_exit commands, newest first.  Idempotent.
+rig_stop_all() {
+	local i e
+	for ((i = ${#RIG_CLEANUP[@]} - 1; i >= 0; i--)); do
+		e=${RIG_CLEANUP[i]}
+		unset 'RIG_CLEANUP[i]'
+		case $e in
+		"d "*) rig_daemon_stop "${e#d }" ;;
+		"h "*) eval "${e#h }" || rig_log "clean-up command failed: ${e#h }" ;;
+		esac
+	done
+	RIG_CLEANUP=()
+}
+
+# ------------------------------------------------------------- scratch dir
+
+# rig_tmpdir: make the test's scratch directory (once) and set RIG_DIR.  It
+# is mode 0755 so that the test user can reach its home and the Slurm
+# configuration inside it.  Removed at exit unless CPK_KEEP=1.
+rig_tmpdir() {
+	[ -n "$RIG_DIR" ] && [ -d "$RIG_DIR" ] && return 0
+	rig__trap
+	local base=${TMPDIR:-/tmp} d
+	base=$(cd "$base" && pwd -P) || { rig_log "rig_tmpdir: no directory $base"; return 1; }
+	d=$(mktemp -d "$base/cpk-rig.XXXXXX") || { rig_log "rig_tmpdir: mktemp failed"; return 1; }
+	chmod 0755 "$d" || return 1
+	RIG_DIR=$d
+}
+
+# ------------------------------------------------------------------ ports
+
+rig__port_free() {
+	local p=$1
+	if command -v ss >/dev/null 2>&1; then
+		[ -z "$(ss -Htan "( sport = :$p )" 2>/dev/null)" ] || return 1
+	fi
+	# Binding INADDR_ANY fails if any IPv4 socket holds the port.
+	perl -MSocket -e '
+		socket(my $s, PF_INET, SOCK_STREAM, 0) or exit 2;
+		bind($s, sockaddr_in($ARGV[0], INADDR_ANY)) or exit 1;
+		exit 0;' "$p" 2>/dev/null
+}
+
+# rig_free_port: print a free TCP port in 20000-31999 (below the kernel's
+# ephemeral range).  Ports already handed out in this test (recorded in
+# $RIG_DIR/ports) are never given twice, also across $(...) subshells.
+rig_free_port() {
+	local p i rec=""
+	[ -n "$RIG_DIR" ] && rec=$RIG_DIR/ports
+	for ((i = 0; i < 200; i++)); do
+		p=$((20000 + (RANDOM * 32768 + RANDOM) % 12000))
+		if [ -n "$rec" ] && [ -f "$rec" ] && grep -qx "$p" "$rec"; then
+			continue
+		fi
+		rig__port_free "$p" || continue
+		[ -n "$rec" ] && echo "$p" >>"$rec"
+		echo "$p"
+		return 0
+	done
+	rig_log "rig_free_port: no free port found"
+	return 1
+}
+
+# ------------------------------------------------------------- processes
+
+# rig_proc_state PID: print "STATE STARTTIME" from /proc/PID/stat.
+rig_proc_state() {
+	local s
+	s=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	s=${s##*) }
+	# shellcheck disable=SC2086
+	set -- $s
+	printf '%s %s\n' "$1" "${20}"
+}
+
+# rig_pid_alive PID [STARTTIME]: true if PID exists, is not a zombie (or
+# dead), and (when given) still has the same start time.
+rig_pid_alive() {
+	local st
+	st=$(rig_proc_state "$1") || return 1
+	case ${st%% *} in Z | X | x) return 1 ;; esac
+	[ -z "${2:-}" ] || [ "${st#* }" = "$2" ]
+}
+
+# rig_daemon_start NAME LOG CMD...: start CMD in the background, in its own
+# process group (stdin /dev/null, stdout+stderr appended to LOG), record its
+# pid under NAME and push it on the clean-up stack.  RIG_PID is set to the
+# pid.  CMD must stay in the foreground (munged -F, slurmctld -D, ...).
+rig_daemon_start() {
+	local name=$1 log=$2 pid st
+	shift 2
+	rig__trap
+	if [ -n "${RIG_D_PID[$name]:-}" ] && rig_daemon_alive "$name"; then
+		rig_log "rig_daemon_start: $name is already running (pid ${RIG_D_PID[$name]})"
+		return 1
+	fi
+	# A process group of its own (setpgid, no fork: the pid stays the
+	# daemon's), so that a Ctrl-C meant for the test does not hit the
+	# daemons; the test's trap stops them in order instead.
+	perl -e 'setpgrp(0, 0) or die "setpgrp: $!\n"; exec { $ARGV[0] } @ARGV or die "exec $ARGV[0]: $!\n"' \
+		"$@" </dev/null >>"$log" 2>&1 &
+	pid=$!
+	st=$(rig_proc_state "$pid") || st="x none"
+	RIG_D_PID[$name]=$pid
+	RIG_D_START[$name]=${st#* }
+	RIG_D_LOGS[$name]=$log
+	RIG_D_ALL+=("$pid ${st#* }")
+	RIG_CLEANUP+=("d $name")
+	RIG_PID=$pid
+}
+
+# rig_daemon_add_log NAME FILE: also show FILE when NAME fails.
+rig_daemon_add_log() { RIG_D_LOGS[$1]="${RIG_D_LOGS[$1]:-} $2"; }
+
+# rig_daemon_pid NAME: print the pid of daemon NAME.
+rig_daemon_pid() { printf '%s\n' "${RIG_D_PID[$1]:-}"; }
+
+# rig_daemon_alive NAME: true while daemon NAME runs (not a zombie).
+rig_daemon_alive() {
+	local pid=${RIG_D_PID[$1]:-}
+	[ -n "$pid" ] && rig_pid_alive "$pid" "${RIG_D_START[$1]}"
+}
+
+# rig_daemon_logs NAME: show the tails of the daemon's logs.
+rig_daemon_logs() {
+	local f
+	for f in ${RIG_D_LOGS[$1]:-}; do rig_show_file "$f"; done
+}
+
+# rig_poll SECS CMD...: run CMD every 0.1 s until it succeeds (0) or SECS
+# have passed (1).  CMD's output is discarded.
+rig_poll() {
+	local secs=$1 end
+	shift
+	end=$((SECONDS + secs))
+	while :; do
+		"$@" >/dev/null 2>&1 && return 0
+		[ "$SECONDS" -lt "$end" ] || return 1
+		sleep 0.1
+	done
+}
+
+# rig_wait_ready NAME SECS CMD...: poll CMD until it succeeds; fail at once
+# if daemon NAME dies, or after SECS; on failure show why and its logs.
+rig_wait_ready() {
+	local name=$1 secs=$2 end
+	shift 2
+	end=$((SECONDS + secs))
+	while :; do
+		"$@" >/dev/null 2>&1 && return 0
+		if ! rig_daemon_alive "$name"; then
+			rig_log "$name (pid ${RIG_D_PID[$name]:-?}) exited before it was ready"
+			rig_daemon_logs "$name"
+			return 1
+		fi
+		if [ "$SECONDS" -ge "$end" ]; then
+			rig_log "$name (pid ${RIG_D_PID[$name]}) not ready after ${secs}s: $*"
+			rig_daemon_logs "$name"
+			return 1
+		fi
+		sleep 0.1
+	done
+}
+
+# rig_children PID: print "CHILDPID STARTTIME" for each live child of PID.
+rig_children() {
+	local f s parent=$1
+	for f in /proc/[0-9]*/stat; do
+		s=$(cat "$f" 2>/dev/null) || continue
+		s=${s##*) }
+		# shellcheck disable=SC2086
+		set -- $s
+		case $1 in Z | X | x) continue ;; esac
+		if [ "$2" = "$parent" ]; then
+			f=${f#/proc/}
+			printf '%s %s\n' "${f%/stat}" "${20}"
+		fi
+	done
+}
+
+# rig_daemon_stop NAME [SECS]: TERM the daemon, wait up to SECS (10) for it
+# to go, then KILL it; reap it.  Its own children (slurmctld's slurmscriptd)
+# are then given the same time to exit and are stopped the same way.  Never
+# by name, only by the recorded pid.
+rig_daemon_stop() {
+	local name=$1 secs=${2:-10} pid start kids="" k
+	pid=${RIG_D_PID[$name]:-}
+	start=${RIG_D_START[$name]:-}
+	[ -n "$pid" ] || return 0
+	if rig_pid_alive "$pid" "$start"; then
+		kids=$(rig_children "$pid")
+		kill -TERM "$pid" 2>/dev/null
+		# shellcheck disable=SC2016 # eval'ed later, on purpose
+		if ! rig_poll "$secs" eval '! rig_pid_alive "$pid" "$start"'; then
+			rig_log "$name (pid $pid) ignored TERM for ${secs}s: KILL"
+			kill -KILL "$pid" 2>/dev/null
+			# shellcheck disable=SC2016
+			rig_poll 5 eval '! rig_pid_alive "$pid" "$start"' ||
+				rig_log "$name (pid $pid) survived KILL"
+		fi
+	fi
+	wait "$pid" 2>/dev/null
+	unset 'RIG_D_PID[$name]'
+	while read -r k start; do
+		[ -n "$k" ] || continue
+		RIG_D_ALL+=("$k $start")
+		# shellcheck disable=SC2016
+		rig_poll "$secs" eval '! rig_pid_alive "$k" "$start"' && continue
+		rig_log "$name's child $k still runs after $name exited: TERM"
+		kill -TERM "$k" 2>/dev/null
+		# shellcheck disable=SC2016
+		rig_poll 5 eval '! rig_pid_alive "$k" "$start"' && continue
+		kill -KILL "$k" 2>/dev/null
+	done <<<"$kids"
+	return 0
+}
+
+# rig_alive_pids: print the pids of the daemons (and their children) the
+# rig started that are still alive: for a final check that all stopped.
+rig_alive_pids() {
+	local e
+	for e in "${RIG_D_ALL[@]}"; do
+		rig_pid_alive "${e% *}" "${e#* }" && printf '%s\n' "${e% *}"
+	done
+	return 0
+}
+
+# rig_leftover_pids [DIR]: print pids (other than this shell) whose working
+# directory or command line lies under DIR (default RIG_DIR): stray job
+# processes, for instance.
+rig_leftover_pids() {
+	local dir=${1:-$RIG_DIR} p cwd
+	[ -n "$dir" ] || return 0
+	for p in /proc/[0-9]*; do
+		p=${p#/proc/}
+		[ "$p" = "$$" ] && continue
+		[ "$p" = "${BASHPID:-$$}" ] && continue
+		rig_pid_alive "$p" || continue
+		cwd=$(readlink "/proc/$p/cwd" 2>/dev/null) || continue
+		case "$cwd/" in "$dir"/*) printf '%s\n' "$p"; continue ;; esac
+		if tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -qF -- "$dir/"; then
+			printf '%s\n' "$p"
+		fi
+	done
+	return 0
+}
+
+# ------------------------------------------------------------------ munge
+
+rig__munge_ok() {
+	local cred
+	cred=$(timeout 5 munge -n -S "$1" 2>/dev/null) || return 1
+	printf '%s\n' "$cred" | timeout 5 unmunge -S "$1" >/dev/null 2>&1
+}
+
+# rig_start_munge DIR: a munged of our own.  Key DIR/munge/munge.key (1 KiB
+# random, 0400, dir 0700; kept if present), socket DIR/munge-run/munge.socket
+# (dir 0755), pid/log in DIR/munge-run, seed in DIR/munge.  Waits until a
+# credential round-trips.  Sets RIG_MUNGE_SOCKET.
+rig_start_munge() {
+	local d=$1 key run
+	key=$d/munge/munge.key
+	run=$d/munge-run
+	install -d -m 0700 "$d/munge" && install -d -m 0755 "$run" || return 1
+	chmod 0755 "$run" || return 1
+	if [ ! -s "$key" ]; then
+		(umask 077 && head -c 1024 /dev/urandom >"$key") || return 1
+		chmod 0400 "$key" || return 1
+	fi
+	RIG_MUNGE_SOCKET=$run/munge.socket
+	rig_daemon_start munged "$run/munged.out" \
+		munged -F --socket="$RIG_MUNGE_SOCKET" --key-file="$key" \
+		--pid-file="$run/munged.pid" --log-file="$run/munged.log" \
+		--seed-file="$d/munge/munged.seed" || return 1
+	rig_daemon_add_log munged "$run/munged.log"
+	rig_wait_ready munged "$RIG_TIMEOUT" rig__munge_ok "$RIG_MUNGE_SOCKET"
+}
+
+# ------------------------------------------------------------------ slurm
+
+# rig_conf_get FILE KEY: print the value of a top-level KEY=VALUE line of a
+# slurm.conf-like FILE (key case-insensitive, last one wins); 1 if absent.
+rig_conf_get() {
+	awk -v want="$(printf '%s' "$2" | tr '[:upper:]' '[:lower:]')" '
+		{ sub(/#.*/, "") }
+		{
+			n = index($0, "=")
+			if (n == 0) next
+			k = substr($0, 1, n - 1)
+			gsub(/^[ \t]+|[ \t]+$/, "", k)
+			if (tolower(k) != want) next
+			v = substr($0, n + 1)
+			gsub(/^[ \t]+|[ \t]+$/, "", v)
+			val = v; found = 1
+		}
+		END { if (found) print val; else exit 1 }' "$1"
+}
+
+# rig__conf_first_node FILE: the first NodeName= value that is not DEFAULT.
+rig__conf_first_node() {
+	awk '{ sub(/#.*/, "") }
+		{ for (i = 1; i <= NF; i++) if (tolower(substr($i, 1, 9)) == "nodename=") {
+			v = substr($i, 10); if (toupper(v) != "DEFAULT") { print v; exit } } }' "$1"
+}
+
+rig__ctld_up() {
+	timeout 10 scontrol ping 2>/dev/null | grep -q 'is UP'
+}
+
+# rig_node_state NODE: print the node's state as sinfo says (idle, mixed...).
+rig_node_state() {
+	timeout 10 sinfo -h -N -n "$1" -o %T 2>/dev/null | head -n 1
+}
+
+rig__node_idle() { [ "$(rig_node_state "$1")" = idle ]; }
+
+# rig_start_slurmctld CONF: create the controller's directories named in
+# CONF, start `slurmctld -D -i -f CONF`, wait for `scontrol ping`.
+rig_start_slurmctld() {
+	local conf=$1 v out
+	export SLURM_CONF=$conf
+	v=$(rig_conf_get "$conf" StateSaveLocation) && { install -d -m 0755 "$v" || return 1; }
+	v=$(rig_conf_get "$conf" SlurmctldLogFile) && { install -d -m 0755 "$(dirname "$v")" || return 1; }
+	v=$(rig_conf_get "$conf" SlurmctldPidFile) && { install -d -m 0755 "$(dirname "$v")" || return 1; }
+	out=$(dirname "$conf")/slurmctld.out
+	v=$(rig_conf_get "$conf" SlurmctldLogFile) && out=$v.out
+	rig_daemon_start slurmctld "$out" slurmctld -D -i -f "$conf" || return 1
+	v=$(rig_conf_get "$conf" SlurmctldLogFile) && rig_daemon_add_log slurmctld "$v"
+	rig_wait_ready slurmctld "$RIG_TIMEOUT" rig__ctld_up
+}
+
+# rig_start_slurmd CONF NODE: create the node's directories named in CONF
+# (%n and %h become NODE), start `slurmd -D -f CONF -N NODE`, wait for the
+# node to be idle.  The daemon's name in the rig is "slurmd" for the first
+# node and "slurmd-NODE" for others.
+rig_start_slurmd() {
+	local conf=$1 node=$2 v out name=slurmd
+	export SLURM_CONF=$conf
+	if [ -n "${RIG_D_PID[slurmd]:-}" ]; then name=slurmd-$node; fi
+	v=$(rig_conf_get "$conf" SlurmdSpoolDir) && { install -d -m 0755 "$(rig__pct "$v" "$node")" || return 1; }
+	v=$(rig_conf_get "$conf" SlurmdLogFile) && { install -d -m 0755 "$(dirname "$(rig__pct "$v" "$node")")" || return 1; }
+	v=$(rig_conf_get "$conf" SlurmdPidFile) && { install -d -m 0755 "$(dirname "$(rig__pct "$v" "$node")")" || return 1; }
+	out=$(dirname "$conf")/$name.out
+	v=$(rig_conf_get "$conf" SlurmdLogFile) && out=$(rig__pct "$v" "$node").out
+	rig_daemon_start "$name" "$out" slurmd -D -f "$conf" -N "$node" || return 1
+	v=$(rig_conf_get "$conf" SlurmdLogFile) && rig_daemon_add_log "$name" "$(rig__pct "$v" "$node")"
+	rig_wait_ready "$name" "$RIG_TIMEOUT" rig__node_idle "$node" || {
+		rig_log "node $node, as slurmctld sees it:"
+		timeout 10 scontrol show node "$node" 2>&1 | grep -E 'State=|Reason=|RealMemory=' | sed 's/^/#  /' >&2
+		return 1
+	}
+}
+
+rig__pct() {
+	local s=$1
+	s=${s//%n/$2}
+	s=${s//%h/$2}
+	printf '%s\n' "$s"
+}
+
+# rig_slurm_cancel_all: cancel every job of the running cluster and wait
+# (bounded) until none is left, so that no job process outlives the test.
+rig_slurm_cancel_all() {
+	rig_daemon_alive slurmctld || return 0
+	local ids end
+	ids=$(timeout 5 squeue -h -t PD,R,CG,S -o %A 2>/dev/null) || return 0
+	[ -n "$ids" ] || return 0
+	# shellcheck disable=SC2086
+	timeout 5 scancel $ids 2>/dev/null
+	end=$((SECONDS + 15))
+	while rig_daemon_alive slurmctld; do
+		[ -z "$(timeout 3 squeue -h -t PD,R,CG,S -o %A 2>/dev/null)" ] && return 0
+		if [ "$SECONDS" -ge "$end" ]; then
+			rig_log "jobs still present 15s after scancel: $ids"
+			return 0
+		fi
+		sleep 0.1
+	done
+	return 0
+}
+
+# rig_start_slurm CONFDIR [NODE]: start slurmctld and one slurmd (NODE, by
+# default the first NodeName of CONFDIR/slurm.conf) with CONFDIR/slurm.conf,
+# after creating the directories it names.  Exports SLURM_CONF; sets
+# RIG_SLURM_NODE.  CONFDIR itself is made world-readable (users read the
+# configuration).  At clean-up, jobs are cancelled, then slurmd and
+# slurmctld stopped.
+rig_start_slurm() {
+	local confdir=$1 node=${2:-} conf
+	conf=$confdir/slurm.conf
+	[ -r "$conf" ] || { rig_log "rig_start_slurm: no $conf"; return 1; }
+	chmod a+rx "$confdir" || return 1
+	if [ -z "$node" ]; then
+		node=$(rig__conf_first_node "$conf")
+		case $node in
+		*[\[,]*) node=$(SLURM_CONF=$conf scontrol show hostnames "$node" | head -n 1) ;;
+		esac
+	fi
+	[ -n "$node" ] || { rig_log "rig_start_slurm: no NodeName in $conf"; return 1; }
+	RIG_SLURM_NODE=$node
+	rig_start_slurmctld "$conf" || return 1
+	rig_start_slurmd "$conf" "$node" || return 1
+	RIG_CLEANUP+=("h rig_slurm_cancel_all")
+}
+
+# rig_job_field JOBID FIELD: print FIELD (JobState, ExitCode, ...) of a job.
+rig_job_field() {
+	timeout 10 scontrol -o show job "$1" 2>/dev/null |
+		awk -v f="$2=" '{ for (i = 1; i <= NF; i++) if (index($i, f) == 1) { print substr($i, length(f) + 1); exit } }'
+}
+
+rig__job_done() {
+	case $(rig_job_field "$1" JobState) in
+	COMPLETED | FAILED | CANCELLED | TIMEOUT | NODE_FAIL | PREEMPTED | BOOT_FAIL | DEADLINE | OUT_OF_MEMORY) return 0 ;;
+	esac
+	return 1
+}
+
+# rig__slurm_dead: name a Slurm daemon the rig started that has died.
+rig__slurm_dead() {
+	local n
+	for n in "${!RIG_D_PID[@]}"; do
+		case $n in
+		slurmctld | slurmd | slurmd-*) rig_daemon_alive "$n" || { echo "$n"; return 0; } ;;
+		esac
+	done
+	return 1
+}
+
+# rig_wait_job JOBID [SECS]: wait (default 60 s) until the job has ended;
+# sets RIG_JOB_STATE and RIG_JOB_EXIT (e.g. COMPLETED and 0:0).  1 on
+# timeout (the job's record is then shown) or as soon as a Slurm daemon
+# the rig started dies (its log is then shown).
+rig_wait_job() {
+	local id=$1 secs=${2:-60} end dead
+	RIG_JOB_STATE="" RIG_JOB_EXIT=""
+	end=$((SECONDS + secs))
+	until rig__job_done "$id"; do
+		if dead=$(rig__slurm_dead); then
+			rig_log "waiting for job $id: $dead (pid ${RIG_D_PID[$dead]}) has died"
+			rig_daemon_logs "$dead"
+			return 1
+		fi
+		if [ "$SECONDS" -ge "$end" ]; then
+			rig_log "job $id has not ended after ${secs}s:"
+			timeout 10 scontrol show job "$id" 2>&1 | sed 's/^/#   /' >&2
+			return 1
+		fi
+		sleep 0.1
+	done
+	RIG_JOB_STATE=$(rig_job_field "$id" JobState)
+	RIG_JOB_EXIT=$(rig_job_field "$id" ExitCode)
+}
+
+# ---------------------------------------------------- the test user cpktest
+
+# rig_make_user: prepare (once) RIG_DIR/nsetc/{passwd,group,shadow}: copies
+# of the machine's files plus user and group cpktest (4242:4242, shell
+# /bin/sh, no password but key login allowed), and its home
+# RIG_DIR/home/cpktest (0700, owned by it) with ~/.ssh/id_ed25519{,.pub} and
+# authorized_keys.  Sets RIG_USER_HOME.  Changes nothing in /etc.
+rig_make_user() {
+	rig_tmpdir || return 1
+	local e=$RIG_DIR/nsetc h=$RIG_DIR/home/$RIG_USER
+	RIG_USER_HOME=$h
+	[ -f "$e/.done" ] && return 0
+	install -d -m 0755 "$e" "$RIG_DIR/home" || return 1
+	cp -p /etc/passwd /etc/group /etc/shadow "$e/" || return 1
+	if awk -F: -v u="$RIG_USER" -v n="$RIG_UID" '$1 == u || $3 == n { f = 1 } END { exit !f }' "$e/passwd" ||
+		awk -F: -v u="$RIG_USER" -v n="$RIG_GID" '$1 == u || $3 == n { f = 1 } END { exit !f }' "$e/group"; then
+		rig_log "rig_make_user: $RIG_USER or id $RIG_UID already exists on this machine"
+		return 1
+	fi
+	printf '%s:x:%s:%s:clusterpack test user:%s:/bin/sh\n' "$RIG_USER" "$RIG_UID" "$RIG_GID" "$h" >>"$e/passwd"
+	printf '%s:x:%s:\n' "$RIG_USER" "$RIG_GID" >>"$e/group"
+	# "*": no password, but not "locked", so that sshd allows key logins.
+	printf '%s:*:%s:0:99999:7:::\n' "$RIG_USER" "$(($(date +%s) / 86400))" >>"$e/shadow"
+	install -d -m 0700 -o "$RIG_UID" -g "$RIG_GID" "$h" "$h/.ssh" || return 1
+	ssh-keygen -q -t ed25519 -N '' -C "$RIG_USER@rig" -f "$h/.ssh/id_ed25519" >/dev/null || return 1
+	cp "$h/.ssh/id_ed25519.pub" "$h/.ssh/authorized_keys" || return 1
+	chmod 0600 "$h/.ssh/id_ed25519" "$h/.ssh/authorized_keys" || return 1
+	chown -R "$RIG_UID:$RIG_GID" "$h" || return 1
+	: >"$e/.done"
+}
+
+# rig__in_private_mntns: true if this process's mount namespace is known to
+# differ from the machine's: from PID 1's where readable, else from the one
+# rig_reexec_in_userns recorded before unshare, else from the parent's.
+rig__in_private_mntns() {
+	local me other
+	me=$(readlink /proc/self/ns/mnt) || return 1
+	if other=$(readlink /proc/1/ns/mnt 2>/dev/null); then
+		[ "$me" != "$other" ]
+	elif [ -n "${CPK_RIG_OUTER_MNTNS:-}" ]; then
+		[ "$me" != "$CPK_RIG_OUTER_MNTNS" ]
+	elif other=$(readlink "/proc/$PPID/ns/mnt" 2>/dev/null); then
+		[ "$me" != "$other" ]
+	else
+		return 1
+	fi
+}
+
+# rig_bind_user_files: bind-mount the prepared passwd/group/shadow over
+# /etc's.  Refuses unless this process is in a mount namespace other than
+# PID 1's, so the machine's /etc can never be touched.
+rig_bind_user_files() {
+	local f
+	rig_make_user || return 1
+	if ! rig__in_private_mntns; then
+		rig_log "rig_bind_user_files: not in a private mount namespace: refusing to touch /etc"
+		return 1
+	fi
+	for f in passwd group shadow; do
+		mount --bind "$RIG_DIR/nsetc/$f" "/etc/$f" || return 1
+	done
+	getent passwd "$RIG_USER" >/dev/null || { rig_log "rig_bind_user_files: $RIG_USER does not resolve"; return 1; }
+}
+
+# rig_userns_ok: true if this machine lets us make a private mount namespace.
+rig_userns_ok() {
+	[ "$(id -u)" = 0 ] && unshare -m --propagation private true >/dev/null 2>&1
+}
+
+# rig_reexec_in_userns "$0" "$@": put at the top of a test (after sourcing
+# this file).  The first time, it re-executes the script (same pid) under
+# `unshare -m --propagation private`; in the re-executed script it makes
+# the scratch dir and user cpktest and bind-mounts the user files, then
+# returns 0: everything the test starts afterwards (daemons included) sees
+# cpktest.  Returns 77 if no private mount namespace can be made here (not
+# root, no unshare): skip the test then.  Other non-zero: setup failed.
+rig_reexec_in_userns() {
+	local script=$1
+	shift
+	if [ "${CPK_RIG_NS_PID:-}" != "$$" ]; then
+		rig_userns_ok || return 77
+		export CPK_RIG_NS_PID=$$
+		CPK_RIG_OUTER_MNTNS=$(readlink /proc/self/ns/mnt) || return 77
+		export CPK_RIG_OUTER_MNTNS
+		exec unshare -m --propagation private -- "$BASH" "$script" "$@"
+	fi
+	unset CPK_RIG_NS_PID
+	rig__in_private_mntns || { rig_log "re-executed but not in a private mount namespace"; return 1; }
+	rig_tmpdir && rig_make_user && rig_bind_user_files
+}
+
+# rig_userns_exec CMD...: run one command in a new private mount namespace
+# where cpktest exists (the current process and its daemons do not see it).
+rig_userns_exec() {
+	rig_make_user || return 1
+	# shellcheck disable=SC2016 # expanded by the inner bash
+	unshare -m --propagation private -- "$BASH" -c '
+		for f in passwd group shadow; do
+			mount --bind "$1/$f" "/etc/$f" || exit 125
+		done
+		shift
+		exec "$@"' rig-userns "$RIG_DIR/nsetc" "$@"
+}
+
+# rig_as_user CMD...: run CMD as cpktest (uid/gid 4242, no supplementary
+# groups) with HOME, USER and LOGNAME set; cpktest must resolve (inside the
+# namespace) for tools that look the user up.
+rig_as_user() {
+	setpriv --reuid="$RIG_UID" --regid="$RIG_GID" --clear-groups \
+		env HOME="${RIG_USER_HOME:-/}" USER="$RIG_USER" LOGNAME="$RIG_USER" "$@"
+}
+
+# ----------------------------------------------------- the description
+
+# rig_host_facts: set RIG_HOST (hostname -s) and RIG_CPUS, RIG_SOCKETS,
+# RIG_CORES, RIG_THREADS, RIG_REALMEM, RIG_MEMORY (90% of RealMemory, MiB)
+# from `slurmd -C`.
+rig_host_facts() {
+	local line tok boards=1 spb=1
+	RIG_HOST=$(hostname -s) || return 1
+	line=$(slurmd -C 2>/dev/null | head -n 1)
+	case $line in NodeName=*) ;; *) rig_log "slurmd -C said: $line"; return 1 ;; esac
+	RIG_CPUS=1 RIG_CORES=1 RIG_THREADS=1 RIG_REALMEM=1024
+	for tok in $line; do
+		case $tok in
+		CPUs=*) RIG_CPUS=${tok#*=} ;;
+		Boards=*) boards=${tok#*=} ;;
+		SocketsPerBoard=*) spb=${tok#*=} ;;
+		Sockets=*) spb=${tok#*=} ;;
+		CoresPerSocket=*) RIG_CORES=${tok#*=} ;;
+		ThreadsPerCore=*) RIG_THREADS=${tok#*=} ;;
+		RealMemory=*) RIG_REALMEM=${tok#*=} ;;
+		esac
+	done
+	RIG_SOCKETS=$((boards * spb))
+	RIG_MEMORY=$((RIG_REALMEM * 9 / 10))
+}
+
+# rig_cluster_yaml DIR: write DIR/cluster.yaml, a one-node cluster of this
+# host (control and node both RIG_HOST at 127.0.0.1), every path under DIR,
+# two fresh ports (sets RIG_CTLD_PORT and RIG_SLURMD_PORT).
+rig_cluster_yaml() {
+	local d=$1
+	install -d -m 0755 "$d" || return 1
+	rig_host_facts || return 1
+	RIG_CTLD_PORT=$(rig_free_port) || return 1
+	RIG_SLURMD_PORT=$(rig_free_port) || return 1
+	while [ "$RIG_SLURMD_PORT" = "$RIG_CTLD_PORT" ]; do
+		RIG_SLURMD_PORT=$(rig_free_port) || return 1
+	done
+	cat >"$d/cluster.yaml" <<EOF
+# A one-node cluster of this host, written by tests/rig/lib.sh.
+cluster:
+  name: rig
+control:
+  name: $RIG_HOST
+  address: 127.0.0.1
+nodes:
+  - names: $RIG_HOST
+    addresses: 127.0.0.1
+    sockets: $RIG_SOCKETS
+    cores_per_socket: $RIG_CORES
+    threads_per_core: $RIG_THREADS
+    memory: $RIG_MEMORY
+partitions:
+  - name: debug
+    nodes: ALL
+    default: true
+    max_time: UNLIMITED
+slurm:
+  config_dir: $d/etc
+  controller_port: $RIG_CTLD_PORT
+  node_port: $RIG_SLURMD_PORT
+  slurm_user: root
+  proctrack: linuxproc
+  task_plugins: [none]
+  mpi_default: none
+  state_dir: $d/state
+  spool_dir: $d/spool
+  log_dir: $d/log
+  pid_dir: $d/run
+  extra: ["MinJobAge=3600"]
+munge:
+  key: $d/munge/munge.key
+  socket: $d/munge-run/munge.socket
+stage:
+  enabled: false
+EOF
+}
+
+# rig_handwritten_conf DIR [OUTDIR]: write, from the values rig_cluster_yaml
+# DIR used, the configuration `cpk render --role control` is meant to
+# produce (slurm.conf, plugstack.conf, cgroup.conf) into OUTDIR (DIR/etc).
+# A reference, and a fallback to tell rig problems from renderer problems.
+rig_handwritten_conf() {
+	local d=$1 o=${2:-$1/etc}
+	install -d -m 0755 "$o" || return 1
+	cat >"$o/slurm.conf" <<EOF
+# slurm.conf for the rig, written by hand (tests/rig/lib.sh)
+ClusterName=rig
+SlurmctldHost=$RIG_HOST(127.0.0.1)
+SlurmctldPort=$RIG_CTLD_PORT
+SlurmdPort=$RIG_SLURMD_PORT
+SlurmUser=root
+AuthType=auth/munge
+AuthInfo=socket=$d/munge-run/munge.socket
+CredType=cred/munge
+StateSaveLocation=$d/state
+SlurmdSpoolDir=$d/spool
+SlurmctldPidFile=$d/run/slurmctld.pid
+SlurmdPidFile=$d/run/slurmd.pid
+SlurmctldLogFile=$d/log/slurmctld.log
+SlurmdLogFile=$d/log/slurmd.log
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+MpiDefault=none
+SchedulerType=sched/backfill
+SelectType=select/cons_tres
+SelectTypeParameters=CR_Core_Memory
+ReturnToService=2
+SlurmdTimeout=300
+MaxNodeCount=129
+TreeWidth=65533
+PlugStackConfig=$o/plugstack.conf
+AccountingStorageType=accounting_storage/none
+JobAcctGatherType=jobacct_gather/none
+MinJobAge=3600
+NodeName=$RIG_HOST NodeAddr=127.0.0.1 CPUs=$((RIG_SOCKETS * RIG_CORES * RIG_THREADS)) Sockets=$RIG_SOCKETS CoresPerSocket=$RIG_CORES ThreadsPerCore=$RIG_THREADS RealMemory=$RIG_MEMORY State=UNKNOWN
+PartitionName=debug Nodes=ALL Default=YES MaxTime=UNLIMITED State=UP
+EOF
+	printf '# SPANK plugins (none: staging is disabled)\n' >"$o/plugstack.conf"
+	printf '%s\n' 'CgroupPlugin=autodetect' 'ConstrainCores=yes' 'ConstrainRAMSpace=yes' \
+		'ConstrainDevices=no' >"$o/cgroup.conf"
+	chmod 0644 "$o/slurm.conf" "$o/plugstack.conf" "$o/cgroup.conf"
+}
+
+# ------------------------------------------------------------------- TAP
+
+TAP_N=0 TAP_FAILED=0 TAP_PLANNED=0
+
+# tap_plan N / tap_skip_all REASON (prints the plan and exits 0).
+tap_plan() { TAP_PLANNED=$1; echo "1..$1"; }
+tap_skip_all() { echo "1..0 # SKIP $*"; exit 0; }
+
+# tap_ok RC DESC: "ok" if RC is 0; returns RC.
+tap_ok() {
+	local rc=$1
+	shift
+	TAP_N=$((TAP_N + 1))
+	if [ "$rc" -eq 0 ]; then
+		echo "ok $TAP_N - $*"
+	else
+		echo "not ok $TAP_N - $*"
+		TAP_FAILED=$((TAP_FAILED + 1))
+	fi
+	return "$rc"
+}
+
+# tap_check DESC CMD...: run CMD, "ok" if it succeeds.
+tap_check() {
+	local d=$1
+	shift
+	"$@"
+	tap_ok $? "$d"
+}
+
+# tap_is GOT WANT DESC: "ok" if GOT equals WANT, else show both.
+tap_is() {
+	if [ "$1" = "$2" ]; then
+		tap_ok 0 "$3"
+	else
+		tap_ok 1 "$3"
+		rig_log "got:  '$1'"
+		rig_log "want: '$2'"
+		return 1
+	fi
+}
+
+# tap_skip DESC REASON: an "ok ... # SKIP" line.
+tap_skip() {
+	TAP_N=$((TAP_N + 1))
+	echo "ok $TAP_N - $1 # SKIP $2"
+}
+
+# tap_fail_rest REASON: "not ok" for every planned test not yet run.
+tap_fail_rest() {
+	while [ "$TAP_N" -lt "$TAP_PLANNED" ]; do
+		tap_ok 1 "not run: $*"
+	done
+}
+
+# tap_done: exit 0 if every test passed, 1 otherwise.
+tap_done() {
+	[ "$TAP_FAILED" -eq 0 ] && [ "$TAP_N" -eq "$TAP_PLANNED" ] && exit 0
+	exit 1
+}

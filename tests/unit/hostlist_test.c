@@ -1,0 +1,135 @@
+/* Unit tests for lib/model/hostlist.c: expansion, errors, compression. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cpk/hostlist.h"
+#include "tap.h"
+
+/* Expands EXPR and joins the names with spaces. */
+static char *expand_joined(const char *expr, size_t *errpos)
+{
+	struct cpk_hostlist hl = CPK_HOSTLIST_INIT;
+	struct cpk_buf b = CPK_BUF_INIT;
+	size_t i;
+
+	if (cpk_hostlist_expand(&hl, expr, errpos) != CPK_OK)
+		return NULL;
+	for (i = 0; i < hl.n; i++)
+		cpk_buf_addf(&b, "%s%s", i ? " " : "", hl.names[i]);
+	cpk_hostlist_release(&hl);
+	return cpk_buf_detach(&b, NULL);
+}
+
+static char *compress_words(const char *words)
+{
+	struct cpk_hostlist hl = CPK_HOSTLIST_INIT;
+	struct cpk_buf b = CPK_BUF_INIT;
+	char *copy = strdup(words), *save = NULL, *w;
+
+	for (w = strtok_r(copy, " ", &save); w; w = strtok_r(NULL, " ", &save))
+		cpk_hostlist_push(&hl, w);
+	cpk_hostlist_compress((const char *const *)hl.names, hl.n, &b);
+	cpk_hostlist_release(&hl);
+	free(copy);
+	return cpk_buf_detach(&b, NULL);
+}
+
+static void check_expand(const char *expr, const char *want)
+{
+	char *got = expand_joined(expr, NULL);
+
+	is_str(got, want, "expand %s", expr);
+	free(got);
+}
+
+static void check_error(const char *expr, size_t want_pos, const char *msg)
+{
+	size_t pos = 12345;
+	char *got = expand_joined(expr, &pos);
+
+	ok(got == NULL, "'%s' is refused", expr);
+	is_int((long long)pos, (long long)want_pos, "'%s' error position", expr);
+	ok(strstr(cpk_errmsg(), msg) != NULL, "'%s' says '%s' (%s)", expr, msg,
+	   cpk_errmsg());
+	free(got);
+}
+
+static void check_compress(const char *words, const char *want)
+{
+	char *got = compress_words(words);
+
+	is_str(got, want, "compress %s", words);
+	free(got);
+}
+
+/* compress(expand(x)) must expand back to the same names. */
+static void check_roundtrip(const char *expr)
+{
+	struct cpk_hostlist hl = CPK_HOSTLIST_INIT;
+	struct cpk_buf b = CPK_BUF_INIT;
+	char *a, *c;
+
+	a = expand_joined(expr, NULL);
+	cpk_hostlist_expand(&hl, expr, NULL);
+	cpk_hostlist_compress((const char *const *)hl.names, hl.n, &b);
+	c = expand_joined(b.buf, NULL);
+	is_str(c, a, "round trip %s via %s", expr, b.buf);
+	free(a);
+	free(c);
+	cpk_buf_release(&b);
+	cpk_hostlist_release(&hl);
+}
+
+int main(void)
+{
+	struct cpk_hostlist big = CPK_HOSTLIST_INIT;
+
+	check_expand("c1", "c1");
+	check_expand("c[1-3]", "c1 c2 c3");
+	check_expand("c[001-003]", "c001 c002 c003");
+	check_expand("c[9-11]", "c9 c10 c11");
+	check_expand("c[098-101]", "c098 c099 c100 c101");
+	check_expand("c[1,3,5-6]", "c1 c3 c5 c6");
+	check_expand("a,b[1-2],c", "a b1 b2 c");
+	check_expand("r[1-2]n[1-2]", "r1n1 r1n2 r2n1 r2n2");
+	check_expand("gpu[1-2]-ib", "gpu1-ib gpu2-ib");
+	check_expand("10.0.0.[11-13]", "10.0.0.11 10.0.0.12 10.0.0.13");
+	check_expand("[1-2]x", "1x 2x");
+
+	check_error("", 0, "empty host list");
+	check_error("c[1-3", 5, "missing ']'");
+	check_error("c[3-1]", 2, "backwards");
+	check_error("c[a]", 2, "expected a number");
+	check_error("c[1-]", 4, "after '-'");
+	check_error("a,,b", 2, "empty name");
+	check_error("a,", 2, "empty name at end");
+	check_error("c]", 1, "unexpected ']'");
+	check_error("c 1", 1, "invalid character");
+	check_error("c[1-9999999999]", 4, "too long");
+	check_error("c[0-999999]x[0-9]", 0, "too many names");
+
+	check_compress("c1 c2 c3", "c[1-3]");
+	check_compress("c001 c002 c003 c005", "c[001-003,005]");
+	check_compress("c5", "c5");
+	check_compress("login", "login");
+	check_compress("a b1 b2 c", "a,b[1-2],c");
+	check_compress("c9 c10", "c[9-10]");
+	check_compress("c01 c1", "c01,c1");
+	check_compress("n099 n100 n101", "n[099-101]");
+	check_compress("n9 n10 n011", "n[9-10],n011");
+	check_compress("c3 c1 c2", "c[3,1-2]");
+	check_compress("10.0.0.11 10.0.0.12", "10.0.0.[11-12]");
+	check_compress("gpu1 c1 c2", "gpu1,c[1-2]");
+
+	check_roundtrip("c[001-128]");
+	check_roundtrip("r[1-2]n[01-04],login[1-2],x");
+	check_roundtrip("c[9-11,20,22-23]");
+	check_roundtrip("r00n[001-250]");
+	check_roundtrip("n[9-10],n011,n[098-101]");
+
+	ok(cpk_hostlist_expand(&big, "n[00001-10000]", NULL) == CPK_OK &&
+	   big.n == 10000 && !strcmp(big.names[9999], "n10000"),
+	   "10,000 names expand");
+	cpk_hostlist_release(&big);
+	return done_testing();
+}
