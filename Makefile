@@ -66,7 +66,7 @@ CPK       := $(B)/cpk
 .SECONDARY:
 .PHONY: all deps check test test-unit test-san demo fuzz fuzz-build install \
         clean bench man
-all: $(STATIC) $(SHARED) $(CPK) $(B)/libclusterpack.pc man
+all: $(STATIC) $(SHARED) $(CPK) man
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -95,13 +95,6 @@ $(B)/tests/unit/%_test.o: tests/unit/%_test.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(ALL_CFLAGS) -Itests -c -o $@ $<
-
-$(B)/libclusterpack.pc: Makefile
-	@mkdir -p $(B)
-	$(Q)printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' 'includedir=$(INCDIR)' '' \
-	  'Name: libclusterpack' 'Description: clusterpack core library' \
-	  'Version: $(VERSION)' 'Requires.private: $(PKGS)' \
-	  'Libs: -L$${libdir} -lclusterpack' 'Cflags: -I$${includedir}' > $@
 
 man: $(MANS)
 $(B)/schema.roff: $(CPK)
@@ -162,7 +155,11 @@ install: all
 	install -m 755 $(SHARED) $(DESTDIR)$(LIBDIR)/$(SONAME)
 	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libclusterpack.so
 	install -m 644 include/cpk/*.h $(DESTDIR)$(INCDIR)/cpk/
-	install -m 644 $(B)/libclusterpack.pc $(DESTDIR)$(LIBDIR)/pkgconfig/
+	printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' 'includedir=$(INCDIR)' '' \
+	  'Name: libclusterpack' 'Description: clusterpack core library' \
+	  'Version: $(VERSION)' 'Requires.private: $(PKGS)' \
+	  'Libs: -L$${libdir} -lclusterpack' 'Cflags: -I$${includedir}' \
+	  > $(DESTDIR)$(LIBDIR)/pkgconfig/libclusterpack.pc
 	for m in $(MANS); do s=$${m##*.}; install -m 644 $$m $(DESTDIR)$(MANDIR)/man$$s/; done
 
 clean:

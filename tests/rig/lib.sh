@@ -1,6 +1,3 @@
-# shellcheck shell=bash
-# Globals set here (RIG_*) are for the tests that source this file:
-# shellcheck disable=SC2034
 # tests/rig/lib.sh: the clusterpack test rig (bash).  Source it from a test:
 #
 #     . "$(dirname "$0")/rig/lib.sh"
@@ -17,6 +14,10 @@
 # Environment: CPK_KEEP=1 keeps the scratch directory (its path is printed),
 # CPK_RIG_TIMEOUT (default 30) bounds every wait for a daemon, in seconds.
 # Messages go to stderr, prefixed with "# " so they read as TAP diagnostics.
+#
+# shellcheck shell=bash
+# The RIG_* globals set here are for the tests that source this file:
+# shellcheck disable=SC2034
 
 if [ -z "${BASH_VERSION:-}" ]; then
 	echo "tests/rig/lib.sh needs bash" >&2
@@ -27,6 +28,11 @@ if [ -n "${RIG_LIB_LOADED:-}" ]; then
 	return 0
 fi
 RIG_LIB_LOADED=1
+# The daemons live in /usr/sbin, which a user's PATH may lack.
+case ":$PATH:" in
+*:/usr/sbin:*) ;;
+*) PATH=$PATH:/usr/sbin:/sbin ;;
+esac
 
 RIG_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 RIG_DIR=""                     # the scratch directory (rig_tmpdir)
@@ -57,11 +63,11 @@ rig_show_file() {
 	tail -n "$n" -- "$f" 2>/dev/null | sed 's/^/#   /' >&2
 }
 
-# rig_missing_cmds CMD...: print the commands not found in PATH (or sbin).
+# rig_missing_cmds CMD...: print the commands not found in PATH.
 rig_missing_cmds() {
 	local c out=""
 	for c in "$@"; do
-		PATH=$PATH:/usr/sbin:/sbin command -v "$c" >/dev/null 2>&1 || out="$out $c"
+		command -v "$c" >/dev/null 2>&1 || out="$out $c"
 	done
 	printf '%s\n' "${out# }"
 }
@@ -122,12 +128,18 @@ rig_stop_all() {
 
 # rig_tmpdir: make the test's scratch directory (once) and set RIG_DIR.  It
 # is mode 0755 so that the test user can reach its home and the Slurm
-# configuration inside it.  Removed at exit unless CPK_KEEP=1.
+# configuration inside it, under ${TMPDIR:-/tmp} (or /tmp if TMPDIR cannot
+# be crossed by everyone: munged and the test user need that).  Removed at
+# exit unless CPK_KEEP=1.
 rig_tmpdir() {
 	[ -n "$RIG_DIR" ] && [ -d "$RIG_DIR" ] && return 0
 	rig__trap
 	local base=${TMPDIR:-/tmp} d
 	base=$(cd "$base" && pwd -P) || { rig_log "rig_tmpdir: no directory $base"; return 1; }
+	case $(stat -c %A "$base") in
+	*[xt]) ;;
+	*) rig_log "rig_tmpdir: $base is not searchable by all: using /tmp"; base=/tmp ;;
+	esac
 	d=$(mktemp -d "$base/cpk-rig.XXXXXX") || { rig_log "rig_tmpdir: mktemp failed"; return 1; }
 	chmod 0755 "$d" || return 1
 	RIG_DIR=$d
@@ -305,7 +317,8 @@ rig_daemon_stop() {
 				rig_log "$name (pid $pid) survived KILL"
 		fi
 	fi
-	wait "$pid" 2>/dev/null
+	# Reap it (it is our child); never block on one that survived KILL.
+	rig_pid_alive "$pid" "$start" || wait "$pid" 2>/dev/null
 	unset 'RIG_D_PID[$name]'
 	while read -r k start; do
 		[ -n "$k" ] || continue
