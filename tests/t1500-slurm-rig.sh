@@ -83,19 +83,19 @@ tap_is "$out" "$HOST" "srun hostname runs on the node" || rig_show_file "$D/srun
 
 # Three batch jobs, submitted together: Slurm 22.05 starts batch jobs only on
 # its next scheduling pass (about every 3 s), so waiting for each in turn would
-# cost a pass per job.  --mem keeps each from taking the node's whole memory
-# (the rendered slurm.conf has no DefMemPerCPU), so two can run at once.
+# cost a pass per job.  None asks for memory: the rendered DefMemPerCPU keeps
+# each from taking the node's whole memory, so two can run at once.
 install -d -m 0755 "$D/jobs"
 cat >"$D/jobs/hello.sh" <<'EOF'
 #!/bin/sh
 echo "hello from $(hostname) job $SLURM_JOB_ID uid $(id -u)"
 EOF
 H=$RIG_USER_HOME
-j_root=$(timeout 30 sbatch --parsable --mem=64 -J hello --chdir="$D/jobs" -o "$D/jobs/hello.out" \
+j_root=$(timeout 30 sbatch --parsable -J hello --chdir="$D/jobs" -o "$D/jobs/hello.out" \
 	"$D/jobs/hello.sh" 2>"$D/jobs/root.err")
-j_user=$(cd "$H" && rig_as_user timeout 30 sbatch --parsable --mem=64 -J asuser --chdir="$H" \
+j_user=$(cd "$H" && rig_as_user timeout 30 sbatch --parsable -J asuser --chdir="$H" \
 	-o "$H/id.out" --wrap 'id -u' 2>"$D/jobs/user.err")
-j_fail=$(timeout 30 sbatch --parsable --mem=64 -J fail3 --chdir="$D/jobs" -o /dev/null \
+j_fail=$(timeout 30 sbatch --parsable -J fail3 --chdir="$D/jobs" -o /dev/null \
 	--wrap 'exit 3' 2>"$D/jobs/fail.err")
 j_root=${j_root%%;*} j_user=${j_user%%;*} j_fail=${j_fail%%;*}
 

@@ -154,6 +154,7 @@ struct cpk_slurm {
 	struct cpk_strlist task_plugins;	/* affinity, cgroup, none */
 	char *mpi_default;
 	char *state_dir, *spool_dir, *log_dir, *pid_dir;
+	uint64_t def_mem_per_cpu;	/* DefMemPerCPU, MiB; 0: none */
 	uint64_t max_node_count;	/* 0: static nodes + 128 */
 	uint64_t tree_width;
 	uint64_t slurmd_timeout;

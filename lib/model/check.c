@@ -578,6 +578,23 @@ static void check_slurm(struct ctx *c)
 
 	if (!s->cluster_name && m->name && !(s->cluster_name = cpk_strdup(m->name)))
 		c->oom = 1;
+	if (!s->def_mem_per_cpu && strstr(s->select_parameters, "Memory") &&
+	    strcmp(s->select_type, "linear")) {
+		uint64_t best = 0;
+
+		for (i = 0; i < m->n_groups; i++) {
+			const struct cpk_nodegroup *g = &m->groups[i];
+			uint64_t per = g->cpus ? g->memory_mb / g->cpus : 0;
+
+			if (!g->memory_mb || !per) {
+				best = 0;
+				break;
+			}
+			if (!best || per < best)
+				best = per;
+		}
+		s->def_mem_per_cpu = best;
+	}
 	if (!s->max_node_count) {
 		s->max_node_count = m->n_nodes + 128;
 	} else if (s->max_node_count < m->n_nodes) {

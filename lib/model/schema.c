@@ -208,6 +208,8 @@ static const struct field slurm_fields[] = {
 	  "Directory of slurmctld.log and slurmd.log." },
 	{ "pid_dir", F_PATH, M(pid_dir), "/run", 0, 0, NULL, NULL, 0, 0,
 	  "Directory of slurmctld.pid and slurmd.pid." },
+	{ "def_mem_per_cpu", F_SIZE, M(def_mem_per_cpu), NULL, 1, UINT64_C(1) << 40, NULL, NULL, 0, 0,
+	  "DefMemPerCPU: memory per CPU of jobs that ask for none; default the smallest memory/cpus of the node groups (when all give memory), so such a job does not take a whole node." },
 	{ "max_node_count", F_UINT, M(max_node_count), NULL, 1, 1000000, NULL, NULL, 0, 0,
 	  "MaxNodeCount: room for dynamic nodes added later; default the static nodes + 128." },
 	{ "tree_width", F_UINT, M(tree_width), "65533", 1, 65533, NULL, NULL, 0, 0,

@@ -90,6 +90,8 @@ void cpk_render_slurm_conf(const struct cpk_model *m, struct cpk_buf *out)
 	cpk_buf_addf(out, "SelectType=select/%s\n", s->select_type);
 	if (strcmp(s->select_type, "linear"))
 		cpk_buf_addf(out, "SelectTypeParameters=%s\n", s->select_parameters);
+	if (s->def_mem_per_cpu)
+		cpk_buf_addf(out, "DefMemPerCPU=%llu\n", (unsigned long long)s->def_mem_per_cpu);
 	cpk_buf_addf(out, "ReturnToService=%llu\n", (unsigned long long)s->return_to_service);
 	cpk_buf_addf(out, "SlurmdTimeout=%llu\n", (unsigned long long)s->slurmd_timeout);
 	cpk_buf_addf(out, "MaxNodeCount=%llu\n", (unsigned long long)s->max_node_count);

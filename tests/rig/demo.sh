@@ -92,7 +92,7 @@ install -d -m 0755 "$D/jobs"
 cat >"$D/jobs/demo.sh" <<'EOF'
 #!/bin/sh
 #SBATCH --job-name=demo
-#SBATCH --mem=64
+
 echo "job $SLURM_JOB_ID on $(hostname) as uid $(id -u), $SLURM_CPUS_ON_NODE CPU(s)"
 echo "partition $SLURM_JOB_PARTITION, working directory $(pwd)"
 EOF
@@ -111,7 +111,7 @@ run scontrol show job "$jid"
 
 say "Run an interactive step with srun"
 # shellcheck disable=SC2016 # expanded by the job step
-run timeout 60 srun -N1 -n2 --mem=64 sh -c 'echo "task $SLURM_PROCID of $SLURM_NTASKS on $(hostname)"'
+run timeout 60 srun -N1 -n2 sh -c 'echo "task $SLURM_PROCID of $SLURM_NTASKS on $(hostname)"'
 
 say "Stop everything, by pid"
 rig_stop_all

@@ -43,6 +43,7 @@ static void test_defaults(void)
 	is_str(m->groups[0].gpus.file, "/dev/nvidia[0-1]", "gpu device files default");
 	is_str(m->slurm.cluster_name, "t", "cluster_name defaults to cluster.name");
 	is_int((long long)m->slurm.max_node_count, 3 + 128, "max_node_count default");
+	is_int((long long)m->slurm.def_mem_per_cpu, 0, "no DefMemPerCPU without memory");
 	is_str(m->partitions[0].max_time, "UNLIMITED", "max_time default");
 	is_str(m->slurm.task_plugins.v[1], "cgroup", "task_plugins default list");
 	is_int((long long)m->users.uid_range.lo, 10000, "uid_range default");
@@ -116,6 +117,7 @@ static void test_big(void)
 	m = parse(text.buf, &d);
 	m2 = parse(text.buf, &d);
 	ok(m && m2 && m->n_nodes == 10000, "10,000 nodes parse");
+	ok(m && m->slurm.def_mem_per_cpu == 262144 / 64, "DefMemPerCPU = memory / cpus");
 	if (m && m2) {
 		cpk_render_slurm_conf(m, &a);
 		cpk_render_slurm_conf(m2, &b);
