@@ -368,36 +368,59 @@ static int is_network(const char *s)
 	return !*end && bits >= 0 && bits <= (v6 ? 128 : 32);
 }
 
-/* One exports(5) client spec; NULL if good, else why not. */
-static const char *check_client(struct ctx *c, const char *s, char *bad, size_t badlen)
+/* The address of the cluster host NAME, or NAME if it has none. */
+static const char *host_address(struct ctx *c, const char *name)
+{
+	size_t i;
+
+	if (streq(name, c->m->control_name) && c->m->control_address)
+		return c->m->control_address;
+	if (cpk_strmap_get(&c->p->nodes, name, &i) && c->m->nodes[i].address)
+		return c->m->nodes[i].address;
+	return name;
+}
+
+/*
+ * One exports(5) client spec S: NULL if good, else why not.  Appends to OUT
+ * what exports(5) should say: S itself, or for a host list of cluster hosts
+ * each host's address (exportfs would read "c[001-128]" as a glob character
+ * class, and drops names it cannot resolve with only a warning).
+ */
+static const char *check_client(struct ctx *c, const char *s, struct cpk_strlist *out,
+				char *bad, size_t badlen)
 {
 	struct cpk_hostlist hl = CPK_HOSTLIST_INIT;
+	const char *e = NULL;
 	size_t i;
 
 	if (strpbrk(s, "() \t,"))
-		return "must not hold white space, ',' or parentheses (options go in export_options)";
-	if (!strcmp(s, "*"))
-		return "exports to every host on the network; name the cluster's network or hosts instead";
-	if (s[0] == '@')
-		return cpk_is_name(s + 1, 63) ? NULL : "is not a valid @netgroup";
-	if (is_ip(s) || is_network(s))
-		return NULL;
-	if (strchr(s, '/'))
-		return "is not a valid ADDRESS/PREFIX network";
-	if (is_pattern(s))
-		return strchr(s, '.') ? NULL : "a wildcard must include a domain, e.g. *.cluster.example.org";
-	if (cpk_hostlist_expand(&hl, s, NULL) != CPK_OK)
-		return "is not an address, network, pattern or host list";
-	for (i = 0; i < hl.n; i++) {
-		if (!is_cluster_host(c, hl.names[i])) {
-			snprintf(bad, badlen, "'%s' is not a host of this cluster, an address, a network or a *.domain pattern (exportfs could not resolve it reliably)",
-				 hl.names[i]);
-			cpk_hostlist_release(&hl);
-			return bad;
-		}
-	}
+		e = "must not hold white space, ',' or parentheses (options go in export_options)";
+	else if (!strcmp(s, "*"))
+		e = "exports to every host on the network; name the cluster's network or hosts instead";
+	else if (s[0] == '@')
+		e = cpk_is_name(s + 1, 63) ? NULL : "is not a valid @netgroup";
+	else if (is_ip(s) || is_network(s))
+		e = NULL;
+	else if (strchr(s, '/'))
+		e = "is not a valid ADDRESS/PREFIX network";
+	else if (is_pattern(s))
+		e = strchr(s, '.') ? NULL : "a wildcard must include a domain, e.g. *.cluster.example.org";
+	else if (cpk_hostlist_expand(&hl, s, NULL) != CPK_OK)
+		e = "is not an address, network, pattern or host list";
+	else
+		for (i = 0; i < hl.n && !e; i++)
+			if (!is_cluster_host(c, hl.names[i])) {
+				snprintf(bad, badlen, "'%s' is not a host of this cluster, an address, a network or a *.domain pattern (exportfs could not resolve it reliably)",
+					 hl.names[i]);
+				e = bad;
+			}
+	if (!e && !hl.n && cpk_strlist_push(out, s) < 0)
+		c->oom = 1;
+	for (i = 0; !e && i < hl.n; i++)
+		if (cpk_strlist_push(out, host_address(c, hl.names[i])) < 0)
+			c->oom = 1;
 	cpk_hostlist_release(&hl);
-	return NULL;
+	return e;
 }
 
 static const char *const export_flags[] = {
@@ -483,6 +506,7 @@ static void check_filesystems(struct ctx *c)
 
 	for (i = 0; i < m->n_filesystems && !c->oom; i++) {
 		struct cpk_filesystem *fs = &m->filesystems[i];
+		struct cpk_strlist expanded = { NULL, 0 };
 		struct cpk_pos p;
 		size_t other;
 		char why[256];
@@ -516,7 +540,8 @@ static void check_filesystems(struct ctx *c)
 				     path.buf);
 		}
 		for (j = 0; j < fs->clients.n; j++) {
-			const char *e = check_client(c, fs->clients.v[j], why, sizeof(why));
+			const char *e = check_client(c, fs->clients.v[j], &expanded, why,
+						     sizeof(why));
 
 			if (!e)
 				continue;
@@ -527,6 +552,9 @@ static void check_filesystems(struct ctx *c)
 				cpk_diag_add(c, &p, "%s.clients: '%s' %s", path.buf,
 					     fs->clients.v[j], e);
 		}
+		cpk_strlist_release(&fs->clients);	/* now as exports(5) needs it */
+		fs->clients = expanded;
+		memset(&expanded, 0, sizeof(expanded));
 		check_export_options(c, fs, path.buf);
 		if (strpbrk(fs->mount_options, " \t")) {
 			p = where(c, &fs->mount_options, &fs->pos);

@@ -347,7 +347,7 @@ static void choices_text(struct cpk_buf *b, const char *const *choices)
 			     choices[i]);
 }
 
-static int strlist_push(struct cpk_strlist *l, const char *s)
+int cpk_strlist_push(struct cpk_strlist *l, const char *s)
 {
 	char **v = cpk_reallocarray(l->v, l->n + 1, sizeof(*v));
 
@@ -404,7 +404,7 @@ static int list_item(struct ctx *c, const struct field *f, struct cpk_strlist *l
 		bad_value(c, pos, path, text, "a non-empty string on one line");
 		return -1;
 	}
-	if (strlist_push(l, canon) < 0) {
+	if (cpk_strlist_push(l, canon) < 0) {
 		c->oom = 1;
 		return -1;
 	}
@@ -1186,7 +1186,7 @@ static cpk_err_t list_fragments(const char *mainpath, struct cpk_strlist *out)
 			break;
 		}
 		cpk_buf_addf(&p, "%s/%s", dir.buf, de->d_name);
-		if (cpk_buf_failed(&p) || strlist_push(out, p.buf) < 0) {
+		if (cpk_buf_failed(&p) || cpk_strlist_push(out, p.buf) < 0) {
 			cpk_buf_release(&p);
 			r = cpk_err_set(CPK_ERR_NOMEM, "out of memory");
 			break;

@@ -102,6 +102,8 @@ int cpk_field_set(struct ctx *c, const struct field *f, void *base,
 void cpk_model_check(struct ctx *c);
 
 void cpk_strlist_release(struct cpk_strlist *l);
+/* Appends a copy of S; -1 out of memory. */
+int cpk_strlist_push(struct cpk_strlist *l, const char *s);
 /* [A-Za-z0-9][A-Za-z0-9_.-]*, at most MAXLEN bytes. */
 int cpk_is_name(const char *s, size_t maxlen);
 

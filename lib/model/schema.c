@@ -118,7 +118,7 @@ static const struct field fs_fields[] = {
 	  "Where clients mount it; default the export path." },
 	{ "type", F_ENUM, M(type), "nfs", 0, 0, fstype_choices, NULL, 0, 0, "fstab(5) type." },
 	{ "clients", F_STRLIST, M(clients), NULL, 0, 0, NULL, NULL, 0, F_REQUIRED,
-	  "Who may mount it: addresses, networks (10.0.0.0/24), node names or host lists of them, *.domain patterns, @netgroups." },
+	  "Who may mount it: addresses, networks (10.0.0.0/24), *.domain patterns, @netgroups, or the cluster's host names and host lists of them (written to exports as each host's address, so the server needs no name resolution)." },
 	{ "export_options", F_STR, M(export_options), "rw,sync,no_subtree_check", 0, 0, NULL, NULL, 0, 0,
 	  "exports(5) options, comma separated." },
 	{ "mount_options", F_STR, M(mount_options), "defaults,_netdev", 0, 0, NULL, NULL, 0, 0,
