@@ -142,7 +142,7 @@ fuzz: fuzz-build
 	$(Q)mkdir -p build-fuzz/corpus
 	$(Q)cp examples/*.yaml tests/data/bad/*.yaml build-fuzz/corpus/ 2>/dev/null || true
 	$(Q)./build-fuzz/fuzz_model -max_total_time=$(FUZZ_TIME) -max_len=8192 \
-	  -timeout=10 -rss_limit_mb=2048 -dict=fuzz/yaml.dict build-fuzz/corpus
+	  -timeout=10 -rss_limit_mb=2048 -artifact_prefix=build-fuzz/ -dict=fuzz/yaml.dict build-fuzz/corpus
 
 bench: all
 	$(Q)sh bench/render.sh $(abspath $(CPK))

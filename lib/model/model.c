@@ -862,6 +862,22 @@ static void walk_value(struct walk *w, const struct field *f, yaml_node_t *v,
 		cpk_pos_put(w->c, (char *)base + f->off, &p, 1);
 }
 
+/* A section given with no value: fine unless some of its keys are required. */
+static void null_section(struct walk *w, const struct section *s, yaml_node_t *v,
+			 const char *path)
+{
+	struct cpk_pos p = node_pos(w, v);
+	struct cpk_buf need = CPK_BUF_INIT;
+	size_t i, n = 0;
+
+	for (i = 0; i < s->nfields; i++)
+		if (s->fields[i].flags & F_REQUIRED)
+			cpk_buf_addf(&need, "%s'%s'", n++ ? ", " : "", s->fields[i].key);
+	if (n)
+		cpk_diag_add(w->c, &p, "%s: no value given; it needs %s", path, need.buf);
+	cpk_buf_release(&need);
+}
+
 static void walk_mapping(struct walk *w, yaml_node_t *n, const struct section *s,
 			 void *base, const char *path)
 {
@@ -915,8 +931,12 @@ static void walk_mapping(struct walk *w, yaml_node_t *n, const struct section *s
 		child_path(&kp, path, key);
 		if (s == &cpk_schema_root && !strcmp(key, "ldap"))
 			w->c->m->ldap.present = 1;
-		if (s->fields[i].type == F_SECTION && is_null(v))
-			continue;	/* "ldap:" with nothing: all defaults */
+		if (s->fields[i].type == F_SECTION && is_null(v)) {
+			/* "slurm:" with nothing: all defaults, unless it has
+			 * keys that must be given */
+			null_section(w, s->fields[i].sub, v, kp.buf);
+			continue;
+		}
 		walk_value(w, &s->fields[i], v, base, kp.buf);
 	}
 	for (i = 0; i < s->nfields; i++) {
