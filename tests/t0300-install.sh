@@ -30,6 +30,11 @@ ok $? "no template placeholders left in the man pages"
 # Only cpk_ symbols are exported by the shared library.
 bad=$(nm -D --defined-only "$d/usr/lib/libclusterpack.so.0" | awk '$2 ~ /[TDB]/ && $3 !~ /^cpk_/ {print $3}')
 is "$bad" "" "the shared library exports only cpk_* symbols"
+undeclared=
+for sym in $(nm -D --defined-only "$d/usr/lib/libclusterpack.so.0" | awk '$2 ~ /[TDB]/ {print $3}' | sed 's/@.*//'); do
+	grep -qw "$sym" "$d"/usr/include/cpk/*.h || undeclared="$undeclared $sym"
+done
+is "$undeclared" "" "every exported symbol is declared in a public header"
 
 cat > "$SCRATCH/use.c" <<'C'
 #include <stdio.h>

@@ -48,10 +48,17 @@ static void dump_field(struct cpk_buf *out, const struct field *f,
 	size_t i;
 
 	switch (f->type) {
-	case F_SECTION:
-		cpk_buf_addf(out, "%*s%s:\n", indent, "", f->key);
-		dump_section(out, f->sub, addr, indent + 2, 0);
+	case F_SECTION: {	/* omitted when nothing in it is set */
+		struct cpk_buf body = CPK_BUF_INIT;
+
+		dump_section(&body, f->sub, addr, indent + 2, 0);
+		if (body.len)
+			cpk_buf_addf(out, "%*s%s:\n%s", indent, "", f->key, body.buf);
+		if (cpk_buf_failed(&body))
+			out->failed = 1;
+		cpk_buf_release(&body);
 		return;
+	}
 	case F_LIST: {
 		const char *arr = *(char *const *)addr;
 		size_t n = *(const size_t *)((const char *)base + f->count_off);

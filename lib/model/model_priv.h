@@ -58,9 +58,9 @@ struct section {
 	const char *help;
 };
 
-extern const struct section cpk_schema_root;
-extern const struct section cpk_schema_fragment;
-extern const struct section cpk_schema_nodegroup;
+extern CPK_INTERNAL const struct section cpk_schema_root;
+extern CPK_INTERNAL const struct section cpk_schema_fragment;
+extern CPK_INTERNAL const struct section cpk_schema_nodegroup;
 
 /* Where each field that was given in a file was given. */
 struct posent {
@@ -85,26 +85,26 @@ struct ctx {
 	int oom;
 };
 
-void cpk_diag_add(struct ctx *c, const struct cpk_pos *pos, const char *fmt, ...)
+CPK_INTERNAL void cpk_diag_add(struct ctx *c, const struct cpk_pos *pos, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* Records that the field at ADDR was given at POS. */
-int cpk_pos_put(struct ctx *c, const void *addr, const struct cpk_pos *pos,
+CPK_INTERNAL int cpk_pos_put(struct ctx *c, const void *addr, const struct cpk_pos *pos,
 		int quoted);
 /* Where the field at ADDR was given, or NULL if it was not. */
-const struct posent *cpk_pos_get(const struct model_priv *p, const void *addr);
+CPK_INTERNAL const struct posent *cpk_pos_get(const struct model_priv *p, const void *addr);
 
 /* Parses one scalar TEXT into the field F of struct BASE (defaults too). */
-int cpk_field_set(struct ctx *c, const struct field *f, void *base,
+CPK_INTERNAL int cpk_field_set(struct ctx *c, const struct field *f, void *base,
 		  const char *text, const struct cpk_pos *pos,
 		  const char *path);
 
 /* Semantic checks and derived data (check.c). */
-void cpk_model_check(struct ctx *c);
+CPK_INTERNAL void cpk_model_check(struct ctx *c);
 
-void cpk_strlist_release(struct cpk_strlist *l);
+CPK_INTERNAL void cpk_strlist_release(struct cpk_strlist *l);
 /* Appends a copy of S; -1 out of memory. */
-int cpk_strlist_push(struct cpk_strlist *l, const char *s);
+CPK_INTERNAL int cpk_strlist_push(struct cpk_strlist *l, const char *s);
 /* [A-Za-z0-9][A-Za-z0-9_.-]*, at most MAXLEN bytes. */
-int cpk_is_name(const char *s, size_t maxlen);
+CPK_INTERNAL int cpk_is_name(const char *s, size_t maxlen);
 
 #endif

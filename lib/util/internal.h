@@ -10,23 +10,30 @@
 #include "cpk/buf.h"
 #include "banned.h"
 
+/*
+ * Declarations shared between lib/ files but not part of the API carry
+ * CPK_INTERNAL, so the shared library does not export them even though
+ * their names start with cpk_.
+ */
+#define CPK_INTERNAL __attribute__((visibility("hidden")))
+
 /* Records a detailed message for cpk_errmsg() and returns ERR. */
-cpk_err_t cpk_err_set(cpk_err_t err, const char *fmt, ...)
+CPK_INTERNAL cpk_err_t cpk_err_set(cpk_err_t err, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* Same, appending ": strerror(errno)"; picks the code from errno. */
-cpk_err_t cpk_err_sys(const char *fmt, ...)
+CPK_INTERNAL cpk_err_t cpk_err_sys(const char *fmt, ...)
 	__attribute__((format(printf, 1, 2)));
 /* Maps an errno value to the closest cpk_err_t. */
-cpk_err_t cpk_err_from_errno(int e);
+CPK_INTERNAL cpk_err_t cpk_err_from_errno(int e);
 
 /* Allocation helpers: return NULL on failure, never abort. */
-char *cpk_strdup(const char *s);
-char *cpk_strndup(const char *s, size_t n);
+CPK_INTERNAL char *cpk_strdup(const char *s);
+CPK_INTERNAL char *cpk_strndup(const char *s, size_t n);
 /* realloc for an array of NMEMB elements of SIZE, with overflow check. */
-void *cpk_reallocarray(void *p, size_t nmemb, size_t size);
+CPK_INTERNAL void *cpk_reallocarray(void *p, size_t nmemb, size_t size);
 
 /* Overwrites N bytes at P in a way the compiler cannot elide. */
-void cpk_memwipe(void *p, size_t n);
+CPK_INTERNAL void cpk_memwipe(void *p, size_t n);
 
 #define CPK_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 

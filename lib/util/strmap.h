@@ -6,6 +6,7 @@
 #define CPK_STRMAP_H
 
 #include <stddef.h>
+#include "internal.h"
 
 struct cpk_strmap {
 	const char **keys;
@@ -18,10 +19,10 @@ struct cpk_strmap {
  * Inserts KEY -> VAL unless KEY is present.  Returns 1 if inserted, 0 if
  * present (*OLD, if not NULL, gets the existing value), -1 out of memory.
  */
-int cpk_strmap_put(struct cpk_strmap *m, const char *key, size_t val,
+CPK_INTERNAL int cpk_strmap_put(struct cpk_strmap *m, const char *key, size_t val,
 		   size_t *old);
 /* Returns 1 and sets *VAL if KEY is present, else 0. */
-int cpk_strmap_get(const struct cpk_strmap *m, const char *key, size_t *val);
-void cpk_strmap_release(struct cpk_strmap *m);
+CPK_INTERNAL int cpk_strmap_get(const struct cpk_strmap *m, const char *key, size_t *val);
+CPK_INTERNAL void cpk_strmap_release(struct cpk_strmap *m);
 
 #endif
