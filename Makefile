@@ -55,6 +55,9 @@ CLI_SRCS  := $(sort $(wildcard tools/*.c))
 CLI_OBJS  := $(CLI_SRCS:%.c=$(B)/%.o)
 UNIT_SRCS := $(sort $(wildcard tests/unit/*_test.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%_test.c=$(B)/tests/%.t)
+# Test programs the shell tests drive (they need a daemon the test starts).
+PROG_SRCS := $(sort $(wildcard tests/progs/*.c))
+PROG_BINS := $(PROG_SRCS:tests/progs/%.c=$(B)/tests/progs/%)
 MAN_INS   := $(wildcard docs/man/*.in)
 MANS      := $(MAN_INS:docs/man/%.in=$(B)/man/%)
 
@@ -91,6 +94,15 @@ $(B)/tests/%.t: $(B)/tests/unit/%_test.o $(STATIC)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(STATIC) $(DEP_LIBS)
 
+$(B)/tests/progs/%: $(B)/tests/progs/%.o $(STATIC)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(STATIC) $(DEP_LIBS)
+
+$(B)/tests/progs/%.o: tests/progs/%.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(ALL_CFLAGS) -Itests -c -o $@ $<
+
 $(B)/tests/unit/%_test.o: tests/unit/%_test.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
@@ -112,16 +124,17 @@ deps:
 # The tests: unit programs and shell tests, all TAP, run by prove.  The second
 # pass repeats the unit and CLI tests with AddressSanitizer/UBSan.
 TESTS_SH := $(sort $(wildcard tests/t[0-9]*.sh))
-test: all $(UNIT_BINS)
+test: all $(UNIT_BINS) $(PROG_BINS)
 	$(Q)CPK=$(abspath $(CPK)) CPK_BUILD=$(abspath $(B)) \
 	  prove -e '' $(PROVE_FLAGS) $(UNIT_BINS:%=./%) $(TESTS_SH:%=./%)
 
 test-san:
-	$(Q)$(MAKE) --no-print-directory B=build-san SAN=1 all $(UNIT_SRCS:tests/unit/%_test.c=build-san/tests/%.t)
+	$(Q)$(MAKE) --no-print-directory B=build-san SAN=1 all $(UNIT_SRCS:tests/unit/%_test.c=build-san/tests/%.t) \
+	  $(PROG_SRCS:tests/progs/%.c=build-san/tests/progs/%)
 	$(Q)CPK=$(abspath build-san/cpk) CPK_BUILD=$(abspath build-san) CPK_SAN=1 \
 	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
 	  prove -e '' $(PROVE_FLAGS) $(UNIT_SRCS:tests/unit/%_test.c=./build-san/tests/%.t) \
-	  $(filter ./tests/t1%,$(TESTS_SH:%=./%)) $(filter ./tests/t0%,$(TESTS_SH:%=./%))
+	  $(filter ./tests/t0% ./tests/t1% ./tests/t2%,$(TESTS_SH:%=./%))
 
 check: deps
 	$(Q)$(MAKE) --no-print-directory test
@@ -144,8 +157,9 @@ fuzz: fuzz-build
 	$(Q)./build-fuzz/fuzz_model -max_total_time=$(FUZZ_TIME) -max_len=8192 \
 	  -timeout=10 -rss_limit_mb=2048 -artifact_prefix=build-fuzz/ -dict=fuzz/yaml.dict build-fuzz/corpus
 
-bench: all
+bench: all $(PROG_BINS)
 	$(Q)sh bench/render.sh $(abspath $(CPK))
+	$(Q)CPK_BUILD=$(abspath $(B)) sh bench/ldap-lib.sh
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCDIR)/cpk \
@@ -165,4 +179,5 @@ install: all
 clean:
 	rm -rf build build-san build-fuzz
 
--include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/unit/%.d)
+-include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/unit/%.d) \
+  $(PROG_SRCS:tests/progs/%.c=$(B)/tests/progs/%.d)

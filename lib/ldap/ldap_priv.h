@@ -1,0 +1,125 @@
+/*
+ * Private to the ldap module (destined for lib/ldap/ldap_priv.h): the
+ * connection structure and helpers shared by conn.c, tree.c, ids.c,
+ * user.c and group.c.  tools/ must not include it.
+ */
+#ifndef CPK_LDAP_PRIV_H
+#define CPK_LDAP_PRIV_H
+
+#include <ldap.h>		/* OpenLDAP's, from the system */
+
+#include "cpk/ldap.h"		/* ours, beside this file */
+#include "internal.h"
+
+struct cpk_ldap_conn {
+	LDAP *ld;
+	char *uri;
+	int tls;		/* 0 none, 1 starttls, 2 ldaps */
+	char *ca_file;		/* NULL: the system's CAs */
+	char *base;		/* base_dn as configured */
+	char *people;		/* people_ou,base */
+	char *groups;		/* groups_ou,base */
+	char *pool;		/* cn=idpool,base */
+	char *pool_norm;	/* pool, normalized and lower-cased */
+	char *people_ou, *groups_ou;
+
+	int have_users;		/* the fields below come from a cpk_users */
+	struct cpk_range uid_range, gid_range;
+	char *shell, *home_root, *default_group;
+
+	int lpk;		/* openssh-lpk schema: -1 unknown, 0, 1 */
+	unsigned seed;		/* for the allocation back-off */
+
+	int fail_at;		/* test hook: fail the Nth write of an add */
+	int writes;
+};
+
+/* Test hook (tests only): make the Nth write of the next cpk_ldap_user_add
+ * fail as if the server had refused it; 0 disables. */
+CPK_INTERNAL void cpk_ldap_test_fail_at(struct cpk_ldap_conn *c, int nth);
+/* Counts a write; non-zero (with the error set) when the hook fires. */
+CPK_INTERNAL cpk_err_t cpk_ldap__write_hook(struct cpk_ldap_conn *c, const char *what);
+
+/*
+ * Sets the error for libldap result RC (an LDAP_* code) during WHAT
+ * (printf format) and returns the mapped cpk_err_t.  The message names the
+ * URI and includes the server's diagnostic message when there is one.
+ */
+CPK_INTERNAL cpk_err_t cpk_ldap__err(struct cpk_ldap_conn *c, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+CPK_INTERNAL cpk_err_t cpk_ldap__nomem(void);
+
+/* One synchronous search; *RES is set (caller ldap_msgfree()s) even on
+ * error.  SIZELIMIT 0: none.  Errors set with cpk_ldap__err(). */
+CPK_INTERNAL cpk_err_t cpk_ldap__search(struct cpk_ldap_conn *c, const char *base,
+			   int scope, const char *filter, char **attrs,
+			   int sizelimit, LDAPMessage **res);
+
+/* Paged search (RFC 2696, 500 per page) calling FN for every entry.  FN
+ * returns CPK_OK to go on, or an error; *STOP = 1 ends the search early
+ * without error. */
+typedef cpk_err_t (*cpk_ldap_entry_fn)(struct cpk_ldap_conn *c,
+				       LDAPMessage *e, void *arg, int *stop);
+CPK_INTERNAL cpk_err_t cpk_ldap__paged(struct cpk_ldap_conn *c, const char *base,
+			  const char *filter, char **attrs,
+			  cpk_ldap_entry_fn fn, void *arg);
+
+/* First value of ATTR as a heap string (NULL if absent: *ERR stays 0;
+ * out of memory: *ERR = CPK_ERR_NOMEM). */
+CPK_INTERNAL char *cpk_ldap__str(struct cpk_ldap_conn *c, LDAPMessage *e,
+		    const char *attr, cpk_err_t *err);
+/* Every value of ATTR as a heap array of heap strings. */
+CPK_INTERNAL cpk_err_t cpk_ldap__strs(struct cpk_ldap_conn *c, LDAPMessage *e,
+			 const char *attr, char ***v, size_t *n);
+CPK_INTERNAL void cpk_ldap__strs_free(char **v, size_t n);
+/* First value of ATTR as a number; CPK_ERR_NOTFOUND if absent,
+ * CPK_ERR_INVALID if not a decimal number. */
+CPK_INTERNAL cpk_err_t cpk_ldap__u64(struct cpk_ldap_conn *c, LDAPMessage *e,
+			const char *attr, uint64_t *v);
+/* The entry's DN (heap), NULL on out of memory. */
+CPK_INTERNAL char *cpk_ldap__dn(struct cpk_ldap_conn *c, LDAPMessage *e);
+
+/* Builds "(fmt)" with every %s argument filter-escaped: only plain %s
+ * (escaped) and %llu are supported.  Returns a heap string or NULL. */
+CPK_INTERNAL char *cpk_ldap__filter(const char *fmt, ...);
+
+/* A list of modifications built step by step (values are copied).
+ * Allocation failures are sticky: check ml.failed once at the end. */
+struct cpk_modlist {
+	LDAPMod **mods;		/* NULL-terminated once non-empty */
+	size_t n;
+	int failed;
+};
+#define CPK_MODLIST_INIT { NULL, 0, 0 }
+/* Adds VALUE (LEN bytes) to a modification OP (LDAP_MOD_ADD/DELETE/
+ * REPLACE) of ATTR, merging with the last one if it has the same op and
+ * attribute.  VALUE NULL: the modification with no values (delete the
+ * attribute / replace by nothing). */
+CPK_INTERNAL void cpk_modlist_add(struct cpk_modlist *ml, int op, const char *attr,
+		     const char *value, size_t len);
+CPK_INTERNAL void cpk_modlist_adds(struct cpk_modlist *ml, int op, const char *attr,
+		      const char *value);
+/* Frees every modification; wipes the values (they may be passwords). */
+CPK_INTERNAL void cpk_modlist_release(struct cpk_modlist *ml);
+
+/* Users and groups by name.  NOTFOUND (with a message) when absent. */
+CPK_INTERNAL cpk_err_t cpk_ldap__find_user(struct cpk_ldap_conn *c, const char *name,
+			      char **attrs, LDAPMessage **res,
+			      LDAPMessage **entry);
+CPK_INTERNAL cpk_err_t cpk_ldap__find_group(struct cpk_ldap_conn *c, const char *name,
+			       char **attrs, LDAPMessage **res,
+			       LDAPMessage **entry);
+/* Fills *U from a user entry. */
+CPK_INTERNAL cpk_err_t cpk_ldap__user_from_entry(struct cpk_ldap_conn *c, LDAPMessage *e,
+				    struct cpk_user *u);
+extern CPK_INTERNAL char *cpk_ldap__user_attrs[];
+
+/* Whether some entry other than the pool carries ATTR=VALUE. */
+CPK_INTERNAL cpk_err_t cpk_ldap__id_used(struct cpk_ldap_conn *c, const char *attr,
+			    uint64_t value, const char *objectclass,
+			    int *used);
+/* The DN of the new personal group, user, group (heap strings). */
+CPK_INTERNAL char *cpk_ldap__child_dn(const char *rdn_attr, const char *value,
+			 const char *parent);
+
+#endif

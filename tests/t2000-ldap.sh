@@ -1,0 +1,82 @@
+#!/bin/sh
+# t2000: the account library against real slapd servers (TAP).
+#   1. the harness: a server it starts is stopped by pid when the shell exits
+#   2. ldap.t main: an empty directory with openssh-lpk and TLS: every
+#      operation and its errors, 20 concurrent adds, 2,100-user paging
+#      ldap.t noca: certificates are checked even with LDAPTLS_REQCERT=never
+#   3. ldap.t down: the same URI once the server is stopped
+#   4. ldap.t nolpk: a server without the openssh-lpk schema
+# CPK_BUILD: the build directory (make test sets it); the driver is
+# $CPK_BUILD/tests/progs/ldap_driver.
+here=$(cd "$(dirname "$0")" && pwd)
+B=${CPK_BUILD:-$here/../build}/tests/progs
+T=$(mktemp -d /tmp/t2000.XXXXXX) || exit 1
+test_cleanup() { rm -rf "$T"; }
+. "$here/rig/slapd.sh"
+
+n=0
+ok_sh() {	# STATUS DESCRIPTION
+	n=$((n + 1))
+	if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi
+}
+
+# Runs a TAP program, renumbering its tests into ours; its stderr becomes
+# comments; one more test says whether it exited 0.
+tap_run() {	# DESCRIPTION CMD...
+	_desc=$1
+	shift
+	"$@" >"$T/out" 2>"$T/err"
+	_st=$?
+	awk -v off="$n" '
+		/^(not )?ok [0-9]+/ { k++; sub(/ok [0-9]+/, "ok " (off + k)); print; next }
+		/^1\.\./ { next }
+		{ print }' "$T/out"
+	n=$((n + $(grep -cE '^(not )?ok [0-9]+' "$T/out")))
+	sed 's/^/# /' "$T/err"
+	ok_sh $_st "$_desc exited 0"
+}
+
+[ -x "$B/ldap_driver" ] || { echo "Bail out! $B/ldap_driver not built (make)"; exit 1; }
+
+# 1. the harness stops what it started, by pid, when its shell exits
+sh -c ". '$here/rig/slapd.sh'; slapd_start >/dev/null || exit 1;
+	echo \$SLAPD_PID \$SLAPD_DIR > '$T/child'" </dev/null
+read -r cpid cdir < "$T/child"
+state=$(awk '{ print $3 }' "/proc/$cpid/stat" 2>/dev/null)
+[ -z "$state" ] && [ ! -e "$cdir" ]
+ok_sh $? "harness: slapd $cpid stopped and $cdir removed at exit"
+
+# 2. everything, on a server with openssh-lpk and TLS
+slapd_start --tls || { echo "Bail out! cannot start slapd"; exit 1; }
+ok_sh 0 "slapd with openssh-lpk and TLS on $SLAPD_URI"
+tap_run "ldap.t main" "$B/ldap_driver" main
+tap_run "ldap.t noca" env LDAPTLS_REQCERT=never "$B/ldap_driver" noca
+# what the library wrote, as another client sees it
+out=$(ldapsearch -x -LLL -H "$SLAPD_URI" -b "cn=idpool,$SLAPD_BASE" -s base \
+	objectClass 2>&1)
+echo "$out" | grep -q "objectClass: device" &&
+	echo "$out" | grep -q "objectClass: extensibleObject"
+ok_sh $? "ldapsearch sees the pool entry as device + extensibleObject"
+cnt=$(ldapsearch -x -LLL -H "$SLAPD_URI" -D "$SLAPD_ROOTDN" -y "$SLAPD_ROOTPW_FILE" \
+	-b "$SLAPD_BASE" -E pr=500/noprompt "(gecos=*\\2a*)" uid 2>/dev/null |
+	grep -c '^uid:')
+[ "$cnt" = 0 ]
+ok_sh $? "escaped '*' in a filter matches no gecos now (bob was deleted): $cnt"
+cnt=$(ldapsearch -x -LLL -H "$SLAPD_URI" -D "$SLAPD_ROOTDN" -y "$SLAPD_ROOTPW_FILE" \
+	-b "$SLAPD_BASE" -E pr=500/noprompt "(gecos=*)" uid 2>/dev/null |
+	grep -c '^uid:')
+[ "$cnt" -gt 20 ]
+ok_sh $? "while an unescaped '*' matches every gecos ($cnt)"
+
+# 3. the same server, stopped
+down_uri=$SLAPD_URI
+slapd_stop
+tap_run "ldap.t down" "$B/ldap_driver" down "$down_uri"
+
+# 4. a server without openssh-lpk
+slapd_start --no-lpk || { echo "Bail out! cannot start slapd"; exit 1; }
+ok_sh 0 "slapd without openssh-lpk on $SLAPD_URI"
+tap_run "ldap.t nolpk" "$B/ldap_driver" nolpk
+slapd_stop
+
+echo "1..$n"
