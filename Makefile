@@ -41,7 +41,7 @@ endif
 ALL_CFLAGS = -std=c11 -D_DEFAULT_SOURCE $(OPT) $(WARN) $(HARDEN) -Iinclude -Ilib/util \
              -DCPK_VERSION='"$(VERSION)"' -DCPK_PKGLIBDIR='"$(PKGLIBDIR)"' \
              -DCPK_SYSCONFDIR='"$(SYSCONFDIR)"' $(DEP_CFLAGS) $(CFLAGS) -MMD -MP
-ALL_LDFLAGS = $(SANLD) -Wl,-z,relro,-z,now $(LDFLAGS)
+ALL_LDFLAGS = $(SANLD) -pthread -Wl,-z,relro,-z,now $(LDFLAGS)
 
 ifeq ($(V),1)
 Q :=
@@ -134,7 +134,7 @@ test-san:
 	$(Q)CPK=$(abspath build-san/cpk) CPK_BUILD=$(abspath build-san) CPK_SAN=1 \
 	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
 	  prove -e '' $(PROVE_FLAGS) $(UNIT_SRCS:tests/unit/%_test.c=./build-san/tests/%.t) \
-	  $(filter ./tests/t0% ./tests/t1% ./tests/t2%,$(TESTS_SH:%=./%))
+	  $(filter ./tests/t0% ./tests/t1% ./tests/t2% ./tests/t3%,$(TESTS_SH:%=./%))
 
 check: deps
 	$(Q)$(MAKE) --no-print-directory test

@@ -1,0 +1,352 @@
+/*
+ * SSH connection setup like OpenSSH's ssh(1): see conn.h.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cpk/conn.h"
+#include "internal.h"
+
+#define DEF_CONNECT_MS 10000
+
+/* Sets option OPT or returns a message naming WHAT and VALUE. */
+static cpk_err_t set_opt(ssh_session ss, enum ssh_options_e opt,
+			 const void *value, const char *what,
+			 const char *shown)
+{
+	if (ssh_options_set(ss, opt, value) < 0)
+		return cpk_err_set(CPK_ERR_INVALID, "invalid SSH option %s%s%s: "
+				   "%s", what, shown ? " " : "",
+				   shown ? shown : "", ssh_get_error(ss));
+	return CPK_OK;
+}
+
+char *cpk_conn_describe(ssh_session ss)
+{
+	struct cpk_buf b = CPK_BUF_INIT;
+	char *user = NULL, *host = NULL;
+	unsigned port = 22;
+
+	if (!ss)
+		return cpk_strdup("(no session)");
+	ssh_options_get(ss, SSH_OPTIONS_USER, &user);
+	ssh_options_get(ss, SSH_OPTIONS_HOST, &host);
+	ssh_options_get_port(ss, &port);
+	if (user)
+		cpk_buf_addf(&b, "%s@", user);
+	cpk_buf_addf(&b, "%s port %u", host ? host : "?", port);
+	ssh_string_free_char(user);
+	ssh_string_free_char(host);
+	return cpk_buf_detach(&b, NULL);
+}
+
+/* The name known_hosts files use: host, or [host]:port. */
+static char *known_name(ssh_session ss)
+{
+	struct cpk_buf b = CPK_BUF_INIT;
+	char *host = NULL;
+	unsigned port = 22;
+
+	ssh_options_get(ss, SSH_OPTIONS_HOST, &host);
+	ssh_options_get_port(ss, &port);
+	if (port == 22)
+		cpk_buf_addstr(&b, host ? host : "?");
+	else
+		cpk_buf_addf(&b, "[%s]:%u", host ? host : "?", port);
+	ssh_string_free_char(host);
+	return cpk_buf_detach(&b, NULL);
+}
+
+static cpk_err_t verify_host(ssh_session ss, const struct cpk_conn_opts *o)
+{
+	ssh_key key = NULL;
+	unsigned char *hash = NULL;
+	size_t hlen = 0;
+	char *fp = NULL, *kh = NULL, *gkh = NULL, *name = NULL;
+	const char *type;
+	enum ssh_known_hosts_e st;
+	cpk_err_t err = CPK_OK;
+
+	name = known_name(ss);
+	if (!name) {
+		err = cpk_err_set(CPK_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	if (ssh_get_server_publickey(ss, &key) < 0 ||
+	    ssh_get_publickey_hash(key, SSH_PUBLICKEY_HASH_SHA256, &hash,
+				   &hlen) < 0 ||
+	    !(fp = ssh_get_fingerprint_hash(SSH_PUBLICKEY_HASH_SHA256, hash,
+					    hlen))) {
+		err = cpk_err_set(CPK_ERR_IO, "cannot get the host key of %s: "
+				  "%s", name, ssh_get_error(ss));
+		goto out;
+	}
+	type = ssh_key_type_to_char(ssh_key_type(key));
+	if (!type)
+		type = "unknown-type";
+	if (o->hostkey_policy == CPK_HOSTKEY_NO_CHECK)
+		goto out;
+	st = ssh_session_is_known_server(ss);
+	ssh_options_get(ss, SSH_OPTIONS_KNOWNHOSTS, &kh);
+	ssh_options_get(ss, SSH_OPTIONS_GLOBAL_KNOWNHOSTS, &gkh);
+	switch (st) {
+	case SSH_KNOWN_HOSTS_OK:
+		break;
+	case SSH_KNOWN_HOSTS_CHANGED:
+		err = cpk_err_set(CPK_ERR_PERM, "REFUSED: the host key of %s "
+				  "has CHANGED: the server offers %s %s, which "
+				  "is not the key recorded in %s%s%s. Someone "
+				  "may be intercepting the connection "
+				  "(man-in-the-middle), or the host was "
+				  "reinstalled; if that is expected, remove the "
+				  "old key with: ssh-keygen -R '%s' -f %s",
+				  name, type, fp, kh ? kh : "?",
+				  gkh ? " or " : "", gkh ? gkh : "", name,
+				  kh ? kh : "?");
+		break;
+	case SSH_KNOWN_HOSTS_OTHER:
+		err = cpk_err_set(CPK_ERR_PERM, "REFUSED: %s offers a %s host "
+				  "key (%s) but %s%s%s records a key of another "
+				  "type for it: possible man-in-the-middle",
+				  name, type, fp, kh ? kh : "?",
+				  gkh ? " or " : "", gkh ? gkh : "");
+		break;
+	case SSH_KNOWN_HOSTS_UNKNOWN:
+	case SSH_KNOWN_HOSTS_NOT_FOUND:
+		if (o->hostkey_policy == CPK_HOSTKEY_ACCEPT_NEW) {
+			if (ssh_session_update_known_hosts(ss) < 0)
+				err = cpk_err_set(CPK_ERR_IO, "cannot add the "
+						  "host key of %s to %s: %s",
+						  name, kh ? kh : "?",
+						  ssh_get_error(ss));
+			break;
+		}
+		err = cpk_err_set(CPK_ERR_PERM, "REFUSED: the host key of %s is "
+				  "unknown: the server offers %s %s, which is "
+				  "in neither %s nor %s. Check the fingerprint "
+				  "and add the key to known_hosts, or accept "
+				  "new hosts explicitly", name, type, fp,
+				  kh ? kh : "~/.ssh/known_hosts",
+				  gkh ? gkh : "the global known_hosts");
+		break;
+	case SSH_KNOWN_HOSTS_ERROR:
+	default:
+		err = cpk_err_set(CPK_ERR_IO, "cannot check the host key of %s "
+				  "(%s %s) against %s: %s", name, type, fp,
+				  kh ? kh : "?", ssh_get_error(ss));
+		break;
+	}
+out:
+	ssh_string_free_char(kh);
+	ssh_string_free_char(gkh);
+	ssh_string_free_char(fp);
+	ssh_clean_pubkey_hash(&hash);
+	ssh_key_free(key);
+	free(name);
+	return err;
+}
+
+static void add_method(struct cpk_buf *b, int methods, int bit,
+		       const char *name)
+{
+	if (!(methods & bit))
+		return;
+	if (b->len)
+		cpk_buf_addstr(b, ", ");
+	cpk_buf_addstr(b, name);
+}
+
+static cpk_err_t authenticate(ssh_session ss, const struct cpk_conn_opts *o,
+			      const char *desc)
+{
+	struct cpk_buf m = CPK_BUF_INIT;
+	int rc, methods;
+	cpk_err_t err = CPK_OK;
+
+	rc = ssh_userauth_none(ss, NULL);
+	if (rc == SSH_AUTH_SUCCESS)
+		goto out;
+	if (rc == SSH_AUTH_ERROR) {
+		err = cpk_err_set(CPK_ERR_IO, "authentication to %s failed: %s",
+				  desc, ssh_get_error(ss));
+		goto out;
+	}
+	methods = ssh_userauth_list(ss, NULL);
+	if (methods & SSH_AUTH_METHOD_PUBLICKEY) {
+		rc = ssh_userauth_publickey_auto(ss, NULL, NULL);
+		if (rc == SSH_AUTH_SUCCESS)
+			goto out;
+		if (rc == SSH_AUTH_ERROR) {
+			err = cpk_err_set(CPK_ERR_IO, "publickey "
+					  "authentication to %s failed: %s",
+					  desc, ssh_get_error(ss));
+			goto out;
+		}
+		methods = ssh_userauth_list(ss, NULL);
+	}
+	add_method(&m, methods, SSH_AUTH_METHOD_PUBLICKEY, "publickey");
+	add_method(&m, methods, SSH_AUTH_METHOD_PASSWORD, "password");
+	add_method(&m, methods, SSH_AUTH_METHOD_INTERACTIVE,
+		   "keyboard-interactive");
+	add_method(&m, methods, SSH_AUTH_METHOD_GSSAPI_MIC, "gssapi-with-mic");
+	add_method(&m, methods, SSH_AUTH_METHOD_HOSTBASED, "hostbased");
+	err = cpk_err_set(CPK_ERR_PERM, "permission denied: %s did not accept "
+			  "any of our keys (%s%s, then %s); the server "
+			  "accepts: %s%s", desc,
+			  o->no_agent ? "no ssh-agent" : "ssh-agent",
+			  o->no_agent || getenv("SSH_AUTH_SOCK") ? "" :
+			  " (none running)",
+			  o->identities && o->identities[0] ?
+			  "the given identity files and the default ones" :
+			  "IdentityFile / ~/.ssh/id_{ed25519,ecdsa,rsa}",
+			  m.len ? m.buf : "nothing",
+			  rc == SSH_AUTH_PARTIAL ? " (partial success: more "
+			  "factors needed)" : "");
+out:
+	cpk_buf_release(&m);
+	return err;
+}
+
+cpk_err_t cpk_conn_open(const struct cpk_conn_opts *o, ssh_session *out)
+{
+	ssh_session ss = NULL;
+	char *desc = NULL;
+	int ms, one = 1, verbosity;
+	long sec, usec;
+	size_t i;
+	cpk_err_t err = CPK_OK;
+
+	*out = NULL;
+	if (!o || !o->host || !*o->host)
+		return cpk_err_set(CPK_ERR_INVALID, "ssh: no host given");
+	ss = ssh_new();
+	if (!ss)
+		return cpk_err_set(CPK_ERR_NOMEM, "out of memory");
+	verbosity = o->log_verbosity;
+	if ((err = set_opt(ss, SSH_OPTIONS_LOG_VERBOSITY, &verbosity,
+			   "LogLevel", NULL)) != 0 ||
+	    (err = set_opt(ss, SSH_OPTIONS_HOST, o->host, "host",
+			   o->host)) != 0)
+		goto out;
+
+	/* 1. ssh_config, so that explicit options below override it. */
+	if (o->config && !strcmp(o->config, "none")) {
+		bool no = false;
+
+		if ((err = set_opt(ss, SSH_OPTIONS_PROCESS_CONFIG, &no,
+				   "ProcessConfig", NULL)) != 0)
+			goto out;
+	} else {
+		if (o->config && access(o->config, R_OK) < 0) {
+			err = cpk_err_sys("cannot read ssh config file %s",
+					  o->config);
+			goto out;
+		}
+		if (ssh_options_parse_config(ss, o->config) < 0) {
+			err = cpk_err_set(CPK_ERR_CONFIG, "cannot parse ssh "
+					  "config %s: %s", o->config ?
+					  o->config : "~/.ssh/config",
+					  ssh_get_error(ss));
+			goto out;
+		}
+	}
+
+	/* 2. Explicit options. */
+	if (o->port) {
+		unsigned port = o->port;
+
+		if (port > 65535) {
+			err = cpk_err_set(CPK_ERR_INVALID, "invalid port %u",
+					  port);
+			goto out;
+		}
+		if ((err = set_opt(ss, SSH_OPTIONS_PORT, &port, "Port",
+				   NULL)) != 0)
+			goto out;
+	}
+	if (o->user && (err = set_opt(ss, SSH_OPTIONS_USER, o->user, "User",
+				      o->user)) != 0)
+		goto out;
+	for (i = 0; o->identities && o->identities[i]; i++) {
+		if (access(o->identities[i], R_OK) < 0) {
+			err = cpk_err_sys("cannot read identity file %s",
+					  o->identities[i]);
+			goto out;
+		}
+		if ((err = set_opt(ss, SSH_OPTIONS_ADD_IDENTITY,
+				   o->identities[i], "IdentityFile",
+				   o->identities[i])) != 0)
+			goto out;
+	}
+	/* libssh has no "IdentityAgent none": a path that is no socket makes
+	 * the agent unreachable, and publickey_auto goes on with files. */
+	if (o->no_agent && (err = set_opt(ss, SSH_OPTIONS_IDENTITY_AGENT,
+					  "/dev/null", "IdentityAgent",
+					  NULL)) != 0)
+		goto out;
+	if (o->ciphers &&
+	    ((err = set_opt(ss, SSH_OPTIONS_CIPHERS_C_S, o->ciphers, "Ciphers",
+			    o->ciphers)) != 0 ||
+	     (err = set_opt(ss, SSH_OPTIONS_CIPHERS_S_C, o->ciphers, "Ciphers",
+			    o->ciphers)) != 0))
+		goto out;
+	if (o->known_hosts &&
+	    (err = set_opt(ss, SSH_OPTIONS_KNOWNHOSTS, o->known_hosts,
+			   "UserKnownHostsFile", o->known_hosts)) != 0)
+		goto out;
+	if (o->global_known_hosts &&
+	    (err = set_opt(ss, SSH_OPTIONS_GLOBAL_KNOWNHOSTS,
+			   o->global_known_hosts, "GlobalKnownHostsFile",
+			   o->global_known_hosts)) != 0)
+		goto out;
+	/* We decide about unknown hosts ourselves (verify_host). */
+	if ((err = set_opt(ss, SSH_OPTIONS_STRICTHOSTKEYCHECK, &one,
+			   "StrictHostKeyChecking", NULL)) != 0 ||
+	    (err = set_opt(ss, SSH_OPTIONS_NODELAY, &one, "NoDelay",
+			   NULL)) != 0)
+		goto out;
+	ms = o->connect_timeout_ms > 0 ? o->connect_timeout_ms :
+	     DEF_CONNECT_MS;
+	sec = ms / 1000;
+	usec = (long)(ms % 1000) * 1000;
+	if ((err = set_opt(ss, SSH_OPTIONS_TIMEOUT, &sec, "ConnectTimeout",
+			   NULL)) != 0 ||
+	    (err = set_opt(ss, SSH_OPTIONS_TIMEOUT_USEC, &usec,
+			   "ConnectTimeout", NULL)) != 0)
+		goto out;
+
+	desc = cpk_conn_describe(ss);
+	if (!desc) {
+		err = cpk_err_set(CPK_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	/* 3. Connect, check the host, authenticate. */
+	if (ssh_connect(ss) != SSH_OK) {
+		err = cpk_err_set(CPK_ERR_IO, "cannot connect to %s (timeout "
+				  "%d ms): %s", desc, ms, ssh_get_error(ss));
+		goto out;
+	}
+	if ((err = verify_host(ss, o)) != 0 ||
+	    (err = authenticate(ss, o, desc)) != 0)
+		goto out;
+	*out = ss;
+	ss = NULL;
+out:
+	free(desc);
+	cpk_conn_close(ss);
+	return err;
+}
+
+void cpk_conn_close(ssh_session ss)
+{
+	if (!ss)
+		return;
+	if (ssh_is_connected(ss))
+		ssh_disconnect(ss);
+	ssh_free(ss);
+}
