@@ -67,7 +67,7 @@ SHARED    := $(B)/$(SONAME)
 CPK       := $(B)/cpk
 
 .SECONDARY:
-.PHONY: all deps check test test-unit test-san demo fuzz fuzz-build install \
+.PHONY: all deps check test test-unit test-san demo fuzz fuzz-build install bench-transfer \
         clean bench man
 all: $(STATIC) $(SHARED) $(CPK) man
 
@@ -156,6 +156,14 @@ fuzz: fuzz-build
 	$(Q)cp examples/*.yaml tests/data/bad/*.yaml build-fuzz/corpus/ 2>/dev/null || true
 	$(Q)./build-fuzz/fuzz_model -max_total_time=$(FUZZ_TIME) -max_len=8192 \
 	  -timeout=10 -rss_limit_mb=2048 -artifact_prefix=build-fuzz/ -dict=fuzz/yaml.dict build-fuzz/corpus
+
+$(B)/bench/relay: bench/relay.c
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $<
+
+# The transfer benchmark takes many minutes (RTT 0, 20 and 100 ms).
+bench-transfer: all $(B)/bench/relay
+	$(Q)bash bench/transfer.sh $(abspath $(CPK)) $(abspath $(B)/bench/relay)
 
 bench: all $(PROG_BINS)
 	$(Q)sh bench/render.sh $(abspath $(CPK))
