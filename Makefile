@@ -168,6 +168,7 @@ bench-transfer: all $(B)/bench/relay
 bench: all $(PROG_BINS)
 	$(Q)sh bench/render.sh $(abspath $(CPK))
 	$(Q)CPK_BUILD=$(abspath $(B)) sh bench/ldap-lib.sh
+	$(Q)sh bench/ldap.sh $(abspath $(CPK))
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCDIR)/cpk \

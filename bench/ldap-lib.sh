@@ -9,15 +9,8 @@ B=${CPK_BUILD:-$here/../build}/tests/progs
 slapd_start || exit 1
 "$B/ldap_bench" adds 1000 || exit 1
 # 9,000 more with ldapadd, for 10,000 users in all
-awk -v base="$SLAPD_BASE" 'BEGIN {
-	for (i = 0; i < 9000; i++)
-		printf "dn: uid=load%05d,ou=People,%s\nobjectClass: inetOrgPerson\n" \
-		    "objectClass: posixAccount\nobjectClass: shadowAccount\n" \
-		    "cn: Load %d\nsn: Load\nuid: load%05d\nuidNumber: %d\n" \
-		    "gidNumber: 100\nhomeDirectory: /home/load%05d\n" \
-		    "loginShell: /bin/bash\ngecos: Load %d\n\n",
-		    i, base, i, i, 200000 + i, i, i
-}' > "$SLAPD_DIR/load.ldif"
+. "$here/seed-users.sh"
+seed_users_ldif 9000 "$SLAPD_BASE" > "$SLAPD_DIR/load.ldif"
 t0=$(date +%s.%N)
 ldapadd -x -H "$SLAPD_URI" -D "$SLAPD_ROOTDN" -y "$SLAPD_ROOTPW_FILE" \
 	-f "$SLAPD_DIR/load.ldif" >/dev/null || exit 1

@@ -111,6 +111,13 @@ cpk_err_t cpk_ldap_escape_dn(const char *value, size_t len,
 cpk_err_t cpk_ldap_escape_filter(const char *value, size_t len,
 				 struct cpk_buf *out);
 
+/*
+ * Appends to OUT the SHA256 fingerprint of the OpenSSH public key line KEY
+ * ("TYPE BASE64 [COMMENT]"), as ssh-keygen -l prints it: "SHA256:" and the
+ * unpadded base64 of the hash.  CPK_ERR_INVALID if KEY is not such a key.
+ */
+cpk_err_t cpk_ssh_key_fingerprint(const char *key, struct cpk_buf *out);
+
 /* ---- connection ------------------------------------------------------ */
 
 struct cpk_ldap_conn;	/* opaque */

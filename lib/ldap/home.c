@@ -111,6 +111,23 @@ static cpk_err_t copy_link(struct walk *w, int sfd, int dfd, const char *name)
 	return CPK_OK;
 }
 
+/* A directory stream over a duplicate of FD (w->path names it); FD stays
+ * the caller's. */
+static cpk_err_t open_stream(const struct walk *w, int fd, DIR **d)
+{
+	int fd2 = dup(fd);
+
+	if (fd2 >= 0 && (*d = fdopendir(fd2)))
+		return CPK_OK;
+	if (fd2 >= 0) {
+		int e = errno;
+
+		close(fd2);
+		errno = e;
+	}
+	return cpk_err_sys("cannot read directory %s", w->path.buf);
+}
+
 /* Copies the content of directory SFD into directory DFD. */
 static cpk_err_t copy_tree(struct walk *w, int sfd, int dfd, int depth)
 {
@@ -118,18 +135,12 @@ static cpk_err_t copy_tree(struct walk *w, int sfd, int dfd, int depth)
 	struct dirent *de;
 	cpk_err_t r = CPK_OK;
 	size_t plen = w->path.len;
-	int fd;
 
 	if (depth > MAX_DEPTH)
 		return cpk_err_set(CPK_ERR_INVALID, "the skeleton is deeper than "
 				   "%d levels at %s", MAX_DEPTH, w->path.buf);
-	fd = dup(sfd);
-	if (fd < 0 || !(d = fdopendir(fd))) {
-		r = cpk_err_sys("cannot read directory %s", w->path.buf);
-		if (fd >= 0)
-			close(fd);
+	if ((r = open_stream(w, sfd, &d)) != CPK_OK)
 		return r;
-	}
 	while ((errno = 0, de = readdir(d))) {
 		const char *name = de->d_name;
 		struct stat st;
@@ -191,7 +202,7 @@ static cpk_err_t remove_contents(struct walk *w, int fd, int depth)
 	struct dirent *de;
 	cpk_err_t r = CPK_OK;
 	size_t plen = w->path.len;
-	int dfd, pass, removed;
+	int pass, removed;
 
 	if (depth > MAX_DEPTH * 4)
 		return cpk_err_set(CPK_ERR_INVALID, "%s is nested too deep to "
@@ -200,13 +211,8 @@ static cpk_err_t remove_contents(struct walk *w, int fd, int depth)
 	 * read again until a pass removes nothing */
 	for (pass = 0, removed = 1; removed && pass < 8 && r == CPK_OK; pass++) {
 		removed = 0;
-		dfd = dup(fd);
-		if (dfd < 0 || !(d = fdopendir(dfd))) {
-			r = cpk_err_sys("cannot read directory %s", w->path.buf);
-			if (dfd >= 0)
-				close(dfd);
+		if ((r = open_stream(w, fd, &d)) != CPK_OK)
 			return r;
-		}
 		rewinddir(d);
 		while ((errno = 0, de = readdir(d))) {
 			const char *name = de->d_name;

@@ -231,6 +231,28 @@ struct add_state {
 	int user_done, personal_done;
 };
 
+/*
+ * Adds the entry DN (a KIND: "user", "group") with the attributes of ML,
+ * unless building them ran out of memory (ML failed, or FAILED); WHAT
+ * names the write for the test hook.
+ */
+static cpk_err_t add_entry(struct cpk_ldap_conn *c, const char *dn,
+			   const struct cpk_modlist *ml, int failed,
+			   const char *what, const char *kind)
+{
+	cpk_err_t r;
+	int rc;
+
+	if (ml->failed || failed)
+		return cpk_ldap__nomem();
+	if ((r = cpk_ldap__write_hook(c, what)) != CPK_OK)
+		return r;
+	rc = ldap_add_ext_s(c->ld, dn, ml->mods, NULL, NULL);
+	if (rc != LDAP_SUCCESS)
+		return cpk_ldap__err(c, rc, "adding %s %s", kind, dn);
+	return CPK_OK;
+}
+
 static cpk_err_t write_personal_group(struct cpk_ldap_conn *c,
 				      struct add_state *st, const char *name,
 				      uint64_t gid)
@@ -238,8 +260,7 @@ static cpk_err_t write_personal_group(struct cpk_ldap_conn *c,
 	struct cpk_modlist ml = CPK_MODLIST_INIT;
 	struct cpk_buf desc = CPK_BUF_INIT;
 	char n[24];
-	cpk_err_t r = CPK_OK;
-	int rc;
+	cpk_err_t r;
 
 	snprintf(n, sizeof(n), "%" PRIu64, gid);
 	cpk_buf_addf(&desc, "personal group of %s", name);
@@ -248,19 +269,9 @@ static cpk_err_t write_personal_group(struct cpk_ldap_conn *c,
 	cpk_modlist_adds(&ml, LDAP_MOD_ADD, "cn", name);
 	cpk_modlist_adds(&ml, LDAP_MOD_ADD, "gidNumber", n);
 	cpk_modlist_adds(&ml, LDAP_MOD_ADD, "description", desc.buf);
-	if (ml.failed || cpk_buf_failed(&desc)) {
-		r = cpk_ldap__nomem();
-		goto out;
-	}
-	if ((r = cpk_ldap__write_hook(c, "adding the personal group")) != CPK_OK)
-		goto out;
-	rc = ldap_add_ext_s(c->ld, st->pdn, ml.mods, NULL, NULL);
-	if (rc != LDAP_SUCCESS) {
-		r = cpk_ldap__err(c, rc, "adding group %s", st->pdn);
-		goto out;
-	}
-	st->personal_done = 1;
-out:
+	r = add_entry(c, st->pdn, &ml, cpk_buf_failed(&desc),
+		      "adding the personal group", "group");
+	st->personal_done = r == CPK_OK;
 	cpk_modlist_release(&ml);
 	cpk_buf_release(&desc);
 	return r;
@@ -274,9 +285,8 @@ static cpk_err_t write_user(struct cpk_ldap_conn *c, struct add_state *st,
 	struct cpk_buf cn = CPK_BUF_INIT, sn = CPK_BUF_INIT, home = CPK_BUF_INIT;
 	const char *gecos = s->gecos && *s->gecos ? s->gecos : NULL;
 	char u[24], g[24];
-	cpk_err_t r = CPK_OK;
+	cpk_err_t r;
 	size_t i;
-	int rc;
 
 	names_from_gecos(s->name, gecos, &cn, &sn);
 	cpk_buf_addf(&home, "%s/%s",
@@ -301,20 +311,9 @@ static cpk_err_t write_user(struct cpk_ldap_conn *c, struct add_state *st,
 	cpk_modlist_adds(&ml, LDAP_MOD_ADD, "gecos", gecos ? gecos : cn.buf);
 	for (i = 0; i < s->n_ssh_keys; i++)
 		cpk_modlist_adds(&ml, LDAP_MOD_ADD, "sshPublicKey", s->ssh_keys[i]);
-	if (ml.failed || cpk_buf_failed(&cn) || cpk_buf_failed(&sn) ||
-	    cpk_buf_failed(&home)) {
-		r = cpk_ldap__nomem();
-		goto out;
-	}
-	if ((r = cpk_ldap__write_hook(c, "adding the user")) != CPK_OK)
-		goto out;
-	rc = ldap_add_ext_s(c->ld, st->udn, ml.mods, NULL, NULL);
-	if (rc != LDAP_SUCCESS) {
-		r = cpk_ldap__err(c, rc, "adding user %s", st->udn);
-		goto out;
-	}
-	st->user_done = 1;
-out:
+	r = add_entry(c, st->udn, &ml, cpk_buf_failed(&cn) || cpk_buf_failed(&sn) ||
+		      cpk_buf_failed(&home), "adding the user", "user");
+	st->user_done = r == CPK_OK;
 	cpk_modlist_release(&ml);
 	cpk_buf_release(&cn);
 	cpk_buf_release(&sn);

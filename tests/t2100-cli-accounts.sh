@@ -1,0 +1,261 @@
+#!/bin/sh
+# t2100: the account verbs of cpk (ldap init, user ..., group ...) against a
+# real slapd started here: output for people and --json, every error with
+# its message and exit code, names that try to inject filter or DN syntax,
+# concurrent adds, homes (owner, mode, skeleton, refusals) and that a failed
+# add leaves nothing behind.  Import has its own test (t2110).
+. "$(dirname "$0")/lib/tap.sh"
+cd "$TOP" || exit 1
+. "$TOP/tests/lib/accounts.sh"
+acct_start
+S=$SCRATCH
+
+# ---- usage -----------------------------------------------------------
+is "$(run "$CPK" user)" 2 "user without a sub-command: exit 2"
+is "$(run "$CPK" user --help)" 0 "user --help"
+grep -q '^  user import FILE' "$S/out"; ok $? "user --help lists import"
+is "$(run "$CPK" user frob)" 2 "unknown sub-command: exit 2"
+grep -q "'frob' is not a sub-command of 'user'" "$S/err"; ok $? "unknown sub-command named"
+is "$(run "$CPK" user add)" 2 "user add without NAME: exit 2"
+is "$(run "$CPK" user add a b)" 2 "user add with two names: exit 2"
+is "$(run "$CPK" user add x --uid 12x)" 2 "--uid not a number: exit 2"
+is "$(run "$CPK" user add x --password-stdin --no-password)" 2 \
+   "--password-stdin with --no-password: exit 2"
+is "$(run "$CPK" user mod x)" 2 "user mod with nothing to change: exit 2"
+is "$(run "$CPK" user add --help)" 0 "user add --help"
+grep -q -- '--no-home' "$S/out"; ok $? "user add --help lists --no-home"
+is "$(run "$CPK" group add g --gid -5)" 2 "group add --gid -5: exit 2"
+is "$(run "$CPK" group add-member g)" 2 "add-member without users: exit 2"
+is "$(run "$CPK" ldap)" 2 "ldap without a sub-command: exit 2"
+
+# ---- ldap init -------------------------------------------------------
+is "$(run "$CPK" user list)" 1 "before init: user list fails"
+is "$(run "$CPK" ldap init)" 0 "ldap init"
+is "$(cat "$S/out")" "created $SLAPD_BASE
+created ou=People,$SLAPD_BASE
+created ou=Groups,$SLAPD_BASE
+created cn=idpool,$SLAPD_BASE" "ldap init reports what it created"
+is "$(run "$CPK" ldap init)" 0 "ldap init again"
+is "$(cat "$S/out")" "$SLAPD_BASE: nothing to do (the tree is complete)" \
+   "ldap init again: nothing to do"
+
+# ---- groups ----------------------------------------------------------
+is "$(run "$CPK" group add staff)" 0 "group add staff"
+is "$(cat "$S/out")" "added group staff (gid 20000)" "first gid of the range"
+is "$(run "$CPK" group add gpu --gid 25000)" 0 "group add --gid"
+is "$(run "$CPK" group add staff)" 1 "group add existing: exit 1"
+grep -q "staff" "$S/err" && grep -qi "exists" "$S/err"; ok $? "existing group: says so"
+is "$(run "$CPK" group show nogroup)" 1 "group show missing: exit 1"
+is "$(cat "$S/err")" "cpk: no such group 'nogroup' under $SLAPD_BASE" "no such group: message"
+
+# ---- user add, show, homes -------------------------------------------
+is "$(printf 'S3cret pass\n' | run "$CPK" user add alice --gecos 'Alice Liddell,Room 1' \
+      --groups staff,gpu --ssh-key "$S/key1.pub" --password-stdin)" 0 "user add alice"
+is "$(cat "$S/out")" "added user alice (uid 30000, gid 20001), home $S/home/alice, password set" \
+   "user add reports uid, gid, home"
+grep -q 'S3cret' "$S/out" "$S/err"; is $? 1 "the password is never printed"
+ldapwhoami -x -H "$SLAPD_URI" -D "uid=alice,ou=People,$SLAPD_BASE" -y "$S/alicepw" \
+	>/dev/null 2>&1
+ok $? "alice binds with the password from stdin"
+if [ "$(id -u)" = 0 ]; then
+	is "$(stat -c '%u:%g %a' "$S/home/alice")" "30000:20001 700" "home owned by alice, 0700"
+	is "$(stat -c '%u:%g' "$S/home/alice/.config/app.conf")" "30000:20001" "skel file owned by alice"
+	cmp -s "$S/skel/.bashrc" "$S/home/alice/.bashrc"; ok $? "skel .bashrc copied"
+else
+	ok 0 "# skip homes need root"; ok 0 "# skip"; ok 0 "# skip"
+fi
+is "$(run "$CPK" user show alice --json)" 0 "user show --json"
+is "$(json "$S/out" 'u=d; print(u["name"], u["uid"], u["gid"], u["gecos"], u["locked"], ",".join(sorted(u["groups"])), len(u["ssh_keys"]), u["home"], u["shell"])')" \
+   "alice 30000 20001 Alice Liddell,Room 1 False gpu,staff 1 $S/home/alice /bin/bash" \
+   "user show --json parses back"
+is "$(run "$CPK" user show alice)" 0 "user show"
+grep -q '^groups:   staff,gpu$\|^groups:   gpu,staff$' "$S/out"; ok $? "user show lists the groups"
+grep -q '^locked:   no$' "$S/out"; ok $? "user show: not locked"
+is "$(run "$CPK" user add alice --no-home)" 1 "user add existing: exit 1"
+grep -q "alice" "$S/err" && grep -qi "exists" "$S/err"; ok $? "existing user: says so"
+
+# a JSON string with every awkward character survives the round trip
+is "$(run "$CPK" user add quoter --no-home --gecos 'Q "the" \back\slash (x*) ,ou=Groups')" 0 \
+   "gecos with quotes, backslashes, stars and DN syntax"
+run "$CPK" user show quoter --json >/dev/null
+is "$(json "$S/out" 'print(d["gecos"])')" 'Q "the" \back\slash (x*) ,ou=Groups' \
+   "that gecos parses back from --json exactly"
+
+# ---- user mod, lock, keys, password ----------------------------------
+is "$(run "$CPK" user mod alice --shell /bin/sh --gecos 'Alice L')" 0 "user mod shell and gecos"
+run "$CPK" user show alice --json >/dev/null
+is "$(json "$S/out" 'print(d["shell"], d["gecos"], d["cn"])')" "/bin/sh Alice L Alice L" \
+   "user mod took effect"
+is "$(run "$CPK" user mod alice --add-ssh-key "$S/key2.pub")" 0 "user mod --add-ssh-key"
+is "$(run "$CPK" user mod alice --add-ssh-key "$S/key2.pub")" 1 "adding the same key again: exit 1"
+is "$(run "$CPK" user mod alice --remove-ssh-key "$S/key1.pub")" 0 "user mod --remove-ssh-key"
+run "$CPK" user show alice --json >/dev/null
+is "$(json "$S/out" 'print(len(d["ssh_keys"]), d["ssh_keys"][0].split()[2])')" "1 key2" \
+   "only key2 is left"
+is "$(run "$CPK" user mod alice --remove-ssh-key "$S/key1.pub")" 1 "removing a missing key: exit 1"
+is "$(run "$CPK" user mod alice --add-ssh-key "$S/key1.pub")" 0 "key1 back"
+fp=$(ssh-keygen -lf "$S/key1.pub" | awk '{ print $2 }')
+is "$(run "$CPK" user mod alice --remove-ssh-key "$fp")" 0 "user mod --remove-ssh-key SHA256:..."
+run "$CPK" user show alice --json >/dev/null
+is "$(json "$S/out" 'print(" ".join(k.split()[2] for k in d["ssh_keys"]))')" "key2" \
+   "the key with that fingerprint (ssh-keygen -l's) is gone"
+is "$(run "$CPK" user mod alice --remove-ssh-key "$fp")" 1 "an unknown fingerprint: exit 1"
+is "$(cat "$S/err")" "cpk: user alice has no key with fingerprint $fp" "an unknown fingerprint: message"
+is "$(run "$CPK" user mod alice --add-ssh-key "$S/nokey.pub")" 1 "a missing key file: exit 1"
+is "$(run "$CPK" user mod alice --group nogroup)" 1 "user mod to a missing group: exit 1"
+is "$(run "$CPK" user mod nobody --shell /bin/sh)" 1 "user mod missing user: exit 1"
+is "$(cat "$S/err")" "cpk: no such user 'nobody' under $SLAPD_BASE" "no such user: message"
+is "$(printf 'n3w pass\n' | run "$CPK" user mod alice --password-stdin)" 0 "user mod --password-stdin"
+printf 'n3w pass' > "$S/alicepw"
+ldapwhoami -x -H "$SLAPD_URI" -D "uid=alice,ou=People,$SLAPD_BASE" -y "$S/alicepw" \
+	>/dev/null 2>&1
+ok $? "alice binds with the new password"
+is "$(run "$CPK" user mod alice --password-stdin </dev/null)" 1 "empty stdin: exit 1"
+grep -q "no password on standard input" "$S/err"; ok $? "empty stdin: says so"
+is "$(printf 'a\000b\n' | run "$CPK" user mod alice --password-stdin)" 1 "a NUL in the password: exit 1"
+is "$(cat "$S/err")" "cpk: --password-stdin: the password contains a NUL byte" "a NUL: message"
+is "$(run "$CPK" user lock alice)" 0 "user lock"
+ldapwhoami -x -H "$SLAPD_URI" -D "uid=alice,ou=People,$SLAPD_BASE" -y "$S/alicepw" \
+	>/dev/null 2>&1
+is $? 49 "a locked user cannot bind"
+run "$CPK" user show alice --json >/dev/null
+is "$(json "$S/out" 'print(d["locked"])')" "True" "--json shows locked"
+is "$(run "$CPK" user lock alice)" 0 "locking again changes nothing"
+is "$(run "$CPK" user unlock alice)" 0 "user unlock"
+ldapwhoami -x -H "$SLAPD_URI" -D "uid=alice,ou=People,$SLAPD_BASE" -y "$S/alicepw" \
+	>/dev/null 2>&1
+ok $? "unlocked: alice binds again"
+is "$(run "$CPK" user lock nobody)" 1 "lock a missing user: exit 1"
+
+# ---- group members ---------------------------------------------------
+is "$(run "$CPK" user add bob --no-home)" 0 "user add bob --no-home"
+[ ! -e "$S/home/bob" ]; ok $? "--no-home made no home"
+is "$(run "$CPK" group add-member staff bob quoter)" 0 "group add-member two users"
+is "$(run "$CPK" group add-member staff bob)" 1 "add-member again: exit 1"
+is "$(run "$CPK" group add-member staff nobody)" 1 "add-member of a missing user: exit 1"
+is "$(run "$CPK" group show staff --json)" 0 "group show --json"
+is "$(json "$S/out" 'print(d["name"], d["gid"], ",".join(sorted(d["members"])))')" \
+   "staff 20000 alice,bob,quoter" "group show --json parses back"
+is "$(run "$CPK" group remove-member staff bob)" 0 "group remove-member"
+is "$(run "$CPK" group remove-member staff bob)" 1 "remove-member again: exit 1"
+is "$(run "$CPK" group del bob)" 1 "deleting a user's primary group: exit 1"
+is "$(run "$CPK" group list --json)" 0 "group list --json"
+is "$(json "$S/out" 'print(" ".join(sorted(g["name"] for g in d)))')" \
+   "alice bob gpu quoter staff" "group list --json parses back"
+is "$(run "$CPK" group list)" 0 "group list"
+grep -q '^staff  *20000 alice,quoter$' "$S/out"; ok $? "group list for people"
+is "$(run "$CPK" group add empty)" 0 "group add empty"
+is "$(run "$CPK" group del empty)" 0 "group del"
+is "$(run "$CPK" group del empty)" 1 "group del again: exit 1"
+
+# ---- injection through the command line ------------------------------
+for bad in 'a*)(uid=*' 'x,ou=Groups' '*' 'alice)(|(uid=*' '-rf' 'Alice' 'a b'; do
+	is "$(run "$CPK" user add --no-home -- "$bad")" 1 "user add '$bad' refused"
+	grep -q "invalid name" "$S/err"; ok $? "user add '$bad': invalid name"
+	is "$(run "$CPK" user show -- "$bad")" 1 "user show '$bad' shows nobody"
+	is "$(run "$CPK" user del -- "$bad")" 1 "user del '$bad' deletes nothing"
+	is "$(run "$CPK" group add -- "$bad")" 1 "group add '$bad' refused"
+	is "$(run "$CPK" group add-member -- staff "$bad")" 1 "add-member '$bad' refused"
+done
+is "$(run "$CPK" user add -rf)" 2 "a name like an option is a usage error"
+is "$(run "$CPK" user add eve --no-home --groups 'staff,x,ou=Groups')" 1 \
+   "a supplementary group list with DN syntax is refused"
+is "$(run "$CPK" user show eve)" 1 "and no eve was made"
+n=$(ldapsearch -x -LLL -H "$SLAPD_URI" -D "$SLAPD_ROOTDN" -y "$SLAPD_ROOTPW_FILE" \
+	-b "$SLAPD_BASE" '(|(objectClass=posixAccount)(objectClass=posixGroup))' dn |
+	grep -c '^dn:')
+is "$n" 8 "the directory holds only the 3 users and 5 groups made above"
+
+# ---- list ------------------------------------------------------------
+is "$(run "$CPK" user list --json)" 0 "user list --json"
+is "$(json "$S/out" 'print(" ".join(sorted(u["name"] for u in d)))')" "alice bob quoter" \
+   "user list --json parses back"
+is "$(run "$CPK" user list)" 0 "user list"
+grep -q '^USER ' "$S/out" && grep -q '^bob  *30002  *20003 no  */bin/bash  *bob$' "$S/out"
+ok $? "user list for people"
+"$CPK" user list | head -c 10 >/dev/null
+ok $? "user list into a closed pipe does not hang or crash"
+
+# ---- homes: removal and refusals -------------------------------------
+if [ "$(id -u)" = 0 ]; then
+	is "$(run "$CPK" user add carol --gecos Carol)" 0 "user add carol (with a home)"
+	chown 12345 "$S/home/carol"
+	is "$(run "$CPK" user del carol --remove-home)" 1 \
+	   "--remove-home refuses a home owned by someone else"
+	grep -q "user carol not deleted" "$S/err"; ok $? "and says the user was kept"
+	is "$(run "$CPK" user show carol)" 0 "carol is still there"
+	[ -d "$S/home/carol" ]; ok $? "the foreign home is still there"
+	chown 30003 "$S/home/carol"
+	is "$(run "$CPK" user del carol --remove-home)" 0 "user del --remove-home"
+	is "$(cat "$S/out")" "deleted user carol and its home" "user del --remove-home: message"
+	[ ! -e "$S/home/carol" ]; ok $? "the home is gone"
+	is "$(run "$CPK" group show carol)" 1 "the personal group is gone"
+	# a failed home creation: the entries are removed again
+	: > "$S/home/dave"
+	is "$(run "$CPK" user add dave)" 1 "user add with home_root/NAME in the way: exit 1"
+	grep -q "the new entries for dave were removed again" "$S/err"; ok $? "says it undid the add"
+	is "$(run "$CPK" user show dave)" 1 "no user dave"
+	is "$(run "$CPK" group show dave)" 1 "no group dave"
+	[ -f "$S/home/dave" ]; ok $? "the file in the way is untouched"
+	# a skeleton that cannot be read: no entry and no home
+	sed "s#skel: .*#skel: $S/noskel#" "$S/cluster.yaml" > "$S/noskel.yaml"
+	is "$(CPK_CONFIG=$S/noskel.yaml run "$CPK" user add erin)" 1 "missing skel: exit 1"
+	is "$(run "$CPK" user show erin)" 1 "missing skel: no user erin"
+	[ ! -e "$S/home/erin" ]; ok $? "missing skel: no home erin"
+else
+	ok 0 "# skip homes need root"
+fi
+is "$(run "$CPK" user del bob --remove-home)" 0 "user del --remove-home without a home"
+grep -q "no home to remove" "$S/err"; ok $? "says there was no home"
+is "$(run "$CPK" user del bob)" 1 "user del again: exit 1"
+
+# ---- concurrent adds --------------------------------------------------
+i=0 pids=""
+while [ $i -lt 20 ]; do
+	"$CPK" user add "par$i" >"$S/par$i.out" 2>&1 &
+	pids="$pids $!"
+	i=$((i + 1))
+done
+for p in $pids; do wait "$p"; done	# not a bare wait: slapd is a child too
+fails=0
+i=0
+while [ $i -lt 20 ]; do
+	grep -q "^added user par$i " "$S/par$i.out" || { fails=$((fails + 1)); sed 's/^/# /' "$S/par$i.out"; }
+	i=$((i + 1))
+done
+is "$fails" 0 "20 concurrent user adds all succeed"
+run "$CPK" user list --json >/dev/null
+is "$(json "$S/out" 'p=[u for u in d if u["name"].startswith("par")]; print(len(p), len(set(u["uid"] for u in p)), len(set(u["gid"] for u in p)))')" \
+   "20 20 20" "20 distinct uids and 20 distinct personal gids"
+if [ "$(id -u)" = 0 ]; then
+	bad=0
+	for f in "$S"/home/par*; do
+		u=$(stat -c %u "$f"); n=${f##*/}
+		run "$CPK" user show "$n" --json >/dev/null
+		[ "$(json "$S/out" 'print(d["uid"])')" = "$u" ] || bad=$((bad + 1))
+	done
+	is "$bad" 0 "each concurrent home is owned by its own uid"
+fi
+
+# ---- errors of the connection ----------------------------------------
+cp "$S/cluster.yaml" "$S/badpw.yaml"
+printf 'wrong' > "$S/wrongpw"; chmod 600 "$S/wrongpw"
+sed -i "s#bind_password_file: .*#bind_password_file: $S/wrongpw#" "$S/badpw.yaml"
+is "$(CPK_CONFIG=$S/badpw.yaml run "$CPK" user list)" 1 "wrong bind password: exit 1"
+is "$(cat "$S/err")" "cpk: $SLAPD_URI: cannot bind as $SLAPD_ROOTDN: invalid credentials (wrong password in $S/wrongpw, or no such DN)" \
+   "wrong bind password: message"
+chmod 644 "$S/wrongpw"
+is "$(CPK_CONFIG=$S/badpw.yaml run "$CPK" user show alice)" 1 "password file mode 0644: exit 1"
+grep -q "refusing the bind password file $S/wrongpw: it is accessible by group or others (mode 0644)" \
+	"$S/err"; ok $? "password file mode 0644: refused with the reason"
+sed '/^ldap:/,$d' "$S/cluster.yaml" > "$S/noldap.yaml"
+is "$(CPK_CONFIG=$S/noldap.yaml run "$CPK" user list)" 1 "no ldap section: exit 1"
+is "$(cat "$S/err")" "cpk: $S/noldap.yaml: the description has no ldap section" "no ldap section: message"
+is "$(run "$CPK" user list -f "$S/none.yaml")" 1 "missing description: exit 1"
+uri=$SLAPD_URI
+slapd_stop
+is "$(run "$CPK" user list)" 1 "server down: exit 1"
+grep -q "^cpk: cannot reach the LDAP server $uri" "$S/err"; ok $? "server down: clear message"
+is "$(wc -l < "$S/err")" 1 "server down: one line"
+
+done_testing

@@ -1,0 +1,144 @@
+#!/bin/sh
+# t2110: cpk user import against a real slapd: CSV and YAML files with good
+# and bad rows (each bad row reported as FILE:LINE with the reason, the good
+# ones added), the summary line, re-running (existing users), files that
+# cannot be used at all, and a failed home that undoes its row.
+. "$(dirname "$0")/lib/tap.sh"
+cd "$TOP" || exit 1
+. "$TOP/tests/lib/accounts.sh"
+acct_start
+S=$SCRATCH
+key=$(cat "$S/key1.pub")
+run "$CPK" ldap init >/dev/null
+run "$CPK" group add staff >/dev/null
+run "$CPK" group add gpu >/dev/null
+run "$CPK" user add olduser --no-home --uid 31000 --gecos 'Old User' >/dev/null
+
+# ---- CSV ---------------------------------------------------------------
+cat > "$S/users.csv" <<CSV
+# accounts for the spring course
+name,gecos,shell,group,groups,uid,ssh_key
+ann,"Ann Smith, Room 3",,,"staff,gpu",,$key
+ben,Ben,/bin/sh,staff,,,
+Bad,Bad Name,,,,,
+cid,Cid,bin/sh,,,,
+dee,Dee,,,nogroup,,
+eli,Eli,,,,12x,
+ann,Ann Again,,,,,
+fay,"Fay: colon",,,,,
+gus,Gus,,,,
+olduser,Old User,,,,31000,
+oldx,"unterminated,,,,,,
+CSV
+is "$(run "$CPK" user import "$S/users.csv")" 1 "CSV with bad rows: exit 1"
+is "$(cat "$S/err")" "cpk: $S/users.csv:5: invalid name 'Bad': character 'B' is not allowed (use [a-z_][a-z0-9_-]*, optionally ending in '\$')
+cpk: $S/users.csv:6: cid: shell 'bin/sh' is not an absolute path
+cpk: $S/users.csv:7: dee: no such group 'nogroup' under $SLAPD_BASE
+cpk: $S/users.csv:8: eli: uid '12x' is not a positive number
+cpk: $S/users.csv:9: user ann is already on line 3
+cpk: $S/users.csv:10: fay: gecos must be printable ASCII without ':', at most 255 bytes
+cpk: $S/users.csv:11: 6 fields, but the header has 7
+cpk: $S/users.csv:13: unterminated quoted field" "CSV: every bad row with file:line and the reason"
+is "$(cat "$S/out")" "added ann (uid 30000)
+added ben (uid 30001)
+exists olduser
+$S/users.csv: added 2, existing 1, failed 8" "CSV: good rows added, the summary"
+run "$CPK" user show ann --json >/dev/null
+is "$(json "$S/out" 'print(d["gecos"], "|", ",".join(sorted(d["groups"])), "|", d["ssh_keys"][0].split()[2])')" \
+   "Ann Smith, Room 3 | gpu,staff | key1" "ann: quoted gecos, both groups, the key"
+run "$CPK" user show ben --json >/dev/null
+is "$(json "$S/out" 'print(d["shell"], d["gid"])')" "/bin/sh 20000" "ben: shell and primary group staff"
+if [ "$(id -u)" = 0 ]; then
+	is "$(stat -c '%u %a' "$S/home/ann")" "30000 700" "ann's home made"
+else
+	ok 0 "# skip homes need root"
+fi
+for u in cid dee eli fay gus; do
+	run "$CPK" user show "$u" >/dev/null
+	is "$(cat "$S/err")" "cpk: no such user '$u' under $SLAPD_BASE" "bad row $u added nothing"
+done
+
+# re-running: the good rows exist now, the bad rows are still bad
+is "$(run "$CPK" user import "$S/users.csv")" 1 "CSV again: exit 1 (the bad rows)"
+is "$(tail -n 1 "$S/out")" "$S/users.csv: added 0, existing 3, failed 8" "CSV again: all good rows exist"
+grep -v '^ *$' "$S/users.csv" | sed -n '1,4p' > "$S/good.csv"
+is "$(run "$CPK" user import "$S/good.csv")" 0 "only good rows, again: exit 0"
+is "$(cat "$S/out")" "exists ann
+exists ben
+$S/good.csv: added 0, existing 2, failed 0" "only good rows, again: nothing added"
+printf 'name,shell\nben,/bin/bash\n' > "$S/differs.csv"
+is "$(run "$CPK" user import "$S/differs.csv")" 1 "an existing user that differs: exit 1"
+is "$(cat "$S/err")" "cpk: $S/differs.csv:2: user ben exists with shell /bin/sh, not /bin/bash" \
+   "an existing user that differs: says how"
+
+# ---- YAML --------------------------------------------------------------
+cat > "$S/users.yaml" <<YAML
+# chosen by extension
+- name: hal
+  gecos: "Hal: the computer"
+- name: ida
+  gecos: Ida Q
+  groups: [staff, gpu]
+  uid: 32000
+- name: jon
+  shell: /bin/zsh
+  colour: blue
+- just a string
+- name: kim
+  groups: {a: b}
+- gecos: no name
+- name: lou
+YAML
+is "$(run "$CPK" user import "$S/users.yaml")" 1 "YAML with bad rows: exit 1"
+is "$(cat "$S/err")" "cpk: $S/users.yaml:2: hal: gecos must be printable ASCII without ':', at most 255 bytes
+cpk: $S/users.yaml:8: unknown key 'colour' (known: name, gecos, shell, group, groups, uid, ssh_key)
+cpk: $S/users.yaml:11: expected a mapping (name: ..., gecos: ...)
+cpk: $S/users.yaml:12: 'groups' must be a list of group names
+cpk: $S/users.yaml:14: no name" "YAML: every bad row with file:line and the reason"
+is "$(cat "$S/out")" "added ida (uid 32000)
+added lou (uid 30002)
+$S/users.yaml: added 2, existing 0, failed 5" "YAML: good rows added, the summary"
+run "$CPK" user show ida --json >/dev/null
+is "$(json "$S/out" 'print(d["uid"], ",".join(sorted(d["groups"])))')" "32000 gpu,staff" "ida: uid and groups"
+
+# chosen by content: a list without an extension
+printf -- '- name: max\n  gecos: Max\n' > "$S/people"
+is "$(run "$CPK" user import "$S/people")" 0 "YAML found by content"
+is "$(cat "$S/out")" "added max (uid 30003)
+$S/people: added 1, existing 0, failed 0" "YAML by content: added"
+printf 'name\nned\n' > "$S/people2"
+is "$(run "$CPK" user import "$S/people2")" 0 "CSV found by content"
+
+# ---- files that cannot be used at all: nothing is added -----------------
+printf 'name,colour\nzed,red\n' > "$S/unknown.csv"
+is "$(run "$CPK" user import "$S/unknown.csv")" 1 "unknown CSV column: exit 1"
+is "$(cat "$S/err")" "cpk: $S/unknown.csv:1: unknown column 'colour' (known: name, gecos, shell, group, groups, uid, ssh_key)" \
+   "unknown CSV column: message"
+printf 'gecos\nZed\n' > "$S/noname.csv"
+is "$(run "$CPK" user import "$S/noname.csv")" 1 "CSV without a name column: exit 1"
+is "$(cat "$S/err")" "cpk: $S/noname.csv:1: the header has no 'name' column" "no name column: message"
+printf -- '- name: zed\n  gecos: [unclosed\n' > "$S/broken.yaml"
+is "$(run "$CPK" user import "$S/broken.yaml")" 1 "YAML syntax error: exit 1"
+grep -q "^cpk: $S/broken.yaml:3: YAML: " "$S/err"; ok $? "YAML syntax error: file:line"
+printf 'name: zed\n' > "$S/map.yaml"
+is "$(run "$CPK" user import "$S/map.yaml")" 1 "YAML that is not a list: exit 1"
+is "$(cat "$S/err")" "cpk: $S/map.yaml:1: expected a list of users (- name: ...)" "not a list: message"
+is "$(run "$CPK" user import "$S/none.csv")" 1 "missing file: exit 1"
+is "$(run "$CPK" user import)" 2 "no file: exit 2"
+run "$CPK" user show zed >/dev/null
+is "$(cat "$S/err")" "cpk: no such user 'zed' under $SLAPD_BASE" "unusable files added nobody"
+
+# ---- a home that cannot be made undoes its row ---------------------------
+if [ "$(id -u)" = 0 ]; then
+	mkdir "$S/home/pat"
+	printf 'name\npat\nquin\n' > "$S/homes.csv"
+	is "$(run "$CPK" user import "$S/homes.csv")" 1 "a home in the way: exit 1"
+	grep -q "^cpk: $S/homes.csv:2: .*pat.*(the new entries for pat were removed again)$" "$S/err"
+	ok $? "a home in the way: the row's entries were removed again"
+	is "$(tail -n 1 "$S/out")" "$S/homes.csv: added 1, existing 0, failed 1" "the other row was added"
+	is "$(run "$CPK" user show pat)" 1 "no user pat"
+	is "$(run "$CPK" user import --no-home "$S/homes.csv")" 0 "--no-home: pat is added"
+	is "$(tail -n 1 "$S/out")" "$S/homes.csv: added 1, existing 1, failed 0" "--no-home: summary"
+fi
+
+done_testing
