@@ -211,35 +211,6 @@ int acct_read_keys(const char *path, char ***keys, size_t *n)
 	return EXIT_OK;
 }
 
-cpk_err_t acct_user_add(struct cpk_ldap_conn *c, const struct cpk_model *m,
-			const struct cpk_user_spec *spec,
-			const struct acct_add_opts *o, uint64_t *uid,
-			uint64_t *gid, struct cpk_buf *err)
-{
-	cpk_err_t r;
-
-	r = cpk_ldap_user_add(c, spec, uid, gid);
-	if (r != CPK_OK) {
-		cpk_buf_addstr(err, cpk_errmsg());
-		return r;
-	}
-	if (o->password)
-		r = cpk_ldap_user_passwd(c, spec->name, o->password, NULL);
-	if (r == CPK_OK && !o->no_home)
-		r = cpk_home_create(&m->users, spec->name, (uid_t)*uid,
-				    (gid_t)*gid);
-	if (r == CPK_OK)
-		return CPK_OK;
-	cpk_buf_addstr(err, cpk_errmsg());
-	if (cpk_ldap_user_del(c, spec->name) == CPK_OK)
-		cpk_buf_addf(err, " (the new entries for %s were removed again)",
-			     spec->name);
-	else
-		cpk_buf_addf(err, "; removing the half-made user failed too: %s",
-			     cpk_errmsg());
-	return r;
-}
-
 void acct_json_strv(struct cpk_json *j, const char *key, char *const *v, size_t n)
 {
 	size_t i;

@@ -58,23 +58,6 @@ int acct_strv_push(char ***v, size_t *n, const char *s, size_t len);
 void acct_strv_free(char **v, size_t n);
 
 /* What acct_user_add() does besides the directory entries. */
-struct acct_add_opts {
-	int no_home;		/* do not create the home directory */
-	const char *password;	/* set with Password Modify; NULL: none */
-};
-
-/*
- * Adds the user of SPEC, sets its password, creates its home from the
- * skeleton; if a later step fails the earlier ones are undone (the entry,
- * personal group and memberships are deleted again), so a failed add
- * leaves nothing behind.  On failure the reason is left in ERR (one line)
- * and the cpk_err_t of the failed step is returned.
- */
-cpk_err_t acct_user_add(struct cpk_ldap_conn *c, const struct cpk_model *m,
-			const struct cpk_user_spec *spec,
-			const struct acct_add_opts *o, uint64_t *uid,
-			uint64_t *gid, struct cpk_buf *err);
-
 /* The member KEY: an array of the N strings of V. */
 void acct_json_strv(struct cpk_json *j, const char *key, char *const *v, size_t n);
 /* Writes J's finished document and a newline to stdout (EXIT_OK), or

@@ -425,7 +425,6 @@ static cpk_err_t add_row(struct cpk_ldap_conn *c, const struct cpk_model *m,
 			 struct cpk_buf *err)
 {
 	struct cpk_user_spec s = { 0 };
-	struct acct_add_opts o = { 0 };
 	const char *key = r->f[C_SSH_KEY];
 	char **groups = NULL;
 	size_t n_groups = 0;
@@ -447,8 +446,9 @@ static cpk_err_t add_row(struct cpk_ldap_conn *c, const struct cpk_model *m,
 		s.n_ssh_keys = 1;
 	}
 	s.uid = r->f[C_UID] ? strtoull(r->f[C_UID], NULL, 10) : 0;
-	o.no_home = no_home;
-	e = acct_user_add(c, m, &s, &o, uid, &gid, err);
+	e = cpk_ldap_account_add(c, &m->users, &s, NULL, !no_home, uid, &gid);
+	if (e != CPK_OK)
+		cpk_buf_addstr(err, cpk_errmsg());
 	acct_strv_free(groups, n_groups);
 	return e;
 }

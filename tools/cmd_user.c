@@ -146,8 +146,6 @@ static int add_run(int argc, char **argv, const struct cli_verb *v)
 	struct cpk_model *m = NULL;
 	struct cpk_ldap_conn *c = NULL;
 	struct cpk_user_spec s = { 0 };
-	struct acct_add_opts o = { 0 };
-	struct cpk_buf err = CPK_BUF_INIT;
 	char *pw = NULL;
 	uint64_t uid = 0, gid = 0;
 	int rc;
@@ -171,11 +169,8 @@ static int add_run(int argc, char **argv, const struct cli_verb *v)
 	s.ssh_keys = (const char *const *)a.keys;
 	s.n_ssh_keys = a.n_keys;
 	s.uid = a.uid;
-	o.no_home = a.no_home;
-	o.password = pw;
-	if (acct_user_add(c, m, &s, &o, &uid, &gid, &err) != CPK_OK) {
-		cli_err("%s", err.buf ? err.buf : "out of memory");
-		rc = EXIT_FAIL;
+	if (cpk_ldap_account_add(c, &m->users, &s, pw, !a.no_home, &uid, &gid) != CPK_OK) {
+		rc = acct_fail();
 		goto out;
 	}
 	printf("added user %s (uid %" PRIu64 ", gid %" PRIu64 ")", s.name, uid, gid);
@@ -184,7 +179,6 @@ static int add_run(int argc, char **argv, const struct cli_verb *v)
 	printf("%s\n", pw ? ", password set" : "");
 out:
 	acct_password_free(pw);
-	cpk_buf_release(&err);
 	uargs_release(&a);
 	acct_disconnect(m, c);
 	return acct_flush(rc);

@@ -358,6 +358,21 @@ cpk_err_t cpk_ldap_group_add_member(struct cpk_ldap_conn *c,
 cpk_err_t cpk_ldap_group_remove_member(struct cpk_ldap_conn *c,
 				       const char *group, const char *user);
 
+/* ---- a whole account ------------------------------------------------- */
+
+/*
+ * Adds the user of SPEC (cpk_ldap_user_add), sets PASSWORD if not NULL
+ * (Password Modify; borrowed, not copied), and creates the home from skel
+ * (cpk_home_create) if MAKE_HOME.  All or nothing: if a later step fails the
+ * new entries are deleted again, and cpk_errmsg() says what failed and
+ * whether the undo worked.  *UID and *GID get the numbers given.
+ */
+cpk_err_t cpk_ldap_account_add(struct cpk_ldap_conn *c,
+			       const struct cpk_users *users,
+			       const struct cpk_user_spec *spec,
+			       const char *password, int make_home,
+			       uint64_t *uid, uint64_t *gid);
+
 /* ---- home directories (local filesystem, no connection) -------------- */
 
 /*
