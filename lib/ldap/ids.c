@@ -66,27 +66,30 @@ static void backoff(struct cpk_ldap_conn *c, int attempt)
 	nanosleep(&ts, NULL);
 }
 
-cpk_err_t cpk_ldap_alloc_id(struct cpk_ldap_conn *c, enum cpk_id_kind kind,
-			    uint64_t *id)
+/*
+ * Takes the next free number of each attribute of KINDS (N of them, 1 or
+ * 2) from the pool with ONE modify that deletes the values read and adds
+ * the next ones: a concurrent taker makes the delete fail (16) and we try
+ * again.  One modify for uid and gid halves the pool's synced writes.
+ */
+static cpk_err_t alloc_ids(struct cpk_ldap_conn *c, const enum cpk_id_kind *kinds,
+			   size_t n, uint64_t *ids)
 {
-	const char *attr = kind == CPK_ID_UID ? "uidNumber" : "gidNumber";
-	const char *what = kind == CPK_ID_UID ? "uid" : "gid";
-	char *attrs[] = { (char *)attr, NULL };
+	char *attrs[3] = { NULL, NULL, NULL };
 	LDAPMessage *res = NULL, *e;
 	struct cpk_modlist ml = CPK_MODLIST_INIT;
-	struct cpk_range range;
 	cpk_err_t r = CPK_OK;
 	int attempt, rc;
+	size_t k;
 
+	for (k = 0; k < n; k++)
+		attrs[k] = kinds[k] == CPK_ID_UID ? "uidNumber" : "gidNumber";
 	if (!c->have_users)
 		return cpk_err_set(CPK_ERR_CONFIG,
 				   "no users section: no %s range to allocate from",
-				   what);
-	range = kind == CPK_ID_UID ? c->uid_range : c->gid_range;
+				   kinds[0] == CPK_ID_UID ? "uid" : "gid");
 	for (attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-		uint64_t next, cand;
-		char oldv[24], newv[24];
-		int used;
+		uint64_t next[2], cand[2];
 
 		rc = ldap_search_ext_s(c->ld, c->pool, LDAP_SCOPE_BASE,
 				       "(objectClass=*)", attrs, 0, NULL, NULL,
@@ -103,38 +106,45 @@ cpk_err_t cpk_ldap_alloc_id(struct cpk_ldap_conn *c, enum cpk_id_kind kind,
 			goto out;
 		}
 		e = ldap_first_entry(c->ld, res);
-		if (!e || (r = cpk_ldap__u64(c, e, attr, &next)) != CPK_OK) {
-			r = cpk_err_set(CPK_ERR_INVALID,
-					"%s: the id pool %s has no usable %s",
-					c->uri, c->pool, attr);
-			goto out;
+		for (k = 0; k < n; k++) {
+			const char *what = kinds[k] == CPK_ID_UID ? "uid" : "gid";
+			struct cpk_range range = kinds[k] == CPK_ID_UID ?
+						 c->uid_range : c->gid_range;
+			char oldv[24], newv[24];
+			int used;
+
+			if (!e || cpk_ldap__u64(c, e, attrs[k], &next[k]) != CPK_OK) {
+				r = cpk_err_set(CPK_ERR_INVALID,
+						"%s: the id pool %s has no usable %s",
+						c->uri, c->pool, attrs[k]);
+				goto out;
+			}
+			/* skip what entries made elsewhere already use */
+			for (cand[k] = next[k] < range.lo ? range.lo : next[k];;
+			     cand[k]++) {
+				if (cand[k] > range.hi) {
+					r = cpk_err_set(CPK_ERR_INVALID,
+							"no free %s left: users.%s_range "
+							"%" PRIu64 "-%" PRIu64 " is "
+							"exhausted (the pool %s is at "
+							"%" PRIu64 "); widen the range",
+							what, what, range.lo, range.hi,
+							c->pool, next[k]);
+					goto out;
+				}
+				r = cpk_ldap__id_used(c, attrs[k], cand[k], NULL, &used);
+				if (r != CPK_OK)
+					goto out;
+				if (!used)
+					break;
+			}
+			snprintf(oldv, sizeof(oldv), "%" PRIu64, next[k]);
+			snprintf(newv, sizeof(newv), "%" PRIu64, cand[k] + 1);
+			cpk_modlist_adds(&ml, LDAP_MOD_DELETE, attrs[k], oldv);
+			cpk_modlist_adds(&ml, LDAP_MOD_ADD, attrs[k], newv);
 		}
 		ldap_msgfree(res);
 		res = NULL;
-		/* skip what entries made elsewhere already use */
-		for (cand = next < range.lo ? range.lo : next;; cand++) {
-			if (cand > range.hi) {
-				r = cpk_err_set(CPK_ERR_INVALID,
-						"no free %s left: users.%s_range "
-						"%" PRIu64 "-%" PRIu64 " is "
-						"exhausted (the pool %s is at "
-						"%" PRIu64 "); widen the range",
-						what, what, range.lo, range.hi,
-						c->pool, next);
-				goto out;
-			}
-			r = cpk_ldap__id_used(c, attr, cand, NULL, &used);
-			if (r != CPK_OK)
-				goto out;
-			if (!used)
-				break;
-		}
-		/* one modify: delete the value we read, add the next one;
-		 * if someone moved it meanwhile the delete fails (16) */
-		snprintf(oldv, sizeof(oldv), "%" PRIu64, next);
-		snprintf(newv, sizeof(newv), "%" PRIu64, cand + 1);
-		cpk_modlist_adds(&ml, LDAP_MOD_DELETE, attr, oldv);
-		cpk_modlist_adds(&ml, LDAP_MOD_ADD, attr, newv);
 		if (ml.failed) {
 			r = cpk_ldap__nomem();
 			goto out;
@@ -142,7 +152,8 @@ cpk_err_t cpk_ldap_alloc_id(struct cpk_ldap_conn *c, enum cpk_id_kind kind,
 		rc = ldap_modify_ext_s(c->ld, c->pool, ml.mods, NULL, NULL);
 		cpk_modlist_release(&ml);
 		if (rc == LDAP_SUCCESS) {
-			*id = cand;
+			for (k = 0; k < n; k++)
+				ids[k] = cand[k];
 			goto out;
 		}
 		if (rc != LDAP_NO_SUCH_ATTRIBUTE) {
@@ -153,11 +164,31 @@ cpk_err_t cpk_ldap_alloc_id(struct cpk_ldap_conn *c, enum cpk_id_kind kind,
 		backoff(c, attempt);
 	}
 	r = cpk_err_set(CPK_ERR_IO,
-			"%s: could not take a %s from %s after %d attempts "
-			"(too many clients at once?)", c->uri, what, c->pool,
+			"%s: could not take ids from %s after %d attempts "
+			"(too many clients at once?)", c->uri, c->pool,
 			MAX_ATTEMPTS);
 out:
 	cpk_modlist_release(&ml);
 	ldap_msgfree(res);
+	return r;
+}
+
+cpk_err_t cpk_ldap_alloc_id(struct cpk_ldap_conn *c, enum cpk_id_kind kind,
+			    uint64_t *id)
+{
+	return alloc_ids(c, &kind, 1, id);
+}
+
+cpk_err_t cpk_ldap__alloc_uid_gid(struct cpk_ldap_conn *c, uint64_t *uid,
+				  uint64_t *gid)
+{
+	static const enum cpk_id_kind both[2] = { CPK_ID_UID, CPK_ID_GID };
+	uint64_t ids[2];
+	cpk_err_t r = alloc_ids(c, both, 2, ids);
+
+	if (r == CPK_OK) {
+		*uid = ids[0];
+		*gid = ids[1];
+	}
 	return r;
 }

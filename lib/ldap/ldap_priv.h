@@ -115,6 +115,9 @@ CPK_INTERNAL cpk_err_t cpk_ldap__user_from_entry(struct cpk_ldap_conn *c, LDAPMe
 extern CPK_INTERNAL char *cpk_ldap__user_attrs[];
 
 /* Whether some entry other than the pool carries ATTR=VALUE. */
+/* A uid and a gid from the pool in one modify (see cpk_ldap_alloc_id). */
+CPK_INTERNAL cpk_err_t cpk_ldap__alloc_uid_gid(struct cpk_ldap_conn *c, uint64_t *uid,
+					       uint64_t *gid);
 CPK_INTERNAL cpk_err_t cpk_ldap__id_used(struct cpk_ldap_conn *c, const char *attr,
 			    uint64_t value, const char *objectclass,
 			    int *used);

@@ -517,6 +517,10 @@ cpk_err_t cpk_ldap_user_add(struct cpk_ldap_conn *c,
 			goto out;
 		}
 		uid = s->uid;
+	} else if (personal && !s->gid) {
+		/* both numbers at once: one synced write to the pool */
+		if ((r = cpk_ldap__alloc_uid_gid(c, &uid, &gid)) != CPK_OK)
+			goto out;
 	} else if ((r = cpk_ldap_alloc_id(c, CPK_ID_UID, &uid)) != CPK_OK) {
 		goto out;
 	}
@@ -530,7 +534,7 @@ cpk_err_t cpk_ldap_user_add(struct cpk_ldap_conn *c,
 			goto out;
 		}
 		gid = s->gid;
-	} else if (personal &&
+	} else if (personal && !gid &&
 		   (r = cpk_ldap_alloc_id(c, CPK_ID_GID, &gid)) != CPK_OK) {
 		goto out;
 	}
