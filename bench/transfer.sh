@@ -107,17 +107,18 @@ start_relay() {	# start_relay ONE_WAY_MS -> RELAY_PORT
 
 printf '\n%-8s %-7s %-9s %9s %9s %10s %8s\n' RTT case tool seconds MB/s files/s "x scp"
 report() {	# report RTT CASE TOOL US BYTES FILES SCP_RATE
-	local us=$4 mbs fps ratio
+	local us=$4 mbs fps raw ratio
 	if [ "$us" = FAIL ]; then
 		printf '%-8s %-7s %-9s %9s\n' "$1" "$2" "$3" FAILED
 		return
 	fi
 	mbs=$(awk -v b="$5" -v u="$us" 'BEGIN { printf "%.1f", b / u }')
 	fps=$(awk -v f="$6" -v u="$us" 'BEGIN { printf "%.1f", f * 1e6 / u }')
-	ratio=$(awk -v m="$fps" -v s="$7" 'BEGIN { if (s > 0) printf "%.1f", m / s; else print "-" }')
+	raw=$(awk -v f="$6" -v u="$us" 'BEGIN { printf "%.9g", f * 1e6 / u }')
+	ratio=$(awk -v m="$raw" -v s="$7" 'BEGIN { if (s > 0) printf "%.1f", m / s; else print "-" }')
 	printf '%-8s %-7s %-9s %9.2f %9s %10s %8s\n' "$1" "$2" "$3" \
 		"$(awk -v u="$us" 'BEGIN { print u / 1e6 }')" "$mbs" "$fps" "$ratio"
-	LAST_FPS=$fps
+	LAST_FPS=$raw	# unrounded: the ratio of a single big file needs it
 }
 
 tools_for() {	# the tools of one row
