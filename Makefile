@@ -23,7 +23,7 @@ SAN       ?=
 
 -include config.mak
 
-PKGS      := yaml-0.1 libssh ldap lber
+PKGS      := yaml-0.1 libssh ldap lber libcrypto
 DEP_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 DEP_LIBS  := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 

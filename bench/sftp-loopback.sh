@@ -1,6 +1,7 @@
 #!/bin/bash
 # Loopback upload measurement (not a test): cpk-xfer (one connection,
-# pipelined) against scp, scp -O, sftp and rsync, all with
+# pipelined) and cpk copy (-n 1, 4, 8 connections) against scp, scp -O,
+# sftp and rsync, all with
 # aes128-gcm@openssh.com, against one throwaway sshd, in one run.
 #   BENCH_DIR (default /dev/shm: no disk writeback noise)  RUNS (3)
 #   BIG_MB (1024)  SMALL_N (2000)  SMALL_KB (64)
@@ -20,6 +21,9 @@ sshd_start "$T/sshd" >/dev/null || exit 1
 C=aes128-gcm@openssh.com
 X=("$BUILD/xfer_cli" -p "$SSHD_PORT" -l root -i "$SSHD_KEY" -A -o "$SSHD_KNOWN_HOSTS" -F none -c $C)
 CFG=$SSHD_SSH_CONFIG
+CPK=${CPK:-$HERE/../build/cpk}
+# the command line bench/transfer.sh uses
+K=("$CPK" copy -q -P "$SSHD_PORT" -i "$SSHD_KEY" -o "UserKnownHostsFile=$SSHD_KNOWN_HOSTS" -c $C)
 
 echo "# preparing ${BIG_MB} MiB file and ${SMALL_N} x ${SMALL_KB} KiB files in $T"
 head -c $((BIG_MB << 20)) /dev/urandom >"$T/big"
@@ -64,6 +68,12 @@ for r in $(seq 1 "$RUNS"); do
 	run "big scp -O" $BIG_BYTES "$T/d.big" scp -O -q -F "$CFG" -c $C "$T/big" "cpktest:$T/d.big"
 	run "big sftp" $BIG_BYTES "$T/d.big" sftp_batch "put $T/big $T/d.big"
 	run "big rsync" $BIG_BYTES "$T/d.big" rsync -a -e "ssh -F $CFG -c $C" "$T/big" "cpktest:$T/d.big"
+	for n in 1 4 8; do
+		run "big cpk copy -n$n" $BIG_BYTES "$T/d.big" "${K[@]}" -n $n "$T/big" "127.0.0.1:$T/d.big"
+		run "big cpk copy -n$n get" $BIG_BYTES "$T/back.big" "${K[@]}" -n $n "127.0.0.1:$T/big" "$T/back.big"
+		run "small cpk copy -n$n" $SMALL_BYTES "$T/d.small" "${K[@]}" -n $n -r "$T/small" "127.0.0.1:$T/d.small"
+		run "small cpk copy -n$n get" $SMALL_BYTES "$T/back.small" "${K[@]}" -n $n -r "127.0.0.1:$T/small" "$T/back.small"
+	done
 	run "big cpk-xfer get" $BIG_BYTES "$T/back.big" "${X[@]}" 127.0.0.1 get "$T/big" "$T/back.big"
 	run "small cpk-xfer w64" $SMALL_BYTES "$T/d.small" "${X[@]}" 127.0.0.1 put-dir "$T/small" "$T/d.small"
 	run "small cpk-xfer w256" $SMALL_BYTES "$T/d.small" "${X[@]}" -w 256 127.0.0.1 put-dir "$T/small" "$T/d.small"

@@ -7,7 +7,7 @@
 # being started.
 set -eu
 
-PKGS="build-essential pkg-config clang libclang-rt-14-dev libyaml-dev libssh-dev
+PKGS="build-essential pkg-config clang libclang-rt-14-dev libyaml-dev libssh-dev libssl-dev
 libldap-dev libslurm-dev libmunge-dev slurmctld slurmd slurm-client munge
 openssh-server openssh-client slapd ldap-utils nfs-kernel-server iproute2
 util-linux rsync perl valgrind"

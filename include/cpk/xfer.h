@@ -1,0 +1,174 @@
+/*
+ * The transfer engine: copies files and trees between this machine and one
+ * SSH/SFTP host over many connections at once (like mscp), with chunking of
+ * big files, batching of small ones, retries, a resume journal and optional
+ * SHA-256 verification.
+ *
+ * Lifecycle:
+ *  1. struct cpk_xfer_opts o = { .conn = { .host = "node1" } };
+ *     (zero means the default everywhere; see the fields)
+ *  2. cpk_xfer_new(&o, &x): copies the options (strings are duplicated, the
+ *     caller may free its own at once).  Nothing is connected yet.
+ *  3. cpk_xfer_run(x, dir, srcs, nsrc, dst): connects, measures the round
+ *     trip, plans (walks the sources, names the destinations, splits big
+ *     files into chunks and groups small files into batches), opens the
+ *     other connections (one thread each), copies, renames every file into
+ *     place when it is complete, sets directory modes and times, verifies
+ *     (if asked) and disconnects.  Blocks until done.  The progress
+ *     callback runs on the calling thread only.
+ *  4. cpk_xfer_stats(x, &st) any time after run (also after a failure):
+ *     what was and was not copied.
+ *  5. cpk_xfer_free(x).
+ * cpk_xfer_run() may be called once per handle.
+ *
+ * Paths: local paths as usual; remote paths as SFTP sees them (relative to
+ * the login directory; "" is the login directory).  As with cp/scp: if DST
+ * is an existing directory each source is copied into it under its own
+ * name; otherwise there must be exactly one source and DST is its new name.
+ * A directory source needs `recursive`.
+ *
+ * Atomicity: a file is written under a temporary name in its destination
+ * directory (".NAME.cpk-part") and renamed over NAME only when all its
+ * bytes, mode and times are there, so a reader never sees a half file
+ * under the final name.
+ *
+ * Errors: cpk_xfer_run() returns CPK_OK only if everything was copied (and
+ * verified).  Otherwise it returns the first error and cpk_errmsg() says
+ * what was and was not copied ("copied 3 of 5 files, 1.0 of 2.0 MiB; not
+ * copied: a/x (cannot open ... permission denied), ...").  Failures of
+ * one file (permission, disk full) do not stop the others.  A dropped
+ * connection is not a file failure: its unfinished work is retried on a
+ * fresh connection, at most `retries` times per piece of work.
+ *
+ * Verification (opts.verify) runs after the copy: a file whose SHA-256
+ * differs stays in place under its final name and is reported as not
+ * copied, so the run fails.
+ *
+ * Threads: each connection is one libssh session and one cpk_sftp, owned by
+ * one worker thread; the workers share the plan under the handle's mutex.
+ * No global mutable state: separate handles may run in separate threads.
+ *
+ * Memory: bounded by the connections (each keeps at most the SFTP window of
+ * requests and 4 MiB of unsent data) plus about 200 bytes per planned file;
+ * data is never held whole in memory.
+ */
+#ifndef CPK_XFER_H
+#define CPK_XFER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cpk/conn.h"
+#include "cpk/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct cpk_xfer;
+
+enum cpk_xfer_dir {
+	CPK_XFER_PUT = 1,	/* local sources -> remote destination */
+	CPK_XFER_GET		/* remote sources -> local destination */
+};
+
+enum cpk_xfer_verify {
+	CPK_VERIFY_NONE = 0,
+	CPK_VERIFY_AUTO,	/* remote sha256sum over an exec channel, else
+				 * read the remote data back */
+	CPK_VERIFY_EXEC,	/* remote sha256sum only */
+	CPK_VERIFY_READ		/* read the remote data back over SFTP */
+};
+
+/* Progress, handed to the callback (all counts since the start of this run;
+ * work skipped thanks to the journal counts as done). */
+struct cpk_xfer_progress {
+	uint64_t bytes_done, bytes_total;
+	uint64_t files_done, files_total;	/* regular files */
+	double rate;		/* bytes/s moved by this run, recent average */
+	double elapsed;		/* seconds since cpk_xfer_run() began */
+	unsigned conns;		/* connections in use */
+	int final;		/* 1 on the last call */
+};
+
+/* Called on the thread of cpk_xfer_run() about every progress_ms and once
+ * at the end (final = 1).  Must not call cpk_xfer_* on the same handle. */
+typedef void cpk_xfer_progress_cb(const struct cpk_xfer_progress *p,
+				  void *arg);
+
+struct cpk_xfer_opts {
+	struct cpk_conn_opts conn;	/* host, port, user, keys, ...; each
+					 * connection is opened with these */
+	const char *subsystem;	/* SFTP subsystem ("sftp") */
+	unsigned conns;		/* connections (0: one per core, at least 2,
+				 * more when the measured round trip limits
+				 * one connection; at most 16.  1..64) */
+	uint64_t chunk_min;	/* files up to this size are copied whole, in
+				 * batches (8 MiB; at least 64 KiB) */
+	uint64_t chunk_max;	/* the largest chunk of a big file (64 MiB) */
+	int recursive;		/* copy directories */
+	int follow_links;	/* copy what symlinks point at, not the links */
+	int no_preserve;	/* do not copy mode bits and times */
+	unsigned retries;	/* retries of a piece of work after its
+				 * connection dropped (3); also the reconnect
+				 * attempts of a worker */
+	const char *journal;	/* resume journal file; NULL: none */
+	enum cpk_xfer_verify verify;
+	cpk_xfer_progress_cb *progress;	/* may be NULL */
+	void *progress_arg;
+	int progress_ms;	/* interval (200) */
+	/* For tests: each worker pauses this many ms after each finished chunk
+	 * or batch (0).  Never needed in use. */
+	int throttle_ms;
+};
+
+/* The outcome, from cpk_xfer_stats(). */
+struct cpk_xfer_stats {
+	uint64_t bytes_total, bytes_done;	/* regular file bytes */
+	uint64_t bytes_sent;	/* moved by this run (not skipped) */
+	uint64_t files_total, files_done, files_failed;
+	uint64_t dirs, links;	/* created */
+	uint64_t chunks_total;	/* pieces of work: chunks of big files plus
+				 * small files */
+	uint64_t chunks_sent;	/* of which this run moved */
+	uint64_t chunks_skipped;	/* of which the journal said were done */
+	uint64_t retries;	/* pieces of work retried after a drop */
+	uint64_t reconnects;	/* connections reopened */
+	uint64_t verified;	/* files whose SHA-256 matched */
+	unsigned conns;		/* connections used */
+	double rtt_ms;		/* measured SFTP round trip (first connection) */
+	double seconds;		/* wall time of cpk_xfer_run() */
+};
+
+/* Copies O into a new handle *OUT (for cpk_xfer_free()). */
+cpk_err_t cpk_xfer_new(const struct cpk_xfer_opts *o, struct cpk_xfer **out);
+/* See the lifecycle above.  SRCS (NSRC >= 1) and DST are borrowed for the
+ * call. */
+cpk_err_t cpk_xfer_run(struct cpk_xfer *x, enum cpk_xfer_dir dir,
+		       const char *const *srcs, size_t nsrc, const char *dst);
+/* Fills *ST.  Never fails. */
+void cpk_xfer_stats(const struct cpk_xfer *x, struct cpk_xfer_stats *st);
+/* Frees X.  Accepts NULL. */
+void cpk_xfer_free(struct cpk_xfer *x);
+
+/* ---- helpers for front ends ------------------------------------------- */
+
+/* An operand split like scp does: "[user@]host:path" is remote when the
+ * colon comes before any slash ("[v6addr]:path" too); anything else
+ * (also "./a:b") is a local path. */
+struct cpk_xfer_target {
+	char *user;	/* NULL if not given */
+	char *host;	/* NULL: a local path */
+	char *path;	/* never NULL; "" for "host:" */
+};
+/* Parses ARG into *T (fields are new strings: cpk_xfer_target_release()). */
+cpk_err_t cpk_xfer_target_parse(const char *arg, struct cpk_xfer_target *t);
+void cpk_xfer_target_release(struct cpk_xfer_target *t);
+
+/* The SHA-256 of a local file as 64 hex digits (HEX has 65 bytes). */
+cpk_err_t cpk_xfer_sha256_file(const char *path, char hex[65]);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,1013 @@
+/*
+ * The transfer engine (see cpk/xfer.h): plans on the first connection, then
+ * one worker thread per connection takes pieces of work (a chunk of a big
+ * file, or a batch of small files) from the shared plan until none is left.
+ * A piece whose connection dropped goes back to the queue and the worker
+ * reconnects; a piece that fails for its own reasons (permission, disk full)
+ * fails its file only.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cpk/conn.h"
+#include "xfer_priv.h"
+
+#define MiB (1024ULL * 1024)
+#define STEP (8 * MiB)		/* progress granularity inside a chunk */
+#define UNSENT (1 * MiB)	/* max_unsent of each connection */
+
+enum { RUN_OK, RUN_FAILED, RUN_DEAD };
+
+struct worker {
+	struct cpk_xfer *x;
+	pthread_t th;
+	int started;
+	ssh_session ss;
+	struct cpk_sftp *s;
+	uint64_t cur;		/* bytes of the current chunk moved (mu) */
+	unsigned connect_fails;
+	int had_conn;		/* a connection of this worker dropped */
+};
+
+struct cpk_xfer {
+	struct cpk_xfer_opts o;
+	char **ids;		/* copies of o.conn.identities */
+	int ran;
+	int dir;
+	struct xplan p;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	/* the queue (mu) */
+	size_t next;
+	size_t *retry, nretry, capretry;
+	unsigned busy, running;
+	struct worker *w;
+	unsigned nw;
+	struct xjournal j;
+	int have_journal;
+	struct cpk_xfer_stats st;	/* (mu) */
+	char *conn_err;		/* why a worker could not connect (mu) */
+	struct timespec t0;
+};
+
+static double since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)(t.tv_sec - t0->tv_sec) + (t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* ---- handle ----------------------------------------------------------- */
+
+static int dup_str(const char **dst, const char *src)
+{
+	if (!src)
+		return 0;
+	*dst = cpk_strdup(src);
+	return *dst ? 0 : -1;
+}
+
+cpk_err_t cpk_xfer_new(const struct cpk_xfer_opts *o, struct cpk_xfer **out)
+{
+	struct cpk_xfer *x;
+	size_t n = 0, i;
+	int bad = 0;
+
+	*out = NULL;
+	if (!o || !o->conn.host)
+		return cpk_err_set(CPK_ERR_INVALID, "cpk_xfer_new: no host");
+	if (o->conns > 64)
+		return cpk_err_set(CPK_ERR_INVALID, "at most 64 connections");
+	if (!(x = calloc(1, sizeof(*x))))
+		return cpk_err_set(CPK_ERR_NOMEM, "out of memory");
+	x->o = *o;
+	x->o.conn.host = x->o.conn.user = x->o.conn.config = NULL;
+	x->o.conn.ciphers = x->o.conn.known_hosts = NULL;
+	x->o.conn.global_known_hosts = NULL;
+	x->o.conn.identities = NULL;
+	x->o.subsystem = x->o.journal = NULL;
+	bad |= dup_str(&x->o.conn.host, o->conn.host);
+	bad |= dup_str(&x->o.conn.user, o->conn.user);
+	bad |= dup_str(&x->o.conn.config, o->conn.config);
+	bad |= dup_str(&x->o.conn.ciphers, o->conn.ciphers);
+	bad |= dup_str(&x->o.conn.known_hosts, o->conn.known_hosts);
+	bad |= dup_str(&x->o.conn.global_known_hosts, o->conn.global_known_hosts);
+	bad |= dup_str(&x->o.subsystem, o->subsystem);
+	bad |= dup_str(&x->o.journal, o->journal);
+	while (o->conn.identities && o->conn.identities[n])
+		n++;
+	if (n && !(x->ids = calloc(n + 1, sizeof(*x->ids))))
+		bad = 1;
+	for (i = 0; x->ids && i < n; i++)
+		if (!(x->ids[i] = cpk_strdup(o->conn.identities[i])))
+			bad = 1;
+	x->o.conn.identities = (const char *const *)x->ids;
+	if (!x->o.chunk_min)
+		x->o.chunk_min = 8 * MiB;
+	if (x->o.chunk_min < 64 * 1024)
+		x->o.chunk_min = 64 * 1024;
+	if (!x->o.chunk_max)
+		x->o.chunk_max = 64 * MiB;
+	if (x->o.chunk_max < x->o.chunk_min)
+		x->o.chunk_max = x->o.chunk_min;
+	if (!x->o.retries)
+		x->o.retries = 3;
+	if (x->o.progress_ms <= 0)
+		x->o.progress_ms = 200;
+	x->j.fd = -1;
+	pthread_mutex_init(&x->mu, NULL);
+	pthread_cond_init(&x->cv, NULL);
+	*out = x;
+	if (bad) {
+		cpk_xfer_free(x);
+		*out = NULL;
+		return cpk_err_set(CPK_ERR_NOMEM, "out of memory");
+	}
+	return CPK_OK;
+}
+
+void cpk_xfer_free(struct cpk_xfer *x)
+{
+	size_t i;
+
+	if (!x)
+		return;
+	free((char *)x->o.conn.host);
+	free((char *)x->o.conn.user);
+	free((char *)x->o.conn.config);
+	free((char *)x->o.conn.ciphers);
+	free((char *)x->o.conn.known_hosts);
+	free((char *)x->o.conn.global_known_hosts);
+	free((char *)x->o.subsystem);
+	free((char *)x->o.journal);
+	for (i = 0; x->ids && x->ids[i]; i++)
+		free(x->ids[i]);
+	free(x->ids);
+	xplan_release(&x->p);
+	free(x->retry);
+	free(x->w);
+	free(x->conn_err);
+	xjournal_close(&x->j, 0);
+	pthread_mutex_destroy(&x->mu);
+	pthread_cond_destroy(&x->cv);
+	free(x);
+}
+
+void cpk_xfer_stats(const struct cpk_xfer *x, struct cpk_xfer_stats *st)
+{
+	pthread_mutex_lock((pthread_mutex_t *)&x->mu);
+	*st = x->st;
+	pthread_mutex_unlock((pthread_mutex_t *)&x->mu);
+}
+
+/* ---- connections ------------------------------------------------------ */
+
+static cpk_err_t conn_open(struct cpk_xfer *x, ssh_session *ss,
+			   struct cpk_sftp **s)
+{
+	struct cpk_sftp_opts so;
+	cpk_err_t err;
+
+	memset(&so, 0, sizeof(so));
+	so.subsystem = x->o.subsystem;
+	/* Unsent data per connection: 1 MiB keeps 8 connections well under
+	 * 64 MiB of RSS (libssh's buffers grow to about 2.5 times this) and
+	 * still fills sshd's 2 MiB channel window as it opens. */
+	so.max_unsent = UNSENT;
+	*s = NULL;
+	if ((err = cpk_conn_open(&x->o.conn, ss)) != 0)
+		return err;
+	if ((err = cpk_sftp_new(*ss, &so, s)) != 0) {
+		cpk_conn_close(*ss);
+		*ss = NULL;
+	}
+	return err;
+}
+
+static void conn_close(ssh_session *ss, struct cpk_sftp **s)
+{
+	cpk_sftp_free(*s);
+	cpk_conn_close(*ss);
+	*s = NULL;
+	*ss = NULL;
+}
+
+/* After a failed call: is the connection itself gone? */
+static int conn_dead(struct cpk_sftp *s)
+{
+	return cpk_sftp_pump(s, 0) != CPK_OK;
+}
+
+/* The round trip of a small SFTP request, best of three, in ms. */
+static double measure_rtt(struct cpk_sftp *s)
+{
+	struct cpk_sftp_attr a;
+	double best = 1e9;
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		struct timespec t0;
+		double d;
+
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		if (cpk_sftp_stat(s, ".", &a) != 0)
+			break;
+		d = since(&t0) * 1e3;
+		if (d < best)
+			best = d;
+	}
+	return best >= 1e9 ? 0 : best;
+}
+
+/* ---- bookkeeping (mu held) -------------------------------------------- */
+
+static void journal_rec(struct cpk_xfer *x, const char *text, size_t len)
+{
+	if (x->have_journal && xjournal_append(&x->j, text, len) != 0) {
+		/* a journal that cannot be written only loses resumability */
+		xjournal_close(&x->j, 0);
+		x->have_journal = 0;
+	}
+}
+
+static void file_fail(struct cpk_xfer *x, struct xent *e, const char *msg)
+{
+	if (e->failed || e->done)
+		return;
+	e->failed = 1;
+	e->err = cpk_strdup(msg);
+	x->st.files_failed++;
+}
+
+static int task_done(const struct cpk_xfer *x, const struct xtask *t)
+{
+	const struct xent *e = &x->p.e[t->file];
+	uint32_t i;
+
+	if (t->kind == TASK_CHUNK)
+		return e->done || e->failed || e->cdone[t->chunk];
+	for (i = 0; i < t->chunk; i++)
+		if (!e[i].done && !e[i].failed)
+			return 0;
+	return 1;
+}
+
+/* ---- pieces of work ---------------------------------------------------- */
+
+/* Sets times (and mode) of the complete temporary file and renames it into
+ * place; records the file.  Called by the worker that finished the last
+ * chunk. */
+static int finish_big(struct cpk_xfer *x, struct worker *w, struct xent *e)
+{
+	struct xfs dst = { x->dir == CPK_XFER_PUT ? w->s : NULL };
+	char rec[48];
+	cpk_err_t err;
+	int len;
+
+	err = xfs_setattr(&dst, e->tmp, &e->st, !x->o.no_preserve);
+	if (!err)
+		err = xfs_rename(&dst, e->tmp, e->dst);
+	if (err && dst.s && conn_dead(dst.s))
+		return RUN_DEAD;
+	pthread_mutex_lock(&x->mu);
+	if (err) {
+		file_fail(x, e, cpk_errmsg());
+	} else {
+		e->done = 1;
+		x->st.files_done++;
+		len = snprintf(rec, sizeof(rec), "F %zu\n", (size_t)(e - x->p.e));
+		journal_rec(x, rec, (size_t)len);
+	}
+	pthread_mutex_unlock(&x->mu);
+	return err ? RUN_FAILED : RUN_OK;
+}
+
+static int run_chunk(struct cpk_xfer *x, struct worker *w, struct xtask *t)
+{
+	struct xent *e = &x->p.e[t->file];
+	uint64_t off = (uint64_t)t->chunk * e->chunk, len, o, n;
+	struct cpk_sftp_handle h;
+	cpk_err_t err;
+	int fd = -1, opened = 0, last, put = x->dir == CPK_XFER_PUT;
+	char rec[64];
+
+	len = e->st.size - off < e->chunk ? e->st.size - off : e->chunk;
+	if (put) {
+		fd = open(e->src, O_RDONLY | O_CLOEXEC);
+		err = fd < 0 ? cpk_err_sys("cannot open %s", e->src) :
+		      cpk_sftp_open(w->s, e->tmp, CPK_SFTP_WRITE, 0600, &h);
+	} else {
+		fd = open(e->tmp, O_WRONLY | O_CLOEXEC);
+		err = fd < 0 ? cpk_err_sys("cannot open %s", e->tmp) :
+		      cpk_sftp_open(w->s, e->src, CPK_SFTP_READ, 0, &h);
+	}
+	opened = !err;
+	for (o = off; !err && o < off + len; o += n) {
+		n = off + len - o < STEP ? off + len - o : STEP;
+		err = put ? cpk_sftp_write_range(w->s, &h, fd, o, n) :
+			    cpk_sftp_read_range(w->s, &h, fd, o, n, NULL);
+		pthread_mutex_lock(&x->mu);
+		w->cur = err ? 0 : w->cur + n;
+		pthread_mutex_unlock(&x->mu);
+	}
+	if (!err && !put && x->have_journal && fdatasync(fd) < 0)
+		err = cpk_err_sys("cannot sync %s", e->tmp);
+	if (opened) {
+		cpk_err_t e2 = cpk_sftp_close(w->s, &h);
+
+		if (!err)
+			err = e2;
+	}
+	if (fd >= 0)
+		close(fd);
+	if (err && conn_dead(w->s)) {
+		pthread_mutex_lock(&x->mu);
+		w->cur = 0;
+		pthread_mutex_unlock(&x->mu);
+		return RUN_DEAD;
+	}
+	pthread_mutex_lock(&x->mu);
+	w->cur = 0;
+	if (err) {
+		file_fail(x, e, cpk_errmsg());
+		pthread_mutex_unlock(&x->mu);
+		return RUN_FAILED;
+	}
+	last = 0;
+	if (!e->cdone[t->chunk] && !e->failed) {
+		e->cdone[t->chunk] = 1;
+		last = --e->left == 0;
+		x->st.chunks_sent++;
+		x->st.bytes_done += len;
+		x->st.bytes_sent += len;
+		snprintf(rec, sizeof(rec), "C %zu %u\n", (size_t)t->file,
+			 (unsigned)t->chunk);
+		journal_rec(x, rec, strlen(rec));
+	}
+	pthread_mutex_unlock(&x->mu);
+	return last ? finish_big(x, w, e) : RUN_OK;
+}
+
+struct rename_res {
+	cpk_err_t err;
+	char msg[256];
+};
+
+static void rename_cb(struct cpk_sftp *s, const struct cpk_sftp_reply *r,
+		      void *arg)
+{
+	struct rename_res *res = arg;
+
+	(void)s;
+	res->err = r->err;
+	snprintf(res->msg, sizeof(res->msg), "%s", r->msg ? r->msg : "");
+}
+
+static int run_batch(struct cpk_xfer *x, struct worker *w, struct xtask *t)
+{
+	struct cpk_sftp_file *f = NULL;
+	struct rename_res *rr = NULL;
+	uint32_t *idx = NULL, i, k = 0;
+	struct cpk_buf rec = CPK_BUF_INIT;
+	unsigned flags = x->o.no_preserve ? 0 : CPK_SFTP_PRESERVE;
+	int put = x->dir == CPK_XFER_PUT, ret = RUN_OK;
+	cpk_err_t err;
+	char *first_msg = NULL;
+
+	f = calloc(t->chunk, sizeof(*f));
+	rr = calloc(t->chunk, sizeof(*rr));
+	idx = calloc(t->chunk, sizeof(*idx));
+	if (!f || !rr || !idx) {
+		ret = RUN_FAILED;
+		cpk_err_set(CPK_ERR_NOMEM, "out of memory");
+		goto fail_all;
+	}
+	pthread_mutex_lock(&x->mu);
+	for (i = 0; i < t->chunk; i++) {
+		struct xent *e = &x->p.e[t->file + i];
+
+		if (e->done || e->failed)
+			continue;
+		idx[k] = t->file + i;
+		f[k].local = put ? e->src : e->tmp;
+		f[k].remote = put ? e->tmp : e->src;
+		f[k].attr.flags = CPK_SFTP_ATTR_SIZE | CPK_SFTP_ATTR_PERM |
+				  CPK_SFTP_ATTR_TIMES;
+		f[k].attr.size = e->st.size;
+		f[k].attr.perm = S_IFREG | e->st.mode;
+		f[k].attr.atime = e->st.atime;
+		f[k].attr.mtime = e->st.mtime;
+		k++;
+	}
+	pthread_mutex_unlock(&x->mu);
+	err = put ? cpk_sftp_put_many(w->s, f, k, flags) :
+		    cpk_sftp_get_many(w->s, f, k, flags);
+	if (err) {
+		if (conn_dead(w->s)) {
+			ret = RUN_DEAD;
+			goto out;
+		}
+		first_msg = cpk_strdup(cpk_errmsg());
+	}
+	/* into place: pipelined renames on the server, or local ones */
+	for (i = 0; i < k; i++) {
+		struct xent *e = &x->p.e[idx[i]];
+
+		if (f[i].err)
+			continue;
+		if (put) {
+			if (cpk_sftp_req_rename(w->s, e->tmp, e->dst,
+						CPK_SFTP_RENAME_OVERWRITE,
+						rename_cb, &rr[i]) != 0) {
+				rr[i].err = CPK_ERR_IO;	/* never sent */
+				snprintf(rr[i].msg, sizeof(rr[i].msg), "%s",
+					 cpk_errmsg());
+			}
+		} else if (rename(e->tmp, e->dst) < 0) {
+			rr[i].err = cpk_err_from_errno(errno);
+			snprintf(rr[i].msg, sizeof(rr[i].msg), "cannot rename "
+				 "%s to %s: %s", e->tmp, e->dst, strerror(errno));
+		}
+	}
+	if (put && cpk_sftp_drain(w->s) != 0) {
+		ret = RUN_DEAD;
+		goto out;
+	}
+	pthread_mutex_lock(&x->mu);
+	for (i = 0; i < k; i++) {
+		struct xent *e = &x->p.e[idx[i]];
+
+		if (!f[i].err && !rr[i].err) {
+			e->done = 1;
+			x->st.files_done++;
+			x->st.chunks_sent++;
+			x->st.bytes_done += e->st.size;
+			x->st.bytes_sent += e->st.size;
+			cpk_buf_addf(&rec, "F %u\n", (unsigned)idx[i]);
+		} else if (f[i].err) {
+			int named = first_msg && (strstr(first_msg, f[i].remote) ||
+						  strstr(first_msg, f[i].local));
+
+			file_fail(x, e, named ? first_msg : cpk_strerror(f[i].err));
+			ret = RUN_FAILED;
+		} else {
+			char m[512];
+
+			if (put)
+				snprintf(m, sizeof(m), "cannot rename %s to %s: "
+					 "%s (server: %s)", e->tmp, e->dst,
+					 cpk_strerror(rr[i].err), rr[i].msg);
+			else
+				snprintf(m, sizeof(m), "%s", rr[i].msg);
+			file_fail(x, e, m);
+			ret = RUN_FAILED;
+		}
+	}
+	if (rec.len)
+		journal_rec(x, rec.buf, rec.len);
+	pthread_mutex_unlock(&x->mu);
+	goto out;
+fail_all:
+	pthread_mutex_lock(&x->mu);
+	for (i = 0; i < t->chunk; i++)
+		file_fail(x, &x->p.e[t->file + i], cpk_errmsg());
+	pthread_mutex_unlock(&x->mu);
+out:
+	cpk_buf_release(&rec);
+	free(first_msg);
+	free(f);
+	free(rr);
+	free(idx);
+	return ret;
+}
+
+/* ---- the queue and the workers ---------------------------------------- */
+
+/* The next piece of work for a worker, or -1 when none is left.  Waits while
+ * others are busy (their work may come back for a retry). */
+static long take_task(struct cpk_xfer *x)
+{
+	long r = -1;
+
+	pthread_mutex_lock(&x->mu);
+	for (;;) {
+		while (x->nretry) {
+			r = (long)x->retry[--x->nretry];
+			if (!task_done(x, &x->p.t[r]))
+				goto got;
+		}
+		while (x->next < x->p.nt && task_done(x, &x->p.t[x->next]))
+			x->next++;
+		if (x->next < x->p.nt) {
+			r = (long)x->next++;
+			goto got;
+		}
+		if (!x->busy)
+			break;
+		pthread_cond_wait(&x->cv, &x->mu);
+	}
+	pthread_mutex_unlock(&x->mu);
+	return -1;
+got:
+	x->busy++;
+	pthread_mutex_unlock(&x->mu);
+	return r;
+}
+
+/* Fails every file of task T with MSG (mu held). */
+static void task_fail(struct cpk_xfer *x, const struct xtask *t,
+		      const char *msg)
+{
+	uint32_t i, n = t->kind == TASK_CHUNK ? 1 : t->chunk;
+
+	for (i = 0; i < n; i++)
+		file_fail(x, &x->p.e[t->file + i], msg);
+}
+
+/* Gives task TI back after its connection dropped, or fails it once it
+ * has been tried too often.  Releases the busy mark. */
+static void task_requeue(struct cpk_xfer *x, long ti, const char *why)
+{
+	struct xtask *t = &x->p.t[ti];
+
+	pthread_mutex_lock(&x->mu);
+	if (++t->tries > x->o.retries) {
+		char m[600];
+
+		snprintf(m, sizeof(m), "gave up after %u connection failures: "
+			 "%s", t->tries, why);
+		task_fail(x, t, m);
+	} else if (x->nretry < x->capretry ||
+		   (x->retry = cpk_reallocarray(x->retry, x->capretry =
+			x->capretry ? x->capretry * 2 : 16,
+			sizeof(*x->retry))) != NULL) {
+		x->retry[x->nretry++] = (size_t)ti;
+		x->st.retries++;
+	} else {
+		task_fail(x, t, "out of memory");
+	}
+	x->busy--;
+	pthread_cond_broadcast(&x->cv);
+	pthread_mutex_unlock(&x->mu);
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct cpk_xfer *x = w->x;
+	long ti;
+
+	while ((ti = take_task(x)) >= 0) {
+		struct xtask *t = &x->p.t[ti];
+		int r;
+
+		if (!w->s) {
+			if (conn_open(x, &w->ss, &w->s) != 0) {
+				char *m = cpk_strdup(cpk_errmsg());
+
+				pthread_mutex_lock(&x->mu);
+				if (m && !x->conn_err)
+					x->conn_err = cpk_strdup(m);
+				pthread_mutex_unlock(&x->mu);
+				task_requeue(x, ti, m ? m : "cannot connect");
+				free(m);
+				if (++w->connect_fails > x->o.retries)
+					break;
+				continue;
+			}
+			w->connect_fails = 0;
+			pthread_mutex_lock(&x->mu);
+			x->st.reconnects += w->had_conn;
+			pthread_mutex_unlock(&x->mu);
+		}
+		r = t->kind == TASK_CHUNK ? run_chunk(x, w, t) :
+					    run_batch(x, w, t);
+		if (r == RUN_DEAD) {
+			char *m = cpk_strdup(cpk_errmsg());
+
+			conn_close(&w->ss, &w->s);
+			w->had_conn = 1;
+			task_requeue(x, ti, m ? m : "connection lost");
+			free(m);
+			continue;
+		}
+		pthread_mutex_lock(&x->mu);
+		x->busy--;
+		pthread_cond_broadcast(&x->cv);
+		pthread_mutex_unlock(&x->mu);
+		if (x->o.throttle_ms > 0)
+			nanosleep(&(struct timespec){ x->o.throttle_ms / 1000,
+				  (x->o.throttle_ms % 1000) * 1000000L }, NULL);
+	}
+	pthread_mutex_lock(&x->mu);
+	x->running--;
+	if (!x->running) {
+		/* the last worker: whatever is left cannot be done */
+		const char *why = x->conn_err ? x->conn_err : "no connection";
+
+		while (x->nretry)
+			task_fail(x, &x->p.t[x->retry[--x->nretry]], why);
+		for (; x->next < x->p.nt; x->next++)
+			if (!task_done(x, &x->p.t[x->next]))
+				task_fail(x, &x->p.t[x->next], why);
+	}
+	pthread_cond_broadcast(&x->cv);
+	pthread_mutex_unlock(&x->mu);
+	return NULL;
+}
+
+/* ---- progress ----------------------------------------------------------- */
+
+static void report(struct cpk_xfer *x, double *rate, uint64_t *last_sent,
+		   double *last_t, int final)
+{
+	struct cpk_xfer_progress pr;
+	uint64_t inflight = 0;
+	unsigned i;
+	double now = since(&x->t0);
+
+	pthread_mutex_lock(&x->mu);
+	for (i = 0; i < x->nw; i++)
+		inflight += x->w[i].cur;
+	memset(&pr, 0, sizeof(pr));
+	pr.bytes_done = x->st.bytes_done + inflight;
+	pr.bytes_total = x->st.bytes_total;
+	pr.files_done = x->st.files_done;
+	pr.files_total = x->st.files_total;
+	pr.conns = x->st.conns;
+	if (now > *last_t) {
+		uint64_t sent = x->st.bytes_sent + inflight;
+		double r = (double)(sent - (sent > *last_sent ? *last_sent : sent)) /
+			   (now - *last_t);
+
+		*rate = *last_t == 0 ? r : 0.7 * *rate + 0.3 * r;
+		*last_sent = sent;
+		*last_t = now;
+	}
+	pthread_mutex_unlock(&x->mu);
+	pr.rate = final && now > 0 ? (double)x->st.bytes_sent / now : *rate;
+	pr.elapsed = now;
+	pr.final = final;
+	if (x->o.progress)
+		x->o.progress(&pr, x->o.progress_arg);
+}
+
+/* ---- planning and preparing the destination ----------------------------- */
+
+static cpk_err_t plan(struct cpk_xfer *x, struct cpk_sftp *s,
+		      const char *const *srcs, size_t nsrc, const char *dst)
+{
+	struct xfs local = { NULL }, remote = { s };
+	const struct xfs *sf = x->dir == CPK_XFER_PUT ? &local : &remote;
+	const struct xfs *df = x->dir == CPK_XFER_PUT ? &remote : &local;
+	struct xstat st;
+	int dst_dir;
+	size_t i;
+	cpk_err_t err;
+
+	dst_dir = xfs_stat(df, *dst ? dst : ".", 1, &st) == 0 &&
+		  st.type == XT_DIR;
+	if (nsrc > 1 && !dst_dir)
+		return cpk_err_set(CPK_ERR_INVALID, "%s is not a directory "
+				   "(copying %zu sources needs one)", dst, nsrc);
+	for (i = 0; i < nsrc; i++) {
+		char *root = xplan_dst_root(srcs[i], *dst ? dst : ".", dst_dir);
+
+		if (!root)
+			return cpk_err_set(CPK_ERR_NOMEM, "out of memory");
+		err = xplan_walk(&x->p, sf, srcs[i], root, x->o.recursive,
+				 x->o.follow_links);
+		free(root);
+		if (err)
+			return err;
+	}
+	return CPK_OK;
+}
+
+/* A big file whose chunks the journal lists: is its temporary file still
+ * there?  If not, its chunks are sent again. */
+static void check_resumed(struct cpk_xfer *x, const struct xfs *df)
+{
+	size_t i;
+
+	for (i = 0; i < x->p.n; i++) {
+		struct xent *e = &x->p.e[i];
+		struct xstat st;
+
+		if (e->st.type != XT_FILE || !e->chunk || e->done ||
+		    e->left == e->nchunks)
+			continue;
+		if (xfs_stat(df, e->tmp, 0, &st) == 0 && st.type == XT_FILE)
+			continue;
+		memset(e->cdone, 0, e->nchunks);
+		e->left = e->nchunks;
+	}
+}
+
+/* Directories and the temporary files of big files, before the workers
+ * start.  A directory that cannot be made stops the copy. */
+static cpk_err_t prepare(struct cpk_xfer *x, struct cpk_sftp *s)
+{
+	struct xfs df = { x->dir == CPK_XFER_PUT ? s : NULL };
+	size_t i;
+	cpk_err_t err;
+
+	for (i = 0; i < x->p.n; i++) {
+		struct xent *e = &x->p.e[i];
+		int fresh;
+
+		if (e->st.type == XT_DIR) {
+			if ((err = xfs_mkdir(&df, e->dst, e->st.mode)) != 0)
+				return err;
+			x->st.dirs++;
+			continue;
+		}
+		if (e->st.type != XT_FILE || !e->chunk || e->done)
+			continue;
+		fresh = e->left == e->nchunks;
+		if (df.s) {
+			struct cpk_sftp_handle h;
+
+			err = cpk_sftp_open(s, e->tmp, CPK_SFTP_WRITE |
+					    CPK_SFTP_CREAT |
+					    (fresh ? CPK_SFTP_TRUNC : 0), 0600, &h);
+			if (!err)
+				err = cpk_sftp_close(s, &h);
+		} else {
+			int fd = open(e->tmp, O_WRONLY | O_CREAT | O_CLOEXEC |
+				      (fresh ? O_TRUNC : 0), 0600);
+
+			err = fd < 0 ? cpk_err_sys("cannot create %s", e->tmp) : 0;
+			if (fd >= 0)
+				close(fd);
+		}
+		if (err && conn_dead(s))
+			return err;
+		if (err)
+			file_fail(x, e, cpk_errmsg());
+	}
+	return CPK_OK;
+}
+
+/* Links, then directory modes and times (deepest first: writing into a
+ * directory changes its mtime).  Temporary files of failed files are
+ * removed, unless a journal may resume them. */
+static void finish_tree(struct cpk_xfer *x, struct cpk_sftp *s)
+{
+	struct xfs df = { x->dir == CPK_XFER_PUT ? s : NULL };
+	size_t i;
+
+	for (i = 0; !x->have_journal && i < x->p.n; i++)
+		if (x->p.e[i].st.type == XT_FILE && !x->p.e[i].done &&
+		    x->p.e[i].tmp)
+			(void)xfs_remove(&df, x->p.e[i].tmp);
+
+	for (i = 0; i < x->p.n; i++) {
+		struct xent *e = &x->p.e[i];
+
+		if (e->st.type != XT_LINK)
+			continue;
+		if (xfs_symlink(&df, e->link, e->dst) == 0) {
+			e->done = 1;
+			x->st.links++;
+		} else {
+			e->failed = 1;
+			e->err = cpk_strdup(cpk_errmsg());
+		}
+	}
+	if (x->o.no_preserve)
+		return;
+	for (i = x->p.n; i-- > 0;) {
+		struct xent *e = &x->p.e[i];
+
+		if (e->st.type == XT_DIR &&
+		    xfs_setattr(&df, e->dst, &e->st, 1) != 0 && !e->failed) {
+			e->failed = 1;
+			e->err = cpk_strdup(cpk_errmsg());
+		}
+	}
+}
+
+static void add_mib(struct cpk_buf *b, uint64_t n)
+{
+	cpk_buf_addf(b, "%.1f MiB", (double)n / MiB);
+}
+
+/* "copied 3 of 5 files (...); not copied: a (why), b (why), and 4 more". */
+static cpk_err_t summary_error(struct cpk_xfer *x, cpk_err_t err)
+{
+	struct cpk_buf b = CPK_BUF_INIT;
+	size_t i, shown = 0, more = 0;
+
+	cpk_buf_addf(&b, "copied %llu of %llu files (",
+		     (unsigned long long)x->st.files_done,
+		     (unsigned long long)x->st.files_total);
+	add_mib(&b, x->st.bytes_done);
+	cpk_buf_addstr(&b, " of ");
+	add_mib(&b, x->st.bytes_total);
+	cpk_buf_addstr(&b, "); not copied:");
+	for (i = 0; i < x->p.n; i++) {
+		struct xent *e = &x->p.e[i];
+
+		if (!e->failed && (e->done || e->st.type == XT_DIR))
+			continue;
+		if (shown == 5) {
+			more++;
+			continue;
+		}
+		cpk_buf_addf(&b, "%s %s (%s)", shown ? "," : "", e->dst,
+			     e->err ? e->err : "not attempted");
+		shown++;
+	}
+	if (more)
+		cpk_buf_addf(&b, ", and %zu more", more);
+	err = cpk_err_set(err, "%s", cpk_buf_failed(&b) ? "copy failed" : b.buf);
+	cpk_buf_release(&b);
+	return err;
+}
+
+/* ---- run --------------------------------------------------------------- */
+
+static cpk_err_t start_workers(struct cpk_xfer *x, ssh_session ss0,
+			       struct cpk_sftp *s0, unsigned n)
+{
+	unsigned i;
+
+	if (!(x->w = calloc(n, sizeof(*x->w))))
+		return cpk_err_set(CPK_ERR_NOMEM, "out of memory");
+	x->nw = n;
+	x->w[0].ss = ss0;	/* the first connection moves to worker 0 */
+	x->w[0].s = s0;
+	for (i = 0; i < n; i++) {
+		x->w[i].x = x;
+		pthread_mutex_lock(&x->mu);
+		x->running++;
+		pthread_mutex_unlock(&x->mu);
+		if (pthread_create(&x->w[i].th, NULL, worker_main, &x->w[i])) {
+			pthread_mutex_lock(&x->mu);
+			x->running--;
+			pthread_mutex_unlock(&x->mu);
+			if (i == 0)
+				return cpk_err_set(CPK_ERR_NOMEM, "cannot start "
+						   "a thread");
+			break;
+		}
+		x->w[i].started = 1;
+	}
+	return CPK_OK;
+}
+
+cpk_err_t cpk_xfer_run(struct cpk_xfer *x, enum cpk_xfer_dir dir,
+		       const char *const *srcs, size_t nsrc, const char *dst)
+{
+	ssh_session ss = NULL;
+	struct cpk_sftp *s = NULL;
+	char *header = NULL;
+	size_t i, records = 0;
+	unsigned n;
+	double rate = 0, last_t = 0;
+	uint64_t last_sent = 0, todo = 0;
+	cpk_err_t err;
+	int failed = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &x->t0);
+	if (x->ran)
+		return cpk_err_set(CPK_ERR_INVALID, "cpk_xfer_run: already run");
+	x->ran = 1;
+	if ((dir != CPK_XFER_PUT && dir != CPK_XFER_GET) || !srcs || !nsrc || !dst)
+		return cpk_err_set(CPK_ERR_INVALID, "cpk_xfer_run: invalid "
+				   "arguments");
+	x->dir = dir;
+	/* 1. the first connection: round trip, plan */
+	if ((err = conn_open(x, &ss, &s)) != 0)
+		return err;
+	x->st.rtt_ms = measure_rtt(s);
+	n = x->o.conns ? x->o.conns :
+	    xplan_conns(x->st.rtt_ms, sysconf(_SC_NPROCESSORS_ONLN));
+	if ((err = plan(x, s, srcs, nsrc, dst)) != 0 ||
+	    (err = xplan_tasks(&x->p, x->o.chunk_min, x->o.chunk_max, n)) != 0)
+		goto out;
+	x->st.bytes_total = x->p.bytes;
+	x->st.files_total = x->p.files;
+	x->st.chunks_total = 0;
+	for (i = 0; i < x->p.n; i++)
+		if (x->p.e[i].st.type == XT_FILE)
+			x->st.chunks_total += x->p.e[i].nchunks;
+	/* 2. the journal: what an earlier run finished */
+	if (x->o.journal) {
+		struct xfs df = { dir == CPK_XFER_PUT ? s : NULL };
+
+		if (!(header = xjournal_header(dir, srcs, nsrc, dst,
+					       x->o.chunk_min, x->o.chunk_max,
+					       &x->p))) {
+			err = cpk_err_set(CPK_ERR_NOMEM, "out of memory");
+			goto out;
+		}
+		if ((err = xjournal_open(&x->j, x->o.journal, header, &x->p,
+					 &records)) != 0)
+			goto out;
+		x->have_journal = 1;
+		check_resumed(x, &df);
+	}
+	for (i = 0; i < x->p.n; i++) {
+		struct xent *e = &x->p.e[i];
+
+		if (e->st.type != XT_FILE)
+			continue;
+		if (e->done) {
+			x->st.files_done++;
+			x->st.bytes_done += e->st.size;
+			x->st.chunks_skipped += e->nchunks;
+			continue;
+		}
+		for (uint32_t c = 0; e->cdone && c < e->nchunks; c++)
+			if (e->cdone[c]) {
+				x->st.chunks_skipped++;
+				x->st.bytes_done += e->st.size - (uint64_t)c *
+					e->chunk < e->chunk ? e->st.size -
+					(uint64_t)c * e->chunk : e->chunk;
+			}
+		todo++;
+	}
+	/* 3. directories and temporary files, then the workers */
+	if ((err = prepare(x, s)) != 0)
+		goto out;
+	if (n > x->p.nt)
+		n = x->p.nt ? (unsigned)x->p.nt : 1;
+	x->st.conns = n;
+	if (todo && x->p.nt) {
+		if ((err = start_workers(x, ss, s, n)) != 0)
+			goto out;
+		ss = NULL;
+		s = NULL;
+		pthread_mutex_lock(&x->mu);
+		while (x->running) {
+			struct timespec dl;
+
+			clock_gettime(CLOCK_REALTIME, &dl);
+			dl.tv_nsec += (long)(x->o.progress_ms % 1000) * 1000000L;
+			dl.tv_sec += x->o.progress_ms / 1000 + dl.tv_nsec / 1000000000L;
+			dl.tv_nsec %= 1000000000L;
+			pthread_cond_timedwait(&x->cv, &x->mu, &dl);
+			if (!x->running)
+				break;
+			pthread_mutex_unlock(&x->mu);
+			report(x, &rate, &last_sent, &last_t, 0);
+			pthread_mutex_lock(&x->mu);
+		}
+		pthread_mutex_unlock(&x->mu);
+		for (i = 0; i < x->nw; i++)
+			if (x->w[i].started)
+				pthread_join(x->w[i].th, NULL);
+		/* keep one live connection for the finishing touches */
+		for (i = 0; i < x->nw; i++) {
+			if (!s && x->w[i].s) {
+				ss = x->w[i].ss;
+				s = x->w[i].s;
+			} else {
+				conn_close(&x->w[i].ss, &x->w[i].s);
+			}
+		}
+		if (!s && (err = conn_open(x, &ss, &s)) != 0)
+			goto out;
+	}
+	/* 4. links, directory attributes, verification */
+	finish_tree(x, s);
+	if (x->o.verify && (err = xverify(&x->p, dir, ss, s, x->o.verify,
+					   &x->st.verified)) != 0)
+		goto out;
+	for (i = 0; i < x->p.n; i++)
+		if (x->p.e[i].failed || (x->p.e[i].st.type == XT_FILE &&
+					 !x->p.e[i].done))
+			failed = 1;
+	x->st.files_failed = 0;
+	for (i = 0; i < x->p.n; i++)
+		if (x->p.e[i].st.type == XT_FILE && !x->p.e[i].done)
+			x->st.files_failed++;
+	if (failed) {
+		size_t k;
+		cpk_err_t first = CPK_ERR_IO;
+
+		for (k = 0; k < x->p.n; k++)
+			if (x->p.e[k].err && strstr(x->p.e[k].err, "ermission"))
+				first = CPK_ERR_PERM;
+		err = summary_error(x, first);
+	}
+out:
+	report(x, &rate, &last_sent, &last_t, 1);
+	x->st.seconds = since(&x->t0);
+	if (x->have_journal)
+		xjournal_close(&x->j, err == CPK_OK);
+	x->have_journal = 0;
+	free(header);
+	conn_close(&ss, &s);
+	return err;
+}

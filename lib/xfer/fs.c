@@ -1,0 +1,270 @@
+/*
+ * One side of a copy, local or remote, behind the same small set of calls,
+ * so that planning and finishing are written once for both directions.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "xfer_priv.h"
+
+static void from_local(const struct stat *s, struct xstat *st)
+{
+	st->type = S_ISREG(s->st_mode) ? XT_FILE : S_ISDIR(s->st_mode) ? XT_DIR :
+		   S_ISLNK(s->st_mode) ? XT_LINK : XT_OTHER;
+	st->size = st->type == XT_FILE ? (uint64_t)s->st_size : 0;
+	st->mode = s->st_mode & 07777;
+	st->atime = (uint32_t)s->st_atime;
+	st->mtime = (uint32_t)s->st_mtime;
+}
+
+static void from_remote(const struct cpk_sftp_attr *a, struct xstat *st)
+{
+	uint32_t m = a->flags & CPK_SFTP_ATTR_PERM ? a->perm : 0;
+
+	st->type = S_ISREG(m) ? XT_FILE : S_ISDIR(m) ? XT_DIR :
+		   S_ISLNK(m) ? XT_LINK : XT_OTHER;
+	st->size = st->type == XT_FILE && (a->flags & CPK_SFTP_ATTR_SIZE) ?
+		   a->size : 0;
+	st->mode = m & 07777;
+	st->atime = a->flags & CPK_SFTP_ATTR_TIMES ? a->atime : 0;
+	st->mtime = a->flags & CPK_SFTP_ATTR_TIMES ? a->mtime : 0;
+}
+
+cpk_err_t xfs_stat(const struct xfs *f, const char *path, int follow,
+		   struct xstat *st)
+{
+	struct cpk_sftp_attr a;
+	struct stat s;
+	cpk_err_t err;
+
+	if (f->s) {
+		err = follow ? cpk_sftp_stat(f->s, path, &a) :
+			       cpk_sftp_lstat(f->s, path, &a);
+		if (!err)
+			from_remote(&a, st);
+		return err;
+	}
+	if ((follow ? stat(path, &s) : lstat(path, &s)) < 0)
+		return cpk_err_sys("cannot stat %s", path);
+	from_local(&s, st);
+	return CPK_OK;
+}
+
+void xfs_names_free(char **names, size_t n)
+{
+	size_t i;
+
+	for (i = 0; names && i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+static cpk_err_t push_name(char ***v, struct xstat **sts, size_t *n,
+			   const char *name, const struct xstat *st)
+{
+	char **nv = cpk_reallocarray(*v, *n + 1, sizeof(**v));
+	struct xstat *ns;
+
+	if (!nv)
+		return cpk_err_set(CPK_ERR_NOMEM, "out of memory");
+	*v = nv;
+	if (!(ns = cpk_reallocarray(*sts, *n + 1, sizeof(**sts))))
+		return cpk_err_set(CPK_ERR_NOMEM, "out of memory");
+	*sts = ns;
+	if (!(nv[*n] = cpk_strdup(name)))
+		return cpk_err_set(CPK_ERR_NOMEM, "out of memory");
+	ns[*n] = *st;
+	(*n)++;
+	return CPK_OK;
+}
+
+/* Sorts names and their attributes together. */
+struct named {
+	char *name;
+	struct xstat st;
+};
+
+static int cmp_named(const void *a, const void *b)
+{
+	return strcmp(((const struct named *)a)->name,
+		      ((const struct named *)b)->name);
+}
+
+static cpk_err_t sort_names(char **names, struct xstat *sts, size_t n)
+{
+	struct named *v;
+	size_t i;
+
+	if (n < 2)
+		return CPK_OK;
+	if (!(v = calloc(n, sizeof(*v))))
+		return cpk_err_set(CPK_ERR_NOMEM, "out of memory");
+	for (i = 0; i < n; i++) {
+		v[i].name = names[i];
+		v[i].st = sts[i];
+	}
+	qsort(v, n, sizeof(*v), cmp_named);
+	for (i = 0; i < n; i++) {
+		names[i] = v[i].name;
+		sts[i] = v[i].st;
+	}
+	free(v);
+	return CPK_OK;
+}
+
+cpk_err_t xfs_list(const struct xfs *f, const char *path, char ***names,
+		   struct xstat **sts, size_t *n)
+{
+	cpk_err_t err = CPK_OK;
+	struct xstat st;
+	size_t i;
+
+	*names = NULL;
+	*sts = NULL;
+	*n = 0;
+	if (f->s) {
+		struct cpk_sftp_name *v = NULL;
+		size_t k = 0;
+
+		/* READDIR brings each entry's lstat attributes along */
+		if ((err = cpk_sftp_listdir(f->s, path, &v, &k)) != 0)
+			return err;
+		for (i = 0; i < k && !err; i++) {
+			from_remote(&v[i].attr, &st);
+			err = push_name(names, sts, n, v[i].name, &st);
+		}
+		cpk_sftp_names_free(v, k);
+	} else {
+		DIR *d = opendir(path);
+		struct dirent *de;
+		struct stat ls;
+
+		if (!d)
+			return cpk_err_sys("cannot list %s", path);
+		while (!err && (de = readdir(d))) {
+			if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+				continue;
+			if (fstatat(dirfd(d), de->d_name, &ls,
+				    AT_SYMLINK_NOFOLLOW) < 0) {
+				err = cpk_err_sys("cannot stat %s/%s", path,
+						  de->d_name);
+				break;
+			}
+			from_local(&ls, &st);
+			err = push_name(names, sts, n, de->d_name, &st);
+		}
+		closedir(d);
+	}
+	if (!err)
+		err = sort_names(*names, *sts, *n);
+	if (err) {
+		xfs_names_free(*names, *n);
+		free(*sts);
+		*names = NULL;
+		*sts = NULL;
+		*n = 0;
+	}
+	return err;
+}
+
+cpk_err_t xfs_readlink(const struct xfs *f, const char *path, char **out)
+{
+	char buf[4096];
+	ssize_t len;
+
+	if (f->s)
+		return cpk_sftp_readlink(f->s, path, out);
+	len = readlink(path, buf, sizeof(buf) - 1);
+	if (len < 0)
+		return cpk_err_sys("cannot read the link %s", path);
+	*out = cpk_strndup(buf, (size_t)len);
+	return *out ? CPK_OK : cpk_err_set(CPK_ERR_NOMEM, "out of memory");
+}
+
+cpk_err_t xfs_mkdir(const struct xfs *f, const char *path, uint32_t mode)
+{
+	struct xstat st;
+	cpk_err_t err;
+
+	if (f->s)
+		err = cpk_sftp_mkdir(f->s, path, mode | 0700);
+	else
+		err = mkdir(path, mode | 0700) < 0 ?
+		      cpk_err_sys("cannot create the directory %s", path) : 0;
+	if (!err)
+		return CPK_OK;
+	/* Already there?  Fine if it is a directory. */
+	if (xfs_stat(f, path, 1, &st) == 0) {
+		if (st.type == XT_DIR)
+			return CPK_OK;
+		return cpk_err_set(CPK_ERR_EXISTS, "cannot create the directory "
+				   "%s: a file of that name is in the way "
+				   "(a directory is needed)", path);
+	}
+	return err == CPK_ERR_NOTFOUND || err == CPK_ERR_PERM || err == CPK_ERR_IO ?
+	       cpk_err_set(err, "cannot create the directory %s: %s", path,
+			   cpk_strerror(err)) : err;
+}
+
+cpk_err_t xfs_symlink(const struct xfs *f, const char *target,
+		      const char *path)
+{
+	if (f->s) {
+		(void)cpk_sftp_remove(f->s, path);
+		return cpk_sftp_symlink(f->s, target, path);
+	}
+	(void)unlink(path);
+	if (symlink(target, path) < 0)
+		return cpk_err_sys("cannot create the link %s", path);
+	return CPK_OK;
+}
+
+cpk_err_t xfs_rename(const struct xfs *f, const char *from, const char *to)
+{
+	if (f->s)
+		return cpk_sftp_rename(f->s, from, to, CPK_SFTP_RENAME_OVERWRITE);
+	if (rename(from, to) < 0)
+		return cpk_err_sys("cannot rename %s to %s", from, to);
+	return CPK_OK;
+}
+
+cpk_err_t xfs_setattr(const struct xfs *f, const char *path,
+		      const struct xstat *st, int mode_too)
+{
+	struct timespec ts[2];
+
+	if (f->s) {
+		struct cpk_sftp_attr a;
+
+		memset(&a, 0, sizeof(a));
+		a.flags = CPK_SFTP_ATTR_TIMES | (mode_too ? CPK_SFTP_ATTR_PERM : 0);
+		a.perm = st->mode;
+		a.atime = st->atime;
+		a.mtime = st->mtime;
+		return cpk_sftp_setstat(f->s, path, &a);
+	}
+	if (mode_too && chmod(path, st->mode) < 0)
+		return cpk_err_sys("cannot set the mode of %s", path);
+	ts[0].tv_sec = st->atime;
+	ts[0].tv_nsec = 0;
+	ts[1].tv_sec = st->mtime;
+	ts[1].tv_nsec = 0;
+	if (utimensat(AT_FDCWD, path, ts, 0) < 0)
+		return cpk_err_sys("cannot set the times of %s", path);
+	return CPK_OK;
+}
+
+cpk_err_t xfs_remove(const struct xfs *f, const char *path)
+{
+	if (f->s)
+		return cpk_sftp_remove(f->s, path);
+	if (unlink(path) < 0)
+		return cpk_err_sys("cannot remove %s", path);
+	return CPK_OK;
+}

@@ -1,0 +1,177 @@
+/*
+ * Private parts of the transfer engine shared by lib/xfer/ files (and their
+ * unit tests): the plan, the journal, SHA-256 and the file-system sides.
+ */
+#ifndef CPK_XFER_PRIV_H
+#define CPK_XFER_PRIV_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "cpk/sftp.h"
+#include "cpk/xfer.h"
+#include "internal.h"
+
+/* ---- SHA-256 (sha256.c) ---------------------------------------------- */
+
+struct xsha256 {		/* OpenSSL's SHA-256 (SHA-NI where the CPU has it) */
+	void *ctx;		/* EVP_MD_CTX */
+	int failed;		/* allocation or digest failure: sticky */
+};
+CPK_INTERNAL void xsha256_init(struct xsha256 *c);
+CPK_INTERNAL void xsha256_update(struct xsha256 *c, const void *p, size_t n);
+/* Finishes and frees: HEX gets 64 hex digits, or "" if anything failed
+ * (so it never matches a real digest). */
+CPK_INTERNAL void xsha256_hex(struct xsha256 *c, char hex[65]);
+/* Frees a context that will not be finished with xsha256_hex(). */
+CPK_INTERNAL void xsha256_release(struct xsha256 *c);
+
+/* ---- one side of a copy: the local file system or an SFTP server ------ */
+
+struct xfs {
+	struct cpk_sftp *s;	/* NULL: local */
+};
+
+enum { XT_OTHER, XT_FILE, XT_DIR, XT_LINK };
+struct xstat {
+	int type;		/* XT_* */
+	uint64_t size;
+	uint32_t mode;		/* permission bits (07777) */
+	uint32_t atime, mtime;
+};
+
+CPK_INTERNAL cpk_err_t xfs_stat(const struct xfs *f, const char *path,
+				int follow, struct xstat *st);
+/* Entries of directory PATH (no "." or ".."), sorted by name: *NAMES is a
+ * new array of *N new strings (xfs_names_free()), *STS a new array (free())
+ * of their lstat attributes. */
+CPK_INTERNAL cpk_err_t xfs_list(const struct xfs *f, const char *path,
+				char ***names, struct xstat **sts, size_t *n);
+CPK_INTERNAL void xfs_names_free(char **names, size_t n);
+CPK_INTERNAL cpk_err_t xfs_readlink(const struct xfs *f, const char *path,
+				    char **out);
+/* mkdir; an existing directory is fine, an existing non-directory is
+ * CPK_ERR_EXISTS with a message saying a directory is needed. */
+CPK_INTERNAL cpk_err_t xfs_mkdir(const struct xfs *f, const char *path,
+				 uint32_t mode);
+CPK_INTERNAL cpk_err_t xfs_symlink(const struct xfs *f, const char *target,
+				   const char *path);
+CPK_INTERNAL cpk_err_t xfs_rename(const struct xfs *f, const char *from,
+				  const char *to);
+CPK_INTERNAL cpk_err_t xfs_remove(const struct xfs *f, const char *path);
+/* Sets mode (if MODE_TOO) and times of PATH. */
+CPK_INTERNAL cpk_err_t xfs_setattr(const struct xfs *f, const char *path,
+				   const struct xstat *st, int mode_too);
+
+/* ---- the plan (plan.c) ----------------------------------------------- */
+
+struct xent {
+	char *src, *dst;	/* full paths on each side */
+	char *tmp;		/* files: the temporary name beside dst */
+	char *rel;		/* path relative to its operand (journal id) */
+	char *link;		/* links: the target */
+	struct xstat st;
+	uint64_t chunk;		/* 0: a small file copied whole */
+	uint32_t nchunks;	/* 1 for small files */
+	uint32_t left;		/* chunks not done yet */
+	unsigned char *cdone;	/* nchunks flags (big files) */
+	int done, failed;
+	char *err;		/* why it failed */
+};
+
+enum { TASK_CHUNK, TASK_BATCH };
+struct xtask {
+	int kind;
+	uint32_t file;		/* CHUNK: the file; BATCH: first file */
+	uint32_t chunk;		/* CHUNK: its index; BATCH: count of files */
+	unsigned tries;
+};
+
+struct xplan {
+	struct xent *e;
+	size_t n, cap;
+	struct xtask *t;
+	size_t nt;
+	uint64_t bytes, files;
+};
+
+CPK_INTERNAL void xplan_release(struct xplan *p);
+/* Appends an entry; strings are taken over (freed on failure too). */
+CPK_INTERNAL cpk_err_t xplan_add(struct xplan *p, char *src, char *dst,
+				 char *rel, const struct xstat *st,
+				 char *link);
+/* Connections by default: one per core (at least 2), and more when one
+ * connection's window per round trip RTT_MS cannot carry what NCPU cores
+ * can (at most 16). */
+CPK_INTERNAL unsigned xplan_conns(double rtt_ms, long ncpu);
+/* Chunk size of a file of SIZE bytes: 0 (whole) up to CMIN, else about a
+ * sixteenth of the file, a multiple of 1 MiB, within [CMIN, CMAX]. */
+CPK_INTERNAL uint64_t xplan_chunk_size(uint64_t size, uint64_t cmin,
+				       uint64_t cmax);
+/* Sets chunk/nchunks/left/tmp of each file and builds the tasks: one per
+ * chunk of big files, and batches of consecutive small files of at most
+ * BATCH_FILES files and BATCH_BYTES bytes, fewer if that spreads the small
+ * files over CONNS connections. */
+CPK_INTERNAL cpk_err_t xplan_tasks(struct xplan *p, uint64_t cmin,
+				   uint64_t cmax, unsigned conns);
+/* Walks source SRC on F (following links at the top, and everywhere if
+ * FOLLOW), naming each entry under DSTROOT.  Directories need RECURSIVE. */
+CPK_INTERNAL cpk_err_t xplan_walk(struct xplan *p, const struct xfs *f,
+				  const char *src, const char *dstroot,
+				  int recursive, int follow);
+/* The destination root for source SRC: DST/basename(SRC) when DST_IS_DIR,
+ * else DST.  A new string, NULL on allocation failure. */
+CPK_INTERNAL char *xplan_dst_root(const char *src, const char *dst,
+				  int dst_is_dir);
+/* ".NAME.cpk-part" beside PATH.  A new string. */
+CPK_INTERNAL char *xplan_tmp_name(const char *path);
+/* DIR/NAME (DIR "" gives NAME).  A new string. */
+CPK_INTERNAL char *xplan_join(const char *dir, const char *name);
+/* SHA-256 hex over every entry's rel, type, size, mode and mtime. */
+CPK_INTERNAL void xplan_digest(const struct xplan *p, char hex[65]);
+
+/* ---- the journal (journal.c) ------------------------------------------ */
+
+/*
+ * A text file:  the header (lines up to "."), then records appended and
+ * fsync'ed as work completes: "C FILE CHUNK" (a chunk of a big file is at
+ * the destination, in its temporary file) and "F FILE" (FILE is complete
+ * under its final name).  FILE is the index in the plan.  A torn last
+ * line is ignored.
+ */
+struct xjournal {
+	int fd;
+	char *path;
+};
+/* The header text for a transfer (a new string). */
+CPK_INTERNAL char *xjournal_header(int dir, const char *const *srcs,
+				   size_t nsrc, const char *dst,
+				   uint64_t cmin, uint64_t cmax,
+				   const struct xplan *p);
+/* Applies the records of TEXT (a whole journal) to P when its header is
+ * HEADER: marks chunks and files done.  A TEXT that starts with another
+ * header is CPK_ERR_INVALID.  *RECORDS counts the records applied. */
+CPK_INTERNAL cpk_err_t xjournal_apply(const char *text, size_t len,
+				      const char *header, struct xplan *p,
+				      size_t *records);
+/* Opens PATH: reads and applies it if it exists with the same header,
+ * else creates it with HEADER.  */
+CPK_INTERNAL cpk_err_t xjournal_open(struct xjournal *j, const char *path,
+				     const char *header, struct xplan *p,
+				     size_t *records);
+/* Appends TEXT and fsyncs. */
+CPK_INTERNAL cpk_err_t xjournal_append(struct xjournal *j, const char *text,
+				       size_t len);
+/* Closes; with REMOVE also deletes the file. */
+CPK_INTERNAL void xjournal_close(struct xjournal *j, int remove);
+
+/* ---- verification (verify.c) ----------------------------------------- */
+
+/* Compares the SHA-256 of every done file of P on both sides (LOCAL side
+ * read here, REMOTE over SESSION/S).  Mismatching files are marked failed.
+ * *OK counts the matches. */
+CPK_INTERNAL cpk_err_t xverify(struct xplan *p, int dir, ssh_session session,
+			       struct cpk_sftp *s, enum cpk_xfer_verify how,
+			       uint64_t *ok);
+
+#endif

@@ -1,0 +1,95 @@
+#!/bin/bash
+# cpk copy against a throwaway sshd: sizes around chunk boundaries, trees
+# (modes, mtimes, links, empty files and dirs, odd names), both directions,
+# 2,000 small files, verification, the one-line and JSON summaries.
+. "$(dirname "$0")/lib/tap.sh"
+. "$TOP/tests/lib/copy.sh"
+copy_setup
+
+# --- sizes around the chunk boundary (chunks of 1 MiB) ---
+sizes="0 1 $((M - 1)) $M $((M + 1)) $((3 * M + 5))"
+srcs=()
+for sz in $sizes; do
+	head -c "$sz" /dev/urandom >"$L/f$sz"
+	srcs+=("$L/f$sz")
+done
+mkdir "$R/sizes" "$B/sizes"
+is "$(run "${COPY[@]}" --json --chunk-min 1M --chunk-max 1M "${srcs[@]}" "$H:$R/sizes")" 0 \
+	"put 6 files of 0 B .. 3 MiB+5 into a remote dir"
+is "$(json_field chunks_total)" 10 "chunks: 4 whole files, 2 + 4 chunks"
+is "$(json_field files_done)" 6 "6 files done"
+for sz in $sizes; do
+	cmp -s "$L/f$sz" "$R/sizes/f$sz"; ok $? "put $sz bytes: same bytes"
+done
+rsrcs=()
+for sz in $sizes; do rsrcs+=("$H:$R/sizes/f$sz"); done
+is "$(run "${COPY[@]}" --chunk-min 1M --chunk-max 1M "${rsrcs[@]}" "$B/sizes")" 0 \
+	"get the 6 files back"
+for sz in $sizes; do
+	cmp -s "$L/f$sz" "$B/sizes/f$sz"; ok $? "get $sz bytes: same bytes"
+done
+is "$(run "${COPY[@]}" "$L/f1" "$H:$R/one-renamed")" 0 "put one file under a new name"
+cmp -s "$L/f1" "$R/one-renamed"; ok $? "  same bytes under the new name"
+echo old >"$R/over"
+is "$(run "${COPY[@]}" --chunk-min 1M --chunk-max 1M "$L/f$((3 * M + 5))" "$H:$R/over")" 0 \
+	"put over an existing file"
+cmp -s "$L/f$((3 * M + 5))" "$R/over"; ok $? "  replaced whole"
+no_partials "$R"; ok $? "  no temporary files left"
+
+# --- a tree: modes, times, links, empty file and dir, odd names ---
+T=$L/tree
+mkdir -p "$T/sub dir/ünïcödé 日本" "$T/empty dir" "$T/private"
+echo hello >"$T/a file with spaces"
+: >"$T/sub dir/empty"
+head -c 3000000 /dev/urandom >"$T/sub dir/ünïcödé 日本/big one.bin"
+printf 'x' >"$T/private/secret"
+ln -s "a file with spaces" "$T/link"
+ln -s /nonexistent/target "$T/sub dir/dangling"
+chmod 0751 "$T/a file with spaces"; chmod 0600 "$T/private/secret"
+chmod 0700 "$T/private"; chmod 0555 "$T/empty dir"
+touch -h -d @1111111111 "$T/a file with spaces" "$T/sub dir/empty" "$T/private/secret"
+touch -d @1222222222 "$T/sub dir/ünïcödé 日本/big one.bin"
+touch -d @1333333333 "$T/sub dir/ünïcödé 日本" "$T/empty dir" "$T/private" "$T/sub dir" "$T"
+is "$(run "${COPY[@]}" -r --json --chunk-min 1M --chunk-max 1M "$T" "$H:$R")" 0 "put -r a tree"
+is "$(json_field links)" 2 "  two symlinks made"
+is "$(tree_state "$R/tree")" "$(tree_state "$T")" "  types, modes, mtimes, sizes, link targets equal"
+is "$(tree_sums "$R/tree")" "$(tree_sums "$T")" "  sha256 equal"
+no_partials "$R/tree"; ok $? "  no temporary files left"
+is "$(run "${COPY[@]}" -r "$H:$R/tree" "$B")" 0 "get -r the tree back"
+is "$(tree_state "$B/tree")" "$(tree_state "$T")" "  types, modes, mtimes, sizes, link targets equal"
+is "$(tree_sums "$B/tree")" "$(tree_sums "$T")" "  sha256 equal"
+is "$(run "${COPY[@]}" -r "$T" "$H:$R/newname")" 0 "put -r to a new name: the dir is created"
+is "$(tree_sums "$R/newname")" "$(tree_sums "$T")" "  the tree is under the new name"
+is "$(run "${COPY[@]}" -r -L "$T" "$H:$R/followed")" 0 "put -r -L follows links"
+cmp -s "$T/a file with spaces" "$R/followed/link" && [ ! -L "$R/followed/link" ]
+ok $? "  the link became a copy of its target"
+
+# --- verification ---
+is "$(run "${COPY[@]}" -r --json --verify "$T" "$H:$R/v1")" 0 "put --verify (remote sha256sum)"
+is "$(json_field verified)" 4 "  4 files verified"
+is "$(run "${COPY[@]}" -r --json --verify-read "$H:$R/v1" "$B/v2")" 0 "get --verify-read (read back)"
+is "$(json_field verified)" 4 "  4 files verified"
+
+# --- 2,000 small files in 20 directories ---
+S=$L/small
+small_tree "$S" 2000 20 9000
+start=$(date +%s%N)
+is "$(run "${COPY[@]}" -r -n 4 --json "$S" "$H:$R")" 0 "put -r 2,000 small files over 4 connections"
+diag "put 2,000 files: $(( ($(date +%s%N) - start) / 1000000 )) ms"
+is "$(json_field files_done)" 2000 "  2,000 files done"
+is "$(json_field conns)" 4 "  4 connections"
+is "$(tree_state "$R/small")" "$(tree_state "$S")" "  modes, mtimes, sizes equal"
+is "$(tree_sums "$R/small")" "$(tree_sums "$S")" "  sha256 equal"
+is "$(run "${COPY[@]}" -r -n 4 "$H:$R/small" "$B")" 0 "get -r the 2,000 files back"
+is "$(tree_state "$B/small")" "$(tree_state "$S")" "  modes, mtimes, sizes equal"
+is "$(tree_sums "$B/small")" "$(tree_sums "$S")" "  sha256 equal"
+
+# --- summaries ---
+C2=("${COPY[@]:3}")
+is "$(run "$CPK" copy "${C2[@]}" "$L/f1" "$H:$R/summary")" 0 "without -q"
+grep -Eq '^copied 1 file \(1 B\) in [0-9.]+ s, [0-9.]+ MB/s, [0-9]+ connections?, rtt [0-9.]+ ms$' "$SCRATCH/out"
+ok $? "  one summary line: $(cat "$SCRATCH/out")"
+is "$(wc -c <"$SCRATCH/err")" 0 "  nothing on stderr when it is not a terminal"
+is "$(run "${COPY[@]}" "$L/f1" "$H:$R/summary")" 0 "-q"
+is "$(cat "$SCRATCH/out" "$SCRATCH/err")" "" "  prints nothing"
+done_testing

@@ -1,0 +1,96 @@
+#!/bin/bash
+# cpk copy failures: host keys, permissions, a file where a directory is
+# needed, an unreachable host, bad operands, a journal of another transfer.
+# Each one: a clear message, a non-zero exit, nothing half-copied.
+. "$(dirname "$0")/lib/tap.sh"
+. "$TOP/tests/lib/copy.sh"
+copy_setup
+chmod 0755 "$SCRATCH"	# the "nobody" server must reach its dirs
+mkdir -p "$L/dir/sub"
+echo data >"$L/file"; echo more >"$L/dir/sub/x"; echo y >"$L/dir/y"
+
+# --- host keys ---
+: >"$SCRATCH/empty_kh"
+C=("$CPK" copy -q -F none -P "$SSHD_PORT" -i "$SSHD_KEY" -o GlobalKnownHostsFile=/dev/null)
+is "$(run "${C[@]}" -o "UserKnownHostsFile=$SCRATCH/empty_kh" "$L/file" "$H:$R/k1")" 1 \
+	"unknown host key: refused"
+grep -q "$SSHD_HOSTKEY_FP" "$SCRATCH/err"; ok $? "  the message shows the fingerprint: $(head -c 300 "$SCRATCH/err")"
+[ ! -e "$R/k1" ]; ok $? "  nothing copied"
+is "$(run "${C[@]}" -o "UserKnownHostsFile=$SCRATCH/empty_kh" -o StrictHostKeyChecking=accept-new "$L/file" "$H:$R/k2")" 0 \
+	"StrictHostKeyChecking=accept-new: copied"
+grep -q "^\[127.0.0.1\]:$SSHD_PORT " "$SCRATCH/empty_kh"; ok $? "  and the key was added"
+sed -i 's/ ssh-ed25519 .*/ ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOmuHzqbBXzqRPKiELjyyPR2n6CP1kEFJSl2fp7C6yWh/' "$SCRATCH/empty_kh"
+is "$(run "${C[@]}" -o "UserKnownHostsFile=$SCRATCH/empty_kh" -o StrictHostKeyChecking=accept-new "$L/file" "$H:$R/k3")" 1 \
+	"a changed host key is refused even with accept-new"
+
+# --- permissions (the sftp-nobody subsystem runs as uid 65534) ---
+is "$(run "${COPY[@]}" --subsystem sftp-nobody "$L/file" "$H:$SSHD_RO_DIR/x")" 1 \
+	"put into a 0500 root dir as nobody: fails"
+grep -q "permission denied" "$SCRATCH/err" && grep -q "copied 0 of 1 files" "$SCRATCH/err"
+ok $? "  says permission denied and what was not copied: $(cat "$SCRATCH/err")"
+is "$(run "${COPY[@]}" -r --subsystem sftp-nobody "$L/dir" "$H:$SSHD_RO_DIR")" 1 \
+	"put -r into a 0500 root dir as nobody: fails"
+grep -q "cannot create the directory $SSHD_RO_DIR/dir.*permission denied" "$SCRATCH/err"
+ok $? "  names the directory: $(cat "$SCRATCH/err")"
+mkdir -m 0777 "$R/open"; echo a >"$R/open/readable"; echo b >"$R/open/locked"
+chmod 0600 "$R/open/locked"; chmod 0644 "$R/open/readable"
+is "$(run "${COPY[@]}" --subsystem sftp-nobody "$H:$R/open/readable" "$H:$R/open/locked" "$B")" 1 \
+	"get a readable and an unreadable file as nobody: fails"
+grep -q "copied 1 of 2 files" "$SCRATCH/err" && grep -q "$B/locked.*permission denied" "$SCRATCH/err"
+ok $? "  one copied, the other named: $(cat "$SCRATCH/err")"
+cmp -s "$R/open/readable" "$B/readable"; ok $? "  the readable one is complete"
+[ ! -e "$B/locked" ]; ok $? "  the other is not there, not even in part"
+no_partials "$B"; ok $? "  no temporary files left"
+
+# --- disk full: the local destination is a 1 MiB tmpfs (own mount namespace) ---
+head -c 3000000 /dev/urandom >"$R/three-mb"; echo small >"$R/small"
+mkdir "$B/full"
+is "$(run unshare -m sh -c 'mount -t tmpfs -o size=1m tmpfs "$1" && shift && "$@"' sh \
+	"$B/full" "${COPY[@]}" --chunk-min 1M --chunk-max 1M "$H:$R/small" "$H:$R/three-mb" "$B/full")" 1 \
+	"get into a full disk: fails"
+grep -q "copied 1 of 2 files" "$SCRATCH/err" && grep -q "$B/full/three-mb (.*No space left on device" "$SCRATCH/err"
+ok $? "  says what was copied and what not, and why: $(cat "$SCRATCH/err")"
+
+# --- a file where a directory is needed ---
+echo f >"$R/afile"
+is "$(run "${COPY[@]}" -r "$L/dir" "$H:$R/afile/sub")" 1 "put -r below a remote file: fails"
+is "$(run "${COPY[@]}" -r "$L/dir" "$H:$R/afile")" 1 "put -r onto a remote file: fails"
+grep -q "a directory is needed" "$SCRATCH/err"; ok $? "  says a directory is needed: $(cat "$SCRATCH/err")"
+is "$(cat "$R/afile")" f "  the file is untouched"
+echo g >"$B/lfile"
+is "$(run "${COPY[@]}" -r "$H:$R/open" "$B/lfile")" 1 "get -r onto a local file: fails"
+grep -q "a directory is needed" "$SCRATCH/err"; ok $? "  says a directory is needed"
+is "$(run "${COPY[@]}" "$L/file" "$L/dir/y" "$H:$R/afile")" 1 "two sources, destination a file: fails"
+grep -q "is not a directory" "$SCRATCH/err"; ok $? "  says it is not a directory"
+
+# --- unreachable host: a closed loopback port ---
+start=$(date +%s%N)
+is "$(run "$CPK" copy -q -F none -P 1 -i "$SSHD_KEY" -o ConnectTimeout=5 "$L/file" "$H:$R/u")" 1 \
+	"closed port: fails"
+ms=$(( ($(date +%s%N) - start) / 1000000 ))
+grep -qi "refused" "$SCRATCH/err" && [ "$ms" -lt 5000 ]
+ok $? "  at once ($ms ms), saying so: $(cat "$SCRATCH/err")"
+
+# --- operands ---
+is "$(run "${COPY[@]}" "$L/dir" "$H:$R/d")" 1 "a directory without -r: fails"
+grep -q "is a directory (use -r" "$SCRATCH/err"; ok $? "  says to use -r"
+is "$(run "${COPY[@]}" "$L/missing" "$H:$R/m")" 1 "a missing source: fails"
+grep -q "$L/missing" "$SCRATCH/err"; ok $? "  names it: $(cat "$SCRATCH/err")"
+is "$(run "${COPY[@]}" "$H:$R/missing" "$B")" 1 "a missing remote source: fails"
+grep -q "$R/missing" "$SCRATCH/err"; ok $? "  names it: $(cat "$SCRATCH/err")"
+is "$(run "$CPK" copy "$L/file")" 2 "one operand: usage error"
+is "$(run "$CPK" copy "$L/file" "$B/x")" 2 "no remote side: usage error"
+is "$(run "$CPK" copy "a:x" "b:y")" 2 "both sides remote: usage error"
+is "$(run "$CPK" copy -n 0 "$L/file" "$H:x")" 2 "-n 0: usage error"
+is "$(run "$CPK" copy -o Bogus=1 "$L/file" "$H:x")" 2 "unsupported -o: usage error"
+is "$(run "$CPK" copy --help)" 0 "--help"
+grep -q -- "--resume" "$SCRATCH/out"; ok $? "  lists --resume"
+
+# --- a journal of another transfer ---
+J=$SCRATCH/journal
+printf 'cpk-journal 1\ndirection put\nsource /elsewhere\n.\nC 0 0\n' >"$J"
+is "$(run "${COPY[@]}" --resume "$J" "$L/file" "$H:$R/j")" 1 "a journal of another transfer: refused"
+grep -q "cannot resume from $J: it describes another transfer" "$SCRATCH/err"
+ok $? "  says so: $(cat "$SCRATCH/err")"
+[ ! -e "$R/j" ]; ok $? "  nothing copied"
+done_testing

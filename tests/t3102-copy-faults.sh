@@ -1,0 +1,93 @@
+#!/bin/bash
+# cpk copy under faults.  A per-connection sshd process killed mid-run: the
+# unfinished work is retried on a fresh connection.  The client killed
+# mid-run: --resume finishes without sending again any chunk or file the
+# journal lists.  Each kill is triggered by an event (the journal recording
+# its Nth finished piece), watched with a bounded poll.
+. "$(dirname "$0")/lib/tap.sh"
+. "$TOP/tests/lib/copy.sh"
+copy_setup
+head -c $((192 * M)) /dev/urandom >"$L/big"
+SUM=$(sha256sum <"$L/big")
+CH=(--chunk-min 1M --chunk-max 1M --throttle-ms 5 -n 2)
+
+# records FILE PATTERN: how many complete lines of FILE match PATTERN
+records() { local n; n=$(grep -c "$2" "$1" 2>/dev/null); echo "${n:-0}"; }
+# wait_records FILE PATTERN N PID: until FILE has N such lines (10 s at most),
+# or PID is gone; fails if the count was not reached.
+wait_records() {
+	local i
+	for i in $(seq 1 2000); do
+		[ "$(records "$1" "$2")" -ge "$3" ] && return 0
+		kill -0 "$4" 2>/dev/null || return 1
+		sleep 0.005
+	done
+	return 1
+}
+
+# --- a per-connection sshd killed: retried on a fresh connection ---
+# kill_one_conn: kills the sshd processes of one authenticated connection
+# (a child of the listener that has a session child of its own).
+kill_one_conn() {
+	local c kids
+	for c in $(pgrep -P "$SSHD_PID"); do
+		kids=$(pgrep -P "$c")
+		if [ -n "$kids" ]; then
+			kill -9 $c $kids && echo "$c $kids"
+			return
+		fi
+	done
+}
+for way in put get; do
+	J=$SCRATCH/j-retry-$way
+	if [ $way = put ]; then src=$L/big dst=$H:$R/big got=$R/big
+	else src=$H:$R/big dst=$B/big got=$B/big; fi
+	"${COPY[@]}" "${CH[@]}" --json --resume "$J" "$src" "$dst" \
+		>"$SCRATCH/out" 2>"$SCRATCH/err" &
+	pid=$!
+	wait_records "$J" '^C ' 20 "$pid"; ok $? "$way: the journal records 20 chunks"
+	victim=$(kill_one_conn)
+	[ -n "$victim" ]; ok $? "  killed one connection's sshd processes ($victim)"
+	wait "$pid"; is $? 0 "  the copy still succeeds"
+	[ "$(json_field retries)" -ge 1 ] && [ "$(json_field reconnects)" -ge 1 ]
+	ok $? "  after $(json_field retries) retries, $(json_field reconnects) reconnects"
+	is "$(sha256sum <"$got")" "$SUM" "  sha256 equal"
+	no_partials "$(dirname "$got")"; ok $? "  no temporary files left"
+	[ ! -e "$J" ]; ok $? "  the journal is removed after success"
+done
+
+# --- the client killed (upload), then --resume ---
+J=$SCRATCH/j-put
+"${COPY[@]}" "${CH[@]}" --resume "$J" "$L/big" "$H:$R/big2" >/dev/null 2>&1 &
+pid=$!
+wait_records "$J" '^C ' 40 "$pid"; ok $? "the journal records 40 chunks"
+kill -9 "$pid"; wait "$pid" 2>/dev/null
+K=$(records "$J" '^C [0-9]* [0-9]*$')
+diag "killed after $K chunks"
+[ ! -e "$R/big2" ] && [ -e "$R/.big2.cpk-part" ]
+ok $? "  only the temporary file exists, not the final name"
+is "$(run "${COPY[@]}" "${CH[@]}" --json --resume "$J" "$L/big" "$H:$R/big2")" 0 "--resume finishes"
+is "$(json_field chunks_total)" 192 "  192 chunks in all"
+is "$(json_field chunks_skipped)" "$K" "  the $K chunks of the journal are skipped"
+is "$(json_field chunks_sent)" $((192 - K)) "  only the other $((192 - K)) are sent"
+is "$(json_field bytes_sent)" $(((192 - K) * M)) "  bytes sent: only theirs"
+is "$(sha256sum <"$R/big2")" "$SUM" "  sha256 equal"
+[ ! -e "$J" ] && no_partials "$R"; ok $? "  journal and temporary file gone"
+
+# --- the client killed (download of 2,000 small files), then --resume ---
+S=$R/small
+small_tree "$S" 2000 10 3000
+J=$SCRATCH/j-get
+"${COPY[@]}" -r -n 2 --throttle-ms 100 --resume "$J" "$H:$S" "$B" >/dev/null 2>&1 &
+pid=$!
+wait_records "$J" '^F ' 1 "$pid"; ok $? "the journal records finished files"
+kill -9 "$pid"; wait "$pid" 2>/dev/null
+K=$(records "$J" '^F [0-9]*$')
+diag "killed after $K files"
+is "$(run "${COPY[@]}" -r -n 2 --json --resume "$J" "$H:$S" "$B")" 0 "--resume finishes"
+is "$(json_field chunks_skipped)" "$K" "  the $K files of the journal are skipped"
+is "$(json_field chunks_sent)" $((2000 - K)) "  only the other $((2000 - K)) are sent"
+is "$(tree_sums "$B/small")" "$(tree_sums "$S")" "  sha256 equal"
+is "$(tree_state "$B/small")" "$(tree_state "$S")" "  modes and mtimes equal"
+no_partials "$B"; ok $? "  no temporary files left"
+done_testing

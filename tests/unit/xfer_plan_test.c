@@ -1,0 +1,163 @@
+/* Unit tests of the transfer planning: operands, names, chunks, batches. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cpk/xfer.h"
+#include "../../lib/xfer/xfer_priv.h"
+#include "tap.h"
+
+#define MiB (1024ULL * 1024)
+
+static void target(const char *arg, const char *user, const char *host,
+		   const char *path)
+{
+	struct cpk_xfer_target t;
+
+	if (!ok(cpk_xfer_target_parse(arg, &t) == CPK_OK, "parse '%s'", arg))
+		return;
+	is_str(t.user, user, "  user of '%s'", arg);
+	is_str(t.host, host, "  host of '%s'", arg);
+	is_str(t.path, path, "  path of '%s'", arg);
+	cpk_xfer_target_release(&t);
+}
+
+/* is_str() that frees GOT. */
+static void is_new_str(char *got, const char *want, const char *name)
+{
+	is_str(got, want, "%s", name);
+	free(got);
+}
+
+static void add_file(struct xplan *p, const char *name, uint64_t size)
+{
+	struct xstat st = { XT_FILE, size, 0644, 1, 2 };
+	char dst[256];
+
+	snprintf(dst, sizeof(dst), "/d/%s", name);
+	xplan_add(p, strdup(name), strdup(dst), strdup(name), &st, NULL);
+}
+
+int main(void)
+{
+	struct cpk_xfer_target t;
+	struct xplan p;
+	char hex1[65], hex2[65];
+	uint64_t covered;
+	size_t i, batches = 0, chunks = 0;
+
+	target("host:path", NULL, "host", "path");
+	target("user@host:/abs/p", "user", "host", "/abs/p");
+	target("u@v@host:x", "u@v", "host", "x");
+	target("host:", NULL, "host", "");
+	target("[::1]:/tmp/x", NULL, "::1", "/tmp/x");
+	target("me@[fe80::1]:y", "me", "fe80::1", "y");
+	target("[::1]/x:y", NULL, NULL, "[::1]/x:y");
+	target("./a:b", NULL, NULL, "./a:b");
+	target("/abs/with:colon", NULL, NULL, "/abs/with:colon");
+	target("plain file", NULL, NULL, "plain file");
+	target("dir/x", NULL, NULL, "dir/x");
+	ok(cpk_xfer_target_parse(":x", &t) == CPK_OK && !t.host,
+	   "':x' is a local path");
+	cpk_xfer_target_release(&t);
+	ok(cpk_xfer_target_parse("@host:x", &t) == CPK_ERR_INVALID,
+	   "'@host:x': empty user refused");
+	ok(cpk_xfer_target_parse("", &t) == CPK_ERR_INVALID, "'' refused");
+
+	is_new_str(xplan_dst_root("a/b/src", "/dst", 1), "/dst/src",
+		   "into an existing dir: DST/basename");
+	is_new_str(xplan_dst_root("a/b/src/", "/dst/", 1), "/dst/src",
+		   "trailing slashes dropped");
+	is_new_str(xplan_dst_root("a/b/src", "/dst/new", 0), "/dst/new",
+		   "not a dir: DST is the new name");
+	is_new_str(xplan_dst_root("dir/.", "/dst", 1), "/dst",
+		   "'dir/.' copies into DST itself");
+	is_new_str(xplan_tmp_name("/x/y/file name"), "/x/y/.file name.cpk-part",
+		   "temporary name beside the file");
+	is_new_str(xplan_tmp_name("rel"), ".rel.cpk-part",
+		   "temporary name of a bare name");
+	is_new_str(xplan_join("", "a"), "a",
+		   "join with an empty dir");
+
+	is_int((long long)xplan_chunk_size(0, 8 * MiB, 64 * MiB), 0, "0 bytes: whole");
+	is_int((long long)xplan_chunk_size(8 * MiB, 8 * MiB, 64 * MiB), 0,
+	       "chunk_min bytes: whole");
+	is_int((long long)xplan_chunk_size(8 * MiB + 1, 8 * MiB, 64 * MiB),
+	       (long long)(8 * MiB), "just above chunk_min: chunk_min");
+	is_int((long long)xplan_chunk_size(1024 * MiB, 8 * MiB, 64 * MiB),
+	       (long long)(64 * MiB), "1 GiB: 64 MiB chunks");
+	is_int((long long)xplan_chunk_size(320 * MiB, 8 * MiB, 64 * MiB),
+	       (long long)(20 * MiB), "320 MiB: a sixteenth");
+	is_int((long long)xplan_chunk_size(100ULL << 30, 8 * MiB, 64 * MiB),
+	       (long long)(64 * MiB), "100 GiB: chunk_max");
+
+	is_int(xplan_conns(0.05, 2), 2, "loopback, 2 cores: 2 connections");
+	is_int(xplan_conns(0.05, 1), 2, "loopback, 1 core: still 2");
+	is_int(xplan_conns(0.05, 32), 16, "32 cores: at most 16");
+	is_int(xplan_conns(20, 2), 8, "RTT 20 ms, 2 cores: 8");
+	is_int(xplan_conns(100, 2), 16, "RTT 100 ms: 16");
+
+	/* chunks cover a big file exactly; small files go in batches */
+	memset(&p, 0, sizeof(p));
+	add_file(&p, "big", 10 * MiB + 3);
+	for (i = 0; i < 1000; i++) {
+		char n[32];
+
+		snprintf(n, sizeof(n), "s%04zu", i);
+		add_file(&p, n, 1000);
+	}
+	add_file(&p, "edge", 2 * MiB);
+	ok(xplan_tasks(&p, 1 * MiB, 1 * MiB, 4) == CPK_OK, "tasks planned");
+	is_int(p.e[0].nchunks, 11, "10 MiB + 3 in 1 MiB chunks: 11");
+	is_int(p.e[1001].nchunks, 2, "exactly 2 MiB: 2 chunks");
+	is_str(p.e[5].tmp, "/d/.s0004.cpk-part", "temporary names set");
+	covered = 0;
+	for (i = 0; i < p.nt; i++) {
+		if (p.t[i].kind == TASK_CHUNK) {
+			chunks++;
+			if (p.t[i].file == 0)
+				covered += p.e[0].chunk;
+		} else {
+			batches++;
+			ok(p.t[i].chunk <= 256, "batch %zu: %u files", batches,
+			   p.t[i].chunk);
+		}
+	}
+	ok(covered >= p.e[0].st.size && covered - p.e[0].st.size < p.e[0].chunk,
+	   "chunks cover the big file");
+	is_int((long long)chunks, 13, "13 chunk tasks");
+	is_int((long long)batches, 4, "1000 small files over 4 connections: 4 batches");
+	is_int((long long)p.files, 1002, "files counted");
+	xplan_digest(&p, hex1);
+	p.e[3].st.mtime++;
+	xplan_digest(&p, hex2);
+	ok(strcmp(hex1, hex2) != 0, "digest changes with an mtime");
+	xplan_release(&p);
+
+	/* SHA-256 of "abc" */
+	{
+		struct xsha256 c;
+
+		xsha256_init(&c);
+		xsha256_update(&c, "abc", 3);
+		xsha256_hex(&c, hex1);
+		is_str(hex1, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+		       "sha256(abc)");
+		xsha256_init(&c);
+		for (i = 0; i < 1000; i++)
+			xsha256_update(&c, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+				       "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+				       "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+				       "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+				       "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+				       "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+				       "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+				       "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+				       "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+				       "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+				       1000);
+		xsha256_hex(&c, hex1);
+		is_str(hex1, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0",
+		       "sha256 of a million 'a' in odd pieces");
+	}
+	return done_testing();
+}

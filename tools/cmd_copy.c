@@ -1,0 +1,354 @@
+/*
+ * cpk copy: files and trees to or from one SSH host over many connections
+ * (the transfer engine, cpk/xfer.h).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "cpk/buf.h"
+#include "cpk/json.h"
+#include "cpk/xfer.h"
+#include "cli.h"
+
+enum { OPT_RESUME = 256, OPT_VERIFY, OPT_JSON, OPT_CHUNK_MIN, OPT_CHUNK_MAX,
+       OPT_SUBSYSTEM, OPT_NO_PRESERVE, OPT_RETRIES, OPT_THROTTLE };
+
+static const struct cli_opt copy_opts[] = {
+	{ "recursive", 'r', NULL, "copy directories and their contents" },
+	{ "connections", 'n', "N", "SSH connections at once (default: from "
+	  "the cores and the round trip)" },
+	{ "port", 'P', "PORT", "SSH port of the remote host" },
+	{ "identity", 'i', "FILE", "private key to try first (repeatable)" },
+	{ "config", 'F', "FILE", "ssh_config file (\"none\": no file)" },
+	{ "cipher", 'c', "CIPHERS", "SSH ciphers, e.g. aes128-gcm@openssh.com" },
+	{ "option", 'o', "KEY=VALUE", "StrictHostKeyChecking, "
+	  "UserKnownHostsFile, ConnectTimeout, Port, User, IdentityFile, "
+	  "Ciphers" },
+	{ "dereference", 'L', NULL, "copy what symlinks point at" },
+	{ "resume", OPT_RESUME, "FILE", "journal of finished work: continue "
+	  "an interrupted copy" },
+	{ "verify", OPT_VERIFY, NULL, "compare SHA-256 of both sides" },
+	{ "verify-read", 'V', NULL, "verify by reading the remote data back "
+	  "(no remote sha256sum)" },
+	{ "chunk-min", OPT_CHUNK_MIN, "SIZE", "files up to SIZE are copied "
+	  "whole (8M)" },
+	{ "chunk-max", OPT_CHUNK_MAX, "SIZE", "largest chunk of a big file "
+	  "(64M)" },
+	{ "no-preserve", OPT_NO_PRESERVE, NULL, "do not copy modes and times" },
+	{ "retries", OPT_RETRIES, "N", "retries after a dropped connection (3)" },
+	{ "subsystem", OPT_SUBSYSTEM, "NAME", "SFTP subsystem (sftp)" },
+	{ "throttle-ms", OPT_THROTTLE, "MS", "pause after each piece of work "
+	  "(for tests)" },
+	{ "quiet", 'q', NULL, "no progress and no summary" },
+	{ "json", OPT_JSON, NULL, "print a JSON summary on stdout" },
+	{ "help", 'h', NULL, "show this help" },
+	{ NULL, 0, NULL, NULL },
+};
+
+static int run_copy(int argc, char **argv, const struct cli_verb *v);
+
+const struct cli_verb cli_copy = {
+	"copy", "[options] SRC... DST",
+	"copy files to or from [user@]host:path over many SSH connections",
+	copy_opts, run_copy,
+};
+
+struct bar {
+	int tty;
+	int shown;
+};
+
+static void human(char *buf, size_t n, double v)
+{
+	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	int u = 0;
+
+	while (v >= 1024 && u < 4) {
+		v /= 1024;
+		u++;
+	}
+	snprintf(buf, n, u ? "%.1f %s" : "%.0f %s", v, unit[u]);
+}
+
+static void progress(const struct cpk_xfer_progress *p, void *arg)
+{
+	struct bar *b = arg;
+	char done[32], total[32], eta[32] = "--:--";
+	double pct = p->bytes_total ? 100.0 * (double)p->bytes_done /
+		     (double)p->bytes_total : 100.0;
+
+	if (!b->tty)
+		return;
+	human(done, sizeof(done), (double)p->bytes_done);
+	human(total, sizeof(total), (double)p->bytes_total);
+	if (p->rate > 0 && p->bytes_total >= p->bytes_done) {
+		unsigned long s = (unsigned long)((double)(p->bytes_total -
+					p->bytes_done) / p->rate);
+
+		snprintf(eta, sizeof(eta), "%lu:%02lu", s / 60, s % 60);
+	}
+	fprintf(stderr, "\r%5.1f%%  %s / %s  %.1f MB/s  ETA %s  %" PRIu64 "/%"
+		PRIu64 " files  %u conn\033[K", pct, done, total, p->rate / 1e6,
+		eta, p->files_done, p->files_total, p->conns);
+	b->shown = 1;
+	if (p->final)
+		fputc('\n', stderr);
+}
+
+static int parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s)
+		return -1;
+	switch (*end) {
+	case 'k': case 'K': v <<= 10; end++; break;
+	case 'm': case 'M': v <<= 20; end++; break;
+	case 'g': case 'G': v <<= 30; end++; break;
+	}
+	if (*end)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* -o KEY=VALUE (or "KEY VALUE"), like ssh -o. */
+static int ssh_option(const struct cli_verb *v, struct cpk_xfer_opts *o,
+		      char *arg, const char **ids, size_t *nids)
+{
+	char *val = arg + strcspn(arg, "= \t");
+	uint64_t n;
+
+	if (!*val)
+		return cli_usage_err(v, "-o %s: expected KEY=VALUE", arg);
+	*val++ = '\0';
+	val += strspn(val, " \t=");
+	if (!strcasecmp(arg, "StrictHostKeyChecking")) {
+		if (!strcasecmp(val, "yes"))
+			o->conn.hostkey_policy = CPK_HOSTKEY_STRICT;
+		else if (!strcasecmp(val, "accept-new"))
+			o->conn.hostkey_policy = CPK_HOSTKEY_ACCEPT_NEW;
+		else if (!strcasecmp(val, "no") || !strcasecmp(val, "off"))
+			o->conn.hostkey_policy = CPK_HOSTKEY_NO_CHECK;
+		else
+			return cli_usage_err(v, "StrictHostKeyChecking: yes, "
+					     "accept-new or no");
+	} else if (!strcasecmp(arg, "UserKnownHostsFile")) {
+		o->conn.known_hosts = val;
+	} else if (!strcasecmp(arg, "GlobalKnownHostsFile")) {
+		o->conn.global_known_hosts = val;
+	} else if (!strcasecmp(arg, "ConnectTimeout")) {
+		if (parse_size(val, &n) || !n || n > 86400)
+			return cli_usage_err(v, "ConnectTimeout: seconds");
+		o->conn.connect_timeout_ms = (int)n * 1000;
+	} else if (!strcasecmp(arg, "Port")) {
+		if (parse_size(val, &n) || !n || n > 65535)
+			return cli_usage_err(v, "Port: 1..65535");
+		o->conn.port = (unsigned)n;
+	} else if (!strcasecmp(arg, "User")) {
+		o->conn.user = val;
+	} else if (!strcasecmp(arg, "Ciphers")) {
+		o->conn.ciphers = val;
+	} else if (!strcasecmp(arg, "IdentityFile")) {
+		if (*nids >= 15)
+			return cli_usage_err(v, "too many identities");
+		ids[(*nids)++] = val;
+	} else {
+		return cli_usage_err(v, "-o %s: not supported", arg);
+	}
+	return EXIT_OK;
+}
+
+static void print_json(const struct cpk_xfer_stats *st, const char *err)
+{
+	struct cpk_buf b = CPK_BUF_INIT;
+	struct cpk_json j;
+	double rate = st->seconds > 0 ? (double)st->bytes_sent / st->seconds : 0;
+
+	cpk_json_init(&j, &b);
+	cpk_json_obj(&j);
+	cpk_json_kbool(&j, "ok", !err);
+	cpk_json_kstr(&j, "error", err);
+	cpk_json_ku64(&j, "bytes_total", st->bytes_total);
+	cpk_json_ku64(&j, "bytes_done", st->bytes_done);
+	cpk_json_ku64(&j, "bytes_sent", st->bytes_sent);
+	cpk_json_ku64(&j, "files_total", st->files_total);
+	cpk_json_ku64(&j, "files_done", st->files_done);
+	cpk_json_ku64(&j, "files_failed", st->files_failed);
+	cpk_json_ku64(&j, "dirs", st->dirs);
+	cpk_json_ku64(&j, "links", st->links);
+	cpk_json_ku64(&j, "chunks_total", st->chunks_total);
+	cpk_json_ku64(&j, "chunks_sent", st->chunks_sent);
+	cpk_json_ku64(&j, "chunks_skipped", st->chunks_skipped);
+	cpk_json_ku64(&j, "retries", st->retries);
+	cpk_json_ku64(&j, "reconnects", st->reconnects);
+	cpk_json_ku64(&j, "verified", st->verified);
+	cpk_json_ku64(&j, "conns", st->conns);
+	cpk_json_ku64(&j, "rtt_us", (uint64_t)(st->rtt_ms * 1000));
+	cpk_json_ku64(&j, "ms", (uint64_t)(st->seconds * 1000));
+	cpk_json_ku64(&j, "rate_bytes_per_s", (uint64_t)rate);
+	cpk_json_end(&j);
+	if (!cpk_json_failed(&j))
+		printf("%s\n", b.buf);
+	cpk_buf_release(&b);
+}
+
+static int run_copy(int argc, char **argv, const struct cli_verb *v)
+{
+	struct cpk_xfer_opts o;
+	struct cpk_xfer_target *t = NULL;
+	struct cpk_xfer *x = NULL;
+	struct cpk_xfer_stats st;
+	struct bar bar = { 0, 0 };
+	const char *ids[16], **srcs = NULL;
+	size_t nids = 0;
+	int c, quiet = 0, json = 0, nt, i, rc = EXIT_FAIL, remote_dst;
+	uint64_t n;
+	cpk_err_t err;
+
+	memset(&o, 0, sizeof(o));
+	while ((c = cli_getopt(argc, argv, v)) != -1) {
+		switch (c) {
+		case 'r': o.recursive = 1; break;
+		case 'L': o.follow_links = 1; break;
+		case 'n':
+			if (parse_size(optarg, &n) || !n || n > 64)
+				return cli_usage_err(v, "-n: 1..64 connections");
+			o.conns = (unsigned)n;
+			break;
+		case 'P':
+			if (parse_size(optarg, &n) || !n || n > 65535)
+				return cli_usage_err(v, "-P: a port number");
+			o.conn.port = (unsigned)n;
+			break;
+		case 'i':
+			if (nids >= 15)
+				return cli_usage_err(v, "too many identities");
+			ids[nids++] = optarg;
+			break;
+		case 'F': o.conn.config = optarg; break;
+		case 'c': o.conn.ciphers = optarg; break;
+		case 'o':
+			if ((rc = ssh_option(v, &o, optarg, ids, &nids)) != 0)
+				return rc;
+			rc = EXIT_FAIL;
+			break;
+		case OPT_RESUME: o.journal = optarg; break;
+		case OPT_VERIFY:
+			if (!o.verify)
+				o.verify = CPK_VERIFY_AUTO;
+			break;
+		case 'V': o.verify = CPK_VERIFY_READ; break;
+		case OPT_CHUNK_MIN:
+		case OPT_CHUNK_MAX:
+			if (parse_size(optarg, &n) || !n)
+				return cli_usage_err(v, "%s: a size like 8M",
+						     argv[optind - 1]);
+			*(c == OPT_CHUNK_MIN ? &o.chunk_min : &o.chunk_max) = n;
+			break;
+		case OPT_NO_PRESERVE: o.no_preserve = 1; break;
+		case OPT_RETRIES:
+			if (parse_size(optarg, &n) || !n || n > 100)
+				return cli_usage_err(v, "--retries: 1..100");
+			o.retries = (unsigned)n;
+			break;
+		case OPT_SUBSYSTEM: o.subsystem = optarg; break;
+		case OPT_THROTTLE:
+			if (parse_size(optarg, &n) || n > 60000)
+				return cli_usage_err(v, "--throttle-ms: 0..60000");
+			o.throttle_ms = (int)n;
+			break;
+		case 'q': quiet = 1; break;
+		case OPT_JSON: json = 1; break;
+		default:
+			return cli_common_opt(c, argv, v);
+		}
+	}
+	ids[nids] = NULL;
+	if (nids)
+		o.conn.identities = ids;
+	nt = argc - optind;
+	if (nt < 2)
+		return cli_usage_err(v, "give at least one source and a "
+				     "destination");
+	if (!(t = calloc((size_t)nt, sizeof(*t))) ||
+	    !(srcs = calloc((size_t)nt, sizeof(*srcs)))) {
+		cli_err("out of memory");
+		goto out;
+	}
+	for (i = 0; i < nt; i++) {
+		if (cpk_xfer_target_parse(argv[optind + i], &t[i]) != 0) {
+			rc = cli_usage_err(v, "%s", cpk_errmsg());
+			goto out;
+		}
+	}
+	remote_dst = t[nt - 1].host != NULL;
+	for (i = 0; i < nt - 1; i++) {
+		const struct cpk_xfer_target *r = remote_dst ? &t[nt - 1] : &t[0];
+
+		if ((t[i].host != NULL) == remote_dst) {
+			rc = cli_usage_err(v, "copy between this machine and one "
+					   "host: %s", remote_dst ?
+					   "the sources must be local" :
+					   "a source or the destination must "
+					   "be host:path");
+			goto out;
+		}
+		if (!remote_dst && (strcmp(t[i].host, r->host) ||
+				    (t[i].user && (!r->user ||
+						   strcmp(t[i].user, r->user))))) {
+			rc = cli_usage_err(v, "all sources must be on one host");
+			goto out;
+		}
+		srcs[i] = t[i].path;
+	}
+	{
+		const struct cpk_xfer_target *r = remote_dst ? &t[nt - 1] : &t[0];
+
+		o.conn.host = r->host;
+		if (r->user)
+			o.conn.user = r->user;
+	}
+	bar.tty = !quiet && !json && isatty(2);
+	o.progress = progress;
+	o.progress_arg = &bar;
+	if ((err = cpk_xfer_new(&o, &x)) != 0) {
+		cli_err("%s", cpk_errmsg());
+		goto out;
+	}
+	err = cpk_xfer_run(x, remote_dst ? CPK_XFER_PUT : CPK_XFER_GET, srcs,
+			   (size_t)nt - 1, t[nt - 1].path);
+	cpk_xfer_stats(x, &st);
+	if (json)
+		print_json(&st, err ? cpk_errmsg() : NULL);
+	if (err)
+		cli_err("%s", cpk_errmsg());
+	else if (!quiet && !json) {
+		char done[32];
+
+		human(done, sizeof(done), (double)st.bytes_done);
+		printf("copied %" PRIu64 " file%s (%s) in %.2f s, %.1f MB/s, "
+		       "%u connection%s, rtt %.2f ms%s%s\n", st.files_done,
+		       st.files_done == 1 ? "" : "s", done, st.seconds,
+		       st.seconds > 0 ? (double)st.bytes_sent / st.seconds / 1e6 : 0,
+		       st.conns, st.conns == 1 ? "" : "s", st.rtt_ms,
+		       st.chunks_skipped ? ", resumed" : "",
+		       st.verified ? ", verified" : "");
+	}
+	rc = err ? EXIT_FAIL : EXIT_OK;
+out:
+	for (i = 0; t && i < nt; i++)
+		cpk_xfer_target_release(&t[i]);
+	free(t);
+	free(srcs);
+	cpk_xfer_free(x);
+	return rc;
+}
