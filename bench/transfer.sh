@@ -15,6 +15,8 @@
 # Everything it starts is stopped by pid.  Environment knobs:
 #   BIG_MB=1024 SMALL_N=2000 SMALL_KB=64 RTTS="0 20 100" CONNS="1 4 8 16"
 #   SUBSET=100  (small files for the slow baselines at RTT >= 100 ms)
+#   BASELINES="scp scp-O sftp rsync"  (scp first: the ratios are to it)
+#   COPY_ARGS=""  (more cpk copy options, e.g. --chunk-max 16M)
 set -u
 CPK=${1:?usage: transfer.sh CPK RELAY}
 RELAY=${2:?usage: transfer.sh CPK RELAY}
@@ -30,6 +32,8 @@ SMALL_N=${SMALL_N:-2000}
 SMALL_KB=${SMALL_KB:-64}
 RTTS=${RTTS:-0 20 100}
 CONNS=${CONNS:-1 4 8 16}
+BASELINES=${BASELINES-scp scp-O sftp rsync}
+COPY_ARGS=${COPY_ARGS:-}
 SUBSET=${SUBSET:-100}
 CIPHER=aes128-gcm@openssh.com
 
@@ -82,7 +86,7 @@ run_tool() {
 		fi | sftp -q "${SSHO[@]}" -P "$port" -b - root@127.0.0.1 >/dev/null ;;
 	rsync) rsync -a -e "ssh -p $port ${SSHO[*]}" "$src" "root@127.0.0.1:$dst" ;;
 	cpk-n*) "$CPK" copy -q -n "${tool#cpk-n}" -P "$port" -i "$SSHD_KEY" -o "UserKnownHostsFile=$KH" \
-		-c "$CIPHER" "${r[@]}" "$src" "127.0.0.1:$dst" >/dev/null ;;
+		-c "$CIPHER" $COPY_ARGS "${r[@]}" "$src" "127.0.0.1:$dst" >/dev/null ;;
 	esac || { echo FAIL; return; }
 	t1=$(now)
 	# the copy must be whole
@@ -122,7 +126,7 @@ report() {	# report RTT CASE TOOL US BYTES FILES SCP_RATE
 }
 
 tools_for() {	# the tools of one row
-	local t="scp scp-O sftp rsync"
+	local t="$BASELINES"
 	if [ $have_cpk = 1 ]; then for n in $CONNS; do t="$t cpk-n$n"; done; fi
 	echo "$t"
 }
