@@ -290,6 +290,20 @@ static cpk_err_t open_root(const struct cpk_users *users, const char *name,
 	return CPK_OK;
 }
 
+/* open_root(), and PATH gets "HOME_ROOT/NAME" for messages. */
+static cpk_err_t open_home(const struct cpk_users *users, const char *name,
+			   int *rootfd, struct cpk_buf *path)
+{
+	cpk_err_t r = open_root(users, name, rootfd);
+
+	if (r != CPK_OK)
+		return r;
+	cpk_buf_addf(path, "%s/%s", users->home_root, name);
+	if (cpk_buf_failed(path))
+		return cpk_err_set(CPK_ERR_NOMEM, "out of memory");
+	return CPK_OK;
+}
+
 cpk_err_t cpk_home_create(const struct cpk_users *users, const char *name,
 			  uid_t uid, gid_t gid)
 {
@@ -297,13 +311,8 @@ cpk_err_t cpk_home_create(const struct cpk_users *users, const char *name,
 	cpk_err_t r;
 	int rootfd = -1, hfd = -1, sfd = -1, made = 0;
 
-	if ((r = open_root(users, name, &rootfd)) != CPK_OK)
+	if ((r = open_home(users, name, &rootfd, &w.path)) != CPK_OK)
 		goto out;
-	cpk_buf_addf(&w.path, "%s/%s", users->home_root, name);
-	if (cpk_buf_failed(&w.path)) {
-		r = cpk_err_set(CPK_ERR_NOMEM, "out of memory");
-		goto out;
-	}
 	if (users->skel && *users->skel) {
 		sfd = open(users->skel, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (sfd < 0) {
@@ -368,13 +377,8 @@ cpk_err_t cpk_home_remove(const struct cpk_users *users, const char *name,
 	cpk_err_t r;
 	int rootfd = -1, hfd = -1;
 
-	if ((r = open_root(users, name, &rootfd)) != CPK_OK)
+	if ((r = open_home(users, name, &rootfd, &w.path)) != CPK_OK)
 		goto out;
-	cpk_buf_addf(&w.path, "%s/%s", users->home_root, name);
-	if (cpk_buf_failed(&w.path)) {
-		r = cpk_err_set(CPK_ERR_NOMEM, "out of memory");
-		goto out;
-	}
 	if (fstatat(rootfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
 		r = cpk_err_sys("cannot remove home directory %s", w.path.buf);
 		goto out;

@@ -700,6 +700,21 @@ out:
 	return r;
 }
 
+/* Calls FN for every posixGroup that lists NAME in its memberUid. */
+static cpk_err_t member_groups(struct cpk_ldap_conn *c, const char *name,
+			       char **attrs, cpk_ldap_entry_fn fn, void *arg)
+{
+	char *filter = cpk_ldap__filter("(&(objectClass=posixGroup)(memberUid=%s))",
+					name);
+	cpk_err_t r;
+
+	if (!filter)
+		return cpk_ldap__nomem();
+	r = cpk_ldap__paged(c, c->base, filter, attrs, fn, arg);
+	free(filter);
+	return r;
+}
+
 /* ---- del ------------------------------------------------------------- */
 
 struct strvec {
@@ -749,13 +764,7 @@ cpk_err_t cpk_ldap_user_del(struct cpk_ldap_conn *c, const char *name)
 	ldap_msgfree(res);
 	res = NULL;
 	/* 1. memberships */
-	filter = cpk_ldap__filter("(&(objectClass=posixGroup)(memberUid=%s))",
-				  name);
-	if (!filter) {
-		r = cpk_ldap__nomem();
-		goto out;
-	}
-	r = cpk_ldap__paged(c, c->base, filter, noattrs, collect_dn, &groups);
+	r = member_groups(c, name, noattrs, collect_dn, &groups);
 	if (r != CPK_OK)
 		goto out;
 	for (i = 0; i < groups.n; i++) {
@@ -1052,13 +1061,7 @@ cpk_err_t cpk_ldap_user_show(struct cpk_ldap_conn *c, const char *name,
 		goto out;
 	if ((r = cpk_ldap__user_from_entry(c, e, out)) != CPK_OK)
 		goto out;
-	filter = cpk_ldap__filter("(&(objectClass=posixGroup)(memberUid=%s))",
-				  name);
-	if (!filter) {
-		r = cpk_ldap__nomem();
-		goto out;
-	}
-	r = cpk_ldap__paged(c, c->base, filter, cnattrs, collect_cn, &groups);
+	r = member_groups(c, name, cnattrs, collect_cn, &groups);
 	if (r != CPK_OK)
 		goto out;
 	out->groups = groups.v;
