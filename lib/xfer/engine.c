@@ -21,7 +21,7 @@
 
 #define MiB (1024ULL * 1024)
 #define STEP (8 * MiB)		/* progress granularity inside a chunk */
-#define UNSENT (1 * MiB)	/* max_unsent of each connection */
+#define UNSENT (256 * 1024)	/* max_unsent of each connection */
 
 enum { RUN_OK, RUN_FAILED, RUN_DEAD };
 

@@ -70,6 +70,8 @@
 #define MAX_IN_PACKET	(1024 * 1024)
 /* Bytes read from the channel per pump before returning to the caller. */
 #define READ_BUDGET	(2 * 1024 * 1024)
+/* Bytes handed to ssh_channel_write() at once (see flush_tx()). */
+#define TX_SLICE	(256 * 1024)
 
 #define EXT_LIMITS	0x1
 #define EXT_POSIX_RENAME 0x2
@@ -345,6 +347,9 @@ static cpk_err_t err_prefix(cpk_err_t err, const char *fmt, ...)
 
 /* ---- byte queues -------------------------------------------------------- */
 
+/* From this capacity on, a queue compacts rather than grows when it can. */
+#define BQ_COMPACT	(1024 * 1024)
+
 static size_t bq_len(const struct bq *b)
 {
 	return b->tail - b->head;
@@ -365,11 +370,18 @@ static unsigned char *bq_reserve(struct bq *b, size_t n)
 		b->tail = live;
 		return b->p + b->tail;
 	}
-	if (n > SIZE_MAX / 2 - live)
+	if (live + n <= b->cap && b->cap >= BQ_COMPACT) {
+		/* Grown enough: compacting beats growing further. */
+		memmove(b->p, b->p + b->head, live);
+		b->head = 0;
+		b->tail = live;
+		return b->p + b->tail;
+	}
+	if (n > SIZE_MAX / 4 - live)
 		return NULL;
-	want = b->cap ? b->cap : 65536;
-	while (want < live + n)
-		want *= 2;
+	/* Twice what is live: a later compaction frees at least half. */
+	want = 2 * (live + n);
+	want = want < 65536 ? 65536 : (want + 65535) / 65536 * 65536;
 	p = malloc(want);
 	if (!p)
 		return NULL;
@@ -735,20 +747,34 @@ static cpk_err_t read_rx(struct cpk_sftp *s, size_t *moved)
 	return CPK_OK;
 }
 
-/* Writes what the remote window accepts.  *MOVED += bytes written. */
+/*
+ * Writes what the remote window accepts, TX_SLICE at a time, and only while
+ * libssh's own output buffer is empty: what the socket does not take at once
+ * stays in libssh, and without this it would hold a whole channel window per
+ * connection.  *MOVED += bytes written.
+ */
 static cpk_err_t flush_tx(struct cpk_sftp *s, size_t *moved)
 {
 	while (bq_len(&s->tx)) {
-		uint32_t win = ssh_channel_window_size(s->ch);
+		uint32_t win;
 		size_t n = bq_len(&s->tx);
 		int w;
 
+		if (ssh_get_status(s->ssh) & SSH_WRITE_PENDING) {
+			if (ssh_blocking_flush(s->ssh, 0) == SSH_ERROR)
+				return fail(s, CPK_ERR_IO, "cannot send to the "
+					    "sftp server on %s: %s", s->where,
+					    ssh_get_error(s->ssh));
+			if (ssh_get_status(s->ssh) & SSH_WRITE_PENDING)
+				break;
+		}
+		win = ssh_channel_window_size(s->ch);
 		if (win == 0)
 			break;
 		if (n > win)
 			n = win;
-		if (n > INT_MAX / 2)
-			n = INT_MAX / 2;
+		if (n > TX_SLICE)
+			n = TX_SLICE;
 		w = ssh_channel_write(s->ch, s->tx.p + s->tx.head, (uint32_t)n);
 		if (w < 0) {
 			if (ssh_channel_is_closed(s->ch) ||
