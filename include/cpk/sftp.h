@@ -67,6 +67,12 @@ struct cpk_sftp_opts {
 				 * replies are awaited: the connection is
 				 * declared dead (300000) */
 	const char *subsystem;	/* "sftp" (like sftp -s); borrowed */
+	/* Progress (may be NULL): called with the payload bytes of every
+	 * acknowledged WRITE and of every READ reply stored by the file
+	 * transfer calls (range, put, get, put_many, get_many), from inside
+	 * them, on the calling thread. */
+	void (*on_data)(void *arg, uint64_t bytes);
+	void *on_data_arg;
 };
 
 /* The limits in force after cpk_sftp_new() (see cpk_sftp_info()). */

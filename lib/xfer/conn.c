@@ -168,6 +168,17 @@ static cpk_err_t authenticate(ssh_session ss, const struct cpk_conn_opts *o,
 	int rc, methods;
 	cpk_err_t err = CPK_OK;
 
+	/* Keys first: asking for "none" first, as ssh(1) does, costs every
+	 * connection a round trip. */
+	rc = ssh_userauth_publickey_auto(ss, NULL, NULL);
+	if (rc == SSH_AUTH_SUCCESS)
+		goto out;
+	if (rc == SSH_AUTH_ERROR) {
+		err = cpk_err_set(CPK_ERR_IO, "publickey authentication to %s "
+				  "failed: %s", desc, ssh_get_error(ss));
+		goto out;
+	}
+	/* A server that needs nothing; otherwise learns what it accepts. */
 	rc = ssh_userauth_none(ss, NULL);
 	if (rc == SSH_AUTH_SUCCESS)
 		goto out;
@@ -177,18 +188,6 @@ static cpk_err_t authenticate(ssh_session ss, const struct cpk_conn_opts *o,
 		goto out;
 	}
 	methods = ssh_userauth_list(ss, NULL);
-	if (methods & SSH_AUTH_METHOD_PUBLICKEY) {
-		rc = ssh_userauth_publickey_auto(ss, NULL, NULL);
-		if (rc == SSH_AUTH_SUCCESS)
-			goto out;
-		if (rc == SSH_AUTH_ERROR) {
-			err = cpk_err_set(CPK_ERR_IO, "publickey "
-					  "authentication to %s failed: %s",
-					  desc, ssh_get_error(ss));
-			goto out;
-		}
-		methods = ssh_userauth_list(ss, NULL);
-	}
 	add_method(&m, methods, SSH_AUTH_METHOD_PUBLICKEY, "publickey");
 	add_method(&m, methods, SSH_AUTH_METHOD_PASSWORD, "password");
 	add_method(&m, methods, SSH_AUTH_METHOD_INTERACTIVE,

@@ -20,8 +20,8 @@
 #include "xfer_priv.h"
 
 #define MiB (1024ULL * 1024)
-#define STEP (8 * MiB)		/* progress granularity inside a chunk */
 #define UNSENT (256 * 1024)	/* max_unsent of each connection */
+#define MAX_CONNS 64
 
 enum { RUN_OK, RUN_FAILED, RUN_DEAD };
 
@@ -31,7 +31,7 @@ struct worker {
 	int started;
 	ssh_session ss;
 	struct cpk_sftp *s;
-	uint64_t cur;		/* bytes of the current chunk moved (mu) */
+	uint64_t cur;		/* bytes of the current piece moved (mu) */
 	unsigned connect_fails;
 	int had_conn;		/* a connection of this worker dropped */
 };
@@ -48,6 +48,8 @@ struct cpk_xfer {
 	size_t next;
 	size_t *retry, nretry, capretry;
 	unsigned busy, running;
+	int ready;		/* directories and temporary files are there */
+	int abort;		/* preparing failed: workers stop */
 	struct worker *w;
 	unsigned nw;
 	struct xjournal j;
@@ -84,10 +86,15 @@ cpk_err_t cpk_xfer_new(const struct cpk_xfer_opts *o, struct cpk_xfer **out)
 	*out = NULL;
 	if (!o || !o->conn.host)
 		return cpk_err_set(CPK_ERR_INVALID, "cpk_xfer_new: no host");
-	if (o->conns > 64)
-		return cpk_err_set(CPK_ERR_INVALID, "at most 64 connections");
+	if (o->conns > MAX_CONNS)
+		return cpk_err_set(CPK_ERR_INVALID, "at most %d connections",
+				   MAX_CONNS);
 	if (!(x = calloc(1, sizeof(*x))))
 		return cpk_err_set(CPK_ERR_NOMEM, "out of memory");
+	if (!(x->w = calloc(MAX_CONNS, sizeof(*x->w))))
+		bad = 1;
+	for (i = 0; x->w && i < MAX_CONNS; i++)
+		x->w[i].x = x;
 	x->o = *o;
 	x->o.conn.host = x->o.conn.user = x->o.conn.config = NULL;
 	x->o.conn.ciphers = x->o.conn.known_hosts = NULL;
@@ -170,18 +177,31 @@ void cpk_xfer_stats(const struct cpk_xfer *x, struct cpk_xfer_stats *st)
 
 /* ---- connections ------------------------------------------------------ */
 
-static cpk_err_t conn_open(struct cpk_xfer *x, ssh_session *ss,
-			   struct cpk_sftp **s)
+/* Progress inside a piece of work: data the server acknowledged (put) or
+ * that was stored here (get). */
+static void worker_on_data(void *arg, uint64_t n)
+{
+	struct worker *w = arg;
+
+	pthread_mutex_lock(&w->x->mu);
+	w->cur += n;
+	pthread_mutex_unlock(&w->x->mu);
+}
+
+/* Opens a connection for worker W (NULL: no progress accounting). */
+static cpk_err_t conn_open(struct cpk_xfer *x, struct worker *w,
+			   ssh_session *ss, struct cpk_sftp **s)
 {
 	struct cpk_sftp_opts so;
 	cpk_err_t err;
 
 	memset(&so, 0, sizeof(so));
 	so.subsystem = x->o.subsystem;
-	/* Unsent data per connection: 1 MiB keeps 8 connections well under
-	 * 64 MiB of RSS (libssh's buffers grow to about 2.5 times this) and
-	 * still fills sshd's 2 MiB channel window as it opens. */
+	/* Queued requests the channel has not taken yet: the socket buffers
+	 * hold what is in flight, this only has to keep them fed. */
 	so.max_unsent = UNSENT;
+	so.on_data = w ? worker_on_data : NULL;
+	so.on_data_arg = w;
 	*s = NULL;
 	if ((err = cpk_conn_open(&x->o.conn, ss)) != 0)
 		return err;
@@ -206,14 +226,15 @@ static int conn_dead(struct cpk_sftp *s)
 	return cpk_sftp_pump(s, 0) != CPK_OK;
 }
 
-/* The round trip of a small SFTP request, best of three, in ms. */
+/* The round trip of a small SFTP request, in ms: one is enough to tell a
+ * long link from a short one, and each costs a round trip. */
 static double measure_rtt(struct cpk_sftp *s)
 {
 	struct cpk_sftp_attr a;
 	double best = 1e9;
 	int i;
 
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < 1; i++) {
 		struct timespec t0;
 		double d;
 
@@ -293,7 +314,7 @@ static int finish_big(struct cpk_xfer *x, struct worker *w, struct xent *e)
 static int run_chunk(struct cpk_xfer *x, struct worker *w, struct xtask *t)
 {
 	struct xent *e = &x->p.e[t->file];
-	uint64_t off = (uint64_t)t->chunk * e->chunk, len, o, n;
+	uint64_t off = (uint64_t)t->chunk * e->chunk, len;
 	struct cpk_sftp_handle h;
 	cpk_err_t err;
 	int fd = -1, opened = 0, last, put = x->dir == CPK_XFER_PUT;
@@ -310,14 +331,10 @@ static int run_chunk(struct cpk_xfer *x, struct worker *w, struct xtask *t)
 		      cpk_sftp_open(w->s, e->src, CPK_SFTP_READ, 0, &h);
 	}
 	opened = !err;
-	for (o = off; !err && o < off + len; o += n) {
-		n = off + len - o < STEP ? off + len - o : STEP;
-		err = put ? cpk_sftp_write_range(w->s, &h, fd, o, n) :
-			    cpk_sftp_read_range(w->s, &h, fd, o, n, NULL);
-		pthread_mutex_lock(&x->mu);
-		w->cur = err ? 0 : w->cur + n;
-		pthread_mutex_unlock(&x->mu);
-	}
+	/* one range: the request pipeline never drains inside a chunk */
+	if (!err)
+		err = put ? cpk_sftp_write_range(w->s, &h, fd, off, len) :
+			    cpk_sftp_read_range(w->s, &h, fd, off, len, NULL);
 	if (!err && !put && x->have_journal && fdatasync(fd) < 0)
 		err = cpk_err_sys("cannot sync %s", e->tmp);
 	if (opened) {
@@ -473,6 +490,7 @@ static int run_batch(struct cpk_xfer *x, struct worker *w, struct xtask *t)
 	}
 	if (rec.len)
 		journal_rec(x, rec.buf, rec.len);
+	w->cur = 0;
 	pthread_mutex_unlock(&x->mu);
 	goto out;
 fail_all:
@@ -481,6 +499,9 @@ fail_all:
 		file_fail(x, &x->p.e[t->file + i], cpk_errmsg());
 	pthread_mutex_unlock(&x->mu);
 out:
+	pthread_mutex_lock(&x->mu);
+	w->cur = 0;
+	pthread_mutex_unlock(&x->mu);
 	cpk_buf_release(&rec);
 	free(first_msg);
 	free(f);
@@ -498,7 +519,11 @@ static long take_task(struct cpk_xfer *x)
 	long r = -1;
 
 	pthread_mutex_lock(&x->mu);
+	while (!x->ready && !x->abort)
+		pthread_cond_wait(&x->cv, &x->mu);
 	for (;;) {
+		if (x->abort)
+			break;
 		while (x->nretry) {
 			r = (long)x->retry[--x->nretry];
 			if (!task_done(x, &x->p.t[r]))
@@ -565,12 +590,18 @@ static void *worker_main(void *arg)
 	struct cpk_xfer *x = w->x;
 	long ti;
 
+	/* Connect while the first connection prepares; a failure here is
+	 * retried below, with a piece of work to give back. */
+	if (!w->s && conn_open(x, w, &w->ss, &w->s) != 0) {
+		w->ss = NULL;
+		w->s = NULL;
+	}
 	while ((ti = take_task(x)) >= 0) {
 		struct xtask *t = &x->p.t[ti];
 		int r;
 
 		if (!w->s) {
-			if (conn_open(x, &w->ss, &w->s) != 0) {
+			if (conn_open(x, w, &w->ss, &w->s) != 0) {
 				char *m = cpk_strdup(cpk_errmsg());
 
 				pthread_mutex_lock(&x->mu);
@@ -609,7 +640,7 @@ static void *worker_main(void *arg)
 	}
 	pthread_mutex_lock(&x->mu);
 	x->running--;
-	if (!x->running) {
+	if (!x->running && !x->abort) {
 		/* the last worker: whatever is left cannot be done */
 		const char *why = x->conn_err ? x->conn_err : "no connection";
 
@@ -836,18 +867,12 @@ static cpk_err_t summary_error(struct cpk_xfer *x, cpk_err_t err)
 
 /* ---- run --------------------------------------------------------------- */
 
-static cpk_err_t start_workers(struct cpk_xfer *x, ssh_session ss0,
-			       struct cpk_sftp *s0, unsigned n)
+/* Starts workers FROM..TO-1. */
+static cpk_err_t start_workers(struct cpk_xfer *x, unsigned from, unsigned to)
 {
 	unsigned i;
 
-	if (!(x->w = calloc(n, sizeof(*x->w))))
-		return cpk_err_set(CPK_ERR_NOMEM, "out of memory");
-	x->nw = n;
-	x->w[0].ss = ss0;	/* the first connection moves to worker 0 */
-	x->w[0].s = s0;
-	for (i = 0; i < n; i++) {
-		x->w[i].x = x;
+	for (i = from; i < to; i++) {
 		pthread_mutex_lock(&x->mu);
 		x->running++;
 		pthread_mutex_unlock(&x->mu);
@@ -858,7 +883,7 @@ static cpk_err_t start_workers(struct cpk_xfer *x, ssh_session ss0,
 			if (i == 0)
 				return cpk_err_set(CPK_ERR_NOMEM, "cannot start "
 						   "a thread");
-			break;
+			break;	/* fewer connections */
 		}
 		x->w[i].started = 1;
 	}
@@ -887,7 +912,7 @@ cpk_err_t cpk_xfer_run(struct cpk_xfer *x, enum cpk_xfer_dir dir,
 				   "arguments");
 	x->dir = dir;
 	/* 1. the first connection: round trip, plan */
-	if ((err = conn_open(x, &ss, &s)) != 0)
+	if ((err = conn_open(x, &x->w[0], &ss, &s)) != 0)
 		return err;
 	x->st.rtt_ms = measure_rtt(s);
 	n = x->o.conns ? x->o.conns :
@@ -937,18 +962,41 @@ cpk_err_t cpk_xfer_run(struct cpk_xfer *x, enum cpk_xfer_dir dir,
 			}
 		todo++;
 	}
-	/* 3. directories and temporary files, then the workers */
-	if ((err = prepare(x, s)) != 0)
-		goto out;
+	/* 3. the other workers connect while this connection creates the
+	 * directories and temporary files; then it joins them as worker 0 */
 	if (n > x->p.nt)
 		n = x->p.nt ? (unsigned)x->p.nt : 1;
 	x->st.conns = n;
-	if (todo && x->p.nt) {
-		if ((err = start_workers(x, ss, s, n)) != 0)
-			goto out;
+	x->nw = todo && x->p.nt ? n : 0;
+	if (x->nw > 1)
+		(void)start_workers(x, 1, x->nw);
+	if ((err = prepare(x, s)) != 0) {
+		pthread_mutex_lock(&x->mu);
+		x->abort = 1;
+		pthread_cond_broadcast(&x->cv);
+		pthread_mutex_unlock(&x->mu);
+		for (i = 1; i < x->nw; i++)
+			if (x->w[i].started) {
+				pthread_join(x->w[i].th, NULL);
+				conn_close(&x->w[i].ss, &x->w[i].s);
+			}
+		goto out;
+	}
+	if (x->nw) {
+		x->w[0].ss = ss;	/* the first connection moves to worker 0 */
+		x->w[0].s = s;
 		ss = NULL;
 		s = NULL;
+		if (start_workers(x, 0, 1) != 0) {
+			/* the others do the work (or it is reported undone) */
+			ss = x->w[0].ss;
+			s = x->w[0].s;
+			x->w[0].ss = NULL;
+			x->w[0].s = NULL;
+		}
 		pthread_mutex_lock(&x->mu);
+		x->ready = 1;
+		pthread_cond_broadcast(&x->cv);
 		while (x->running) {
 			struct timespec dl;
 
@@ -976,7 +1024,7 @@ cpk_err_t cpk_xfer_run(struct cpk_xfer *x, enum cpk_xfer_dir dir,
 				conn_close(&x->w[i].ss, &x->w[i].s);
 			}
 		}
-		if (!s && (err = conn_open(x, &ss, &s)) != 0)
+		if (!s && (err = conn_open(x, NULL, &ss, &s)) != 0)
 			goto out;
 	}
 	/* 4. links, directory attributes, verification */

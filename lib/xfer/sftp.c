@@ -106,6 +106,8 @@ struct cpk_sftp {
 	size_t chunk;
 	size_t max_out;		/* largest packet we send (length field) */
 	size_t max_unsent;
+	void (*on_data)(void *arg, uint64_t bytes);
+	void *on_data_arg;
 	int io_timeout_ms;
 
 	struct slot *slots;
@@ -1887,7 +1889,6 @@ static void job_write_cb(struct cpk_sftp *s, const struct cpk_sftp_reply *r,
 	struct job *j = arg;
 	char what[64];
 
-	(void)s;
 	j->pending--;
 	if (r->err) {
 		snprintf(what, sizeof(what), "write at offset %" PRIu64,
@@ -1896,6 +1897,8 @@ static void job_write_cb(struct cpk_sftp *s, const struct cpk_sftp_reply *r,
 		return;
 	}
 	j->bytes += r->want;
+	if (s->on_data)
+		s->on_data(s->on_data_arg, r->want);
 }
 
 static void job_read_cb(struct cpk_sftp *s, const struct cpk_sftp_reply *r,
@@ -1940,6 +1943,8 @@ static void job_read_cb(struct cpk_sftp *s, const struct cpk_sftp_reply *r,
 		done += (size_t)n;
 	}
 	j->bytes += r->len;
+	if (s->on_data)
+		s->on_data(s->on_data_arg, r->len);
 	if (r->len < r->want) {
 		/* Short read: ask for the rest (our slot was freed first). */
 		err = cpk_sftp_req_read(s, &j->h, r->offset + r->len,
@@ -2632,6 +2637,8 @@ cpk_err_t cpk_sftp_new(ssh_session session, const struct cpk_sftp_opts *opts,
 			chunk = opts->chunk;
 		if (opts->max_unsent)
 			s->max_unsent = opts->max_unsent;
+		s->on_data = opts->on_data;
+		s->on_data_arg = opts->on_data_arg;
 		if (opts->io_timeout_ms > 0)
 			s->io_timeout_ms = opts->io_timeout_ms;
 		if (opts->subsystem)
