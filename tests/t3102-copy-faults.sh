@@ -74,6 +74,23 @@ is "$(json_field bytes_sent)" $(((192 - K) * M)) "  bytes sent: only theirs"
 is "$(sha256sum <"$R/big2")" "$SUM" "  sha256 equal"
 [ ! -e "$J" ] && no_partials "$R"; ok $? "  journal and temporary file gone"
 
+# --- killed, then resumed with another connection count: the journal's
+# chunking wins (chunk count follows the streams otherwise) ---
+J=$SCRATCH/j-parts
+P=(--chunk-min 1M --chunk-max 64M)
+"${COPY[@]}" "${P[@]}" -n 2 --throttle-ms 300 --resume "$J" "$L/big" "$H:$R/big3" >/dev/null 2>&1 &
+pid=$!
+wait_records "$J" '^C ' 2 "$pid"; ok $? "the journal records 2 chunks"
+kill -9 "$pid"; wait "$pid" 2>/dev/null
+K=$(records "$J" '^C [0-9]* [0-9]*$')
+grep -q '^chunk 1048576 67108864 parts 16$' "$J"; ok $? "  the journal names 16 parts"
+is "$(run "${COPY[@]}" "${P[@]}" -n 20 --json --resume "$J" "$L/big" "$H:$R/big3")" 0 "--resume with -n 20 finishes"
+is "$(json_field chunks_total)" 16 "  still 16 chunks (20 streams alone would cut 20)"
+is "$(json_field chunks_skipped)" "$K" "  the $K chunks of the journal are skipped"
+is "$(sha256sum <"$R/big3")" "$SUM" "  sha256 equal"
+is "$(run "${COPY[@]}" "${P[@]}" -n 20 --json "$L/big" "$H:$R/big4")" 0 "a fresh copy with -n 20"
+is "$(json_field chunks_total)" 20 "  cuts 20 chunks"
+
 # --- the client killed (download of 2,000 small files), then --resume ---
 S=$R/small
 small_tree "$S" 2000 10 3000

@@ -917,6 +917,11 @@ cpk_err_t cpk_xfer_run(struct cpk_xfer *x, enum cpk_xfer_dir dir,
 	x->st.rtt_ms = measure_rtt(s);
 	n = x->o.conns ? x->o.conns :
 	    xplan_conns(x->st.rtt_ms, sysconf(_SC_NPROCESSORS_ONLN));
+	/* big files in as many chunks as streams (16 at least), or as the
+	 * journal being resumed says */
+	x->p.parts = x->o.journal ? xjournal_parts(x->o.journal) : 0;
+	if (!x->p.parts)
+		x->p.parts = n > XPLAN_PARTS ? n : XPLAN_PARTS;
 	if ((err = plan(x, s, srcs, nsrc, dst)) != 0 ||
 	    (err = xplan_tasks(&x->p, x->o.chunk_min, x->o.chunk_max, n)) != 0)
 		goto out;

@@ -46,8 +46,9 @@ char *xjournal_header(int dir, const char *const *srcs, size_t nsrc,
 	}
 	cpk_buf_addstr(&b, "dest ");
 	add_escaped(&b, dst);
-	cpk_buf_addf(&b, "\nchunk %llu %llu\n", (unsigned long long)cmin,
-		     (unsigned long long)cmax);
+	cpk_buf_addf(&b, "\nchunk %llu %llu parts %u\n",
+		     (unsigned long long)cmin, (unsigned long long)cmax,
+		     p->parts ? p->parts : XPLAN_PARTS);
 	cpk_buf_addf(&b, "plan %zu entries %llu files %llu bytes sha256 %s\n.\n",
 		     p->n, (unsigned long long)p->files,
 		     (unsigned long long)p->bytes, hex);
@@ -152,6 +153,37 @@ cpk_err_t xjournal_open(struct xjournal *j, const char *path,
 	if (j->fd < 0)
 		return cpk_err_sys("cannot create the journal %s", path);
 	return xjournal_append(j, header, strlen(header));
+}
+
+unsigned xjournal_parts(const char *path)
+{
+	static const size_t max = 256 * 1024;
+	char *buf, *l;
+	unsigned long long a, b;
+	unsigned parts;
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return 0;
+	if (!(buf = malloc(max + 1))) {
+		close(fd);
+		return 0;
+	}
+	do
+		n = read(fd, buf, max);
+	while (n < 0 && errno == EINTR);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	/* the header's "chunk MIN MAX parts N" line (sources come before it,
+	 * escaped: none of them starts a line with "chunk ") */
+	parts = 0;
+	for (l = buf; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : NULL)
+		if (sscanf(l, "chunk %llu %llu parts %u\n", &a, &b,
+			   &parts) == 3)
+			break;
+	free(buf);
+	return parts <= 1u << 20 ? parts : 0;
 }
 
 cpk_err_t xjournal_append(struct xjournal *j, const char *text, size_t len)

@@ -215,13 +215,14 @@ nomem:
 	return cpk_err_set(CPK_ERR_NOMEM, "out of memory");
 }
 
-uint64_t xplan_chunk_size(uint64_t size, uint64_t cmin, uint64_t cmax)
+uint64_t xplan_chunk_size(uint64_t size, uint64_t cmin, uint64_t cmax,
+			  unsigned parts)
 {
 	uint64_t c;
 
 	if (size <= cmin)
 		return 0;
-	c = (size / 16 + MiB - 1) / MiB * MiB;
+	c = (size / (parts ? parts : XPLAN_PARTS) + MiB - 1) / MiB * MiB;
 	if (c < cmin)
 		c = cmin;
 	if (c > cmax)
@@ -268,7 +269,7 @@ cpk_err_t xplan_tasks(struct xplan *p, uint64_t cmin, uint64_t cmax,
 			continue;
 		free(e->cdone);
 		e->cdone = NULL;
-		e->chunk = xplan_chunk_size(e->st.size, cmin, cmax);
+		e->chunk = xplan_chunk_size(e->st.size, cmin, cmax, p->parts);
 		e->nchunks = e->chunk ? (uint32_t)((e->st.size + e->chunk - 1) /
 						   e->chunk) : 1;
 		e->left = e->nchunks;

@@ -93,7 +93,11 @@ struct xplan {
 	struct xtask *t;
 	size_t nt;
 	uint64_t bytes, files;
+	unsigned parts;		/* big files are cut in about this many chunks
+				 * (0: XPLAN_PARTS) */
 };
+
+#define XPLAN_PARTS 16
 
 CPK_INTERNAL void xplan_release(struct xplan *p);
 /* Appends an entry; strings are taken over (freed on failure too). */
@@ -105,9 +109,10 @@ CPK_INTERNAL cpk_err_t xplan_add(struct xplan *p, char *src, char *dst,
  * can (at most 16). */
 CPK_INTERNAL unsigned xplan_conns(double rtt_ms, long ncpu);
 /* Chunk size of a file of SIZE bytes: 0 (whole) up to CMIN, else about a
- * sixteenth of the file, a multiple of 1 MiB, within [CMIN, CMAX]. */
+ * PARTS-th of the file (0: XPLAN_PARTS), a multiple of 1 MiB, within
+ * [CMIN, CMAX]. */
 CPK_INTERNAL uint64_t xplan_chunk_size(uint64_t size, uint64_t cmin,
-				       uint64_t cmax);
+				       uint64_t cmax, unsigned parts);
 /* Sets chunk/nchunks/left/tmp of each file and builds the tasks: one per
  * chunk of big files, and batches of consecutive small files of at most
  * BATCH_FILES files and BATCH_BYTES bytes, fewer if that spreads the small
@@ -159,6 +164,10 @@ CPK_INTERNAL cpk_err_t xjournal_apply(const char *text, size_t len,
 CPK_INTERNAL cpk_err_t xjournal_open(struct xjournal *j, const char *path,
 				     const char *header, struct xplan *p,
 				     size_t *records);
+/* The chunking (parts) an existing journal at PATH was written with, so
+ * that a resume cuts files the same way whatever its connection count;
+ * 0 when there is no readable journal or it does not say. */
+CPK_INTERNAL unsigned xjournal_parts(const char *path);
 /* Appends TEXT and fsyncs. */
 CPK_INTERNAL cpk_err_t xjournal_append(struct xjournal *j, const char *text,
 				       size_t len);

@@ -82,8 +82,10 @@ int main(void)
 	close(fd);
 	unlink(path);
 	make_plan(&q, 100);
+	is_int((int)xjournal_parts(path), 0, "no journal: no parts");
 	ok(xjournal_open(&j, path, h, &q, &n) == CPK_OK && n == 0,
 	   "a new journal is created");
+	is_int((int)xjournal_parts(path), 16, "its header says 16 parts");
 	ok(xjournal_append(&j, "C 1 2\n", 6) == CPK_OK, "record appended");
 	xjournal_close(&j, 0);
 	xplan_release(&q);

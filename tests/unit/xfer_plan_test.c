@@ -78,17 +78,23 @@ int main(void)
 	is_new_str(xplan_join("", "a"), "a",
 		   "join with an empty dir");
 
-	is_int((long long)xplan_chunk_size(0, 8 * MiB, 64 * MiB), 0, "0 bytes: whole");
-	is_int((long long)xplan_chunk_size(8 * MiB, 8 * MiB, 64 * MiB), 0,
+	is_int((long long)xplan_chunk_size(0, 8 * MiB, 64 * MiB, 0), 0, "0 bytes: whole");
+	is_int((long long)xplan_chunk_size(8 * MiB, 8 * MiB, 64 * MiB, 0), 0,
 	       "chunk_min bytes: whole");
-	is_int((long long)xplan_chunk_size(8 * MiB + 1, 8 * MiB, 64 * MiB),
+	is_int((long long)xplan_chunk_size(8 * MiB + 1, 8 * MiB, 64 * MiB, 0),
 	       (long long)(8 * MiB), "just above chunk_min: chunk_min");
-	is_int((long long)xplan_chunk_size(1024 * MiB, 8 * MiB, 64 * MiB),
+	is_int((long long)xplan_chunk_size(1024 * MiB, 8 * MiB, 64 * MiB, 0),
 	       (long long)(64 * MiB), "1 GiB: 64 MiB chunks");
-	is_int((long long)xplan_chunk_size(320 * MiB, 8 * MiB, 64 * MiB),
+	is_int((long long)xplan_chunk_size(320 * MiB, 8 * MiB, 64 * MiB, 0),
 	       (long long)(20 * MiB), "320 MiB: a sixteenth");
-	is_int((long long)xplan_chunk_size(100ULL << 30, 8 * MiB, 64 * MiB),
+	is_int((long long)xplan_chunk_size(100ULL << 30, 8 * MiB, 64 * MiB, 0),
 	       (long long)(64 * MiB), "100 GiB: chunk_max");
+	is_int((long long)xplan_chunk_size(1024 * MiB, 8 * MiB, 64 * MiB, 32),
+	       (long long)(32 * MiB), "1 GiB in 32 parts: 32 MiB chunks");
+	is_int((long long)xplan_chunk_size(1024 * MiB, 8 * MiB, 64 * MiB, 64),
+	       (long long)(16 * MiB), "1 GiB in 64 parts: 16 MiB chunks");
+	is_int((long long)xplan_chunk_size(100 * MiB, 8 * MiB, 64 * MiB, 64),
+	       (long long)(8 * MiB), "100 MiB in 64 parts: chunk_min");
 
 	is_int(xplan_conns(0.05, 2), 2, "loopback, 2 cores: 2 connections");
 	is_int(xplan_conns(0.05, 1), 2, "loopback, 1 core: still 2");
