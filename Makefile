@@ -30,7 +30,11 @@ DEP_LIBS  := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 WARN      := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
              -Wformat=2 -Wno-unused-parameter
 HARDEN    := -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIC
-ifneq ($(SAN),)
+ifeq ($(SAN),thread)
+OPT       := -O1 -g -fno-omit-frame-pointer -fsanitize=thread
+HARDEN    := -fPIC
+SANLD     := -fsanitize=thread
+else ifneq ($(SAN),)
 OPT       := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
              -fno-sanitize-recover=undefined
 HARDEN    := -fPIC
@@ -67,7 +71,7 @@ SHARED    := $(B)/$(SONAME)
 CPK       := $(B)/cpk
 
 .SECONDARY:
-.PHONY: all deps check test test-unit test-san demo fuzz fuzz-build install bench-transfer \
+.PHONY: all deps check test test-unit test-san test-tsan demo fuzz fuzz-build install bench-transfer \
         clean bench man
 all: $(STATIC) $(SHARED) $(CPK) man
 
@@ -136,9 +140,19 @@ test-san:
 	  prove -e '' $(PROVE_FLAGS) $(UNIT_SRCS:tests/unit/%_test.c=./build-san/tests/%.t) \
 	  $(filter ./tests/t0% ./tests/t1% ./tests/t2% ./tests/t3%,$(TESTS_SH:%=./%))
 
+# The transfer engine's threads (several per SSH session) under
+# ThreadSanitizer: the copy tests but the 1 GiB one.
+test-tsan:
+	$(Q)$(MAKE) --no-print-directory B=build-tsan SAN=thread all \
+	  $(PROG_SRCS:tests/progs/%.c=build-tsan/tests/progs/%)
+	$(Q)CPK=$(abspath build-tsan/cpk) CPK_BUILD=$(abspath build-tsan) CPK_SAN=1 \
+	  TSAN_OPTIONS=halt_on_error=1 \
+	  prove -e '' $(PROVE_FLAGS) $(filter-out ./tests/t3103%,$(filter ./tests/t31%,$(TESTS_SH:%=./%)))
+
 check: deps
 	$(Q)$(MAKE) --no-print-directory test
 	$(Q)$(MAKE) --no-print-directory test-san
+	$(Q)$(MAKE) --no-print-directory test-tsan
 
 demo: deps all
 	$(Q)sh tests/rig/demo.sh $(abspath $(CPK))
@@ -186,7 +200,7 @@ install: all
 	for m in $(MANS); do s=$${m##*.}; install -m 644 $$m $(DESTDIR)$(MANDIR)/man$$s/; done
 
 clean:
-	rm -rf build build-san build-fuzz
+	rm -rf build build-san build-tsan build-fuzz
 
 -include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/unit/%.d) \
   $(PROG_SRCS:tests/progs/%.c=$(B)/tests/progs/%.d)

@@ -84,10 +84,24 @@ is "$(run "${COPY[@]}" -r -n 4 "$H:$R/small" "$B")" 0 "get -r the 2,000 files ba
 is "$(tree_state "$B/small")" "$(tree_state "$S")" "  modes, mtimes, sizes equal"
 is "$(tree_sums "$B/small")" "$(tree_sums "$S")" "  sha256 equal"
 
+# --- the same over 2 connections of 4 channels each (8 threads, two per
+# SSH session) ---
+mkdir -p "$R/ch" "$B/ch"
+is "$(run "${COPY[@]}" -r -n 2 --channels 4 --json "$S" "$H:$R/ch")" 0 "put -r over 2 connections x 4 channels"
+is "$(json_field conns) $(json_field channels)" "2 4" "  2 connections, 4 channels each"
+is "$(tree_state "$R/ch/small")" "$(tree_state "$S")" "  modes, mtimes, sizes equal"
+is "$(tree_sums "$R/ch/small")" "$(tree_sums "$S")" "  sha256 equal"
+is "$(run "${COPY[@]}" -r -n 2 --channels 4 "$H:$R/ch/small" "$B/ch")" 0 "get -r them back the same way"
+is "$(tree_sums "$B/ch/small")" "$(tree_sums "$S")" "  sha256 equal"
+is "$(run "${COPY[@]}" -n 1 --channels 4 --json --chunk-min 1M --chunk-max 1M "$L/f$((3 * M + 5))" "$H:$R/ch/big")" 0 \
+	"a 3 MiB + 5 file in 1 MiB chunks over 1 connection x 4 channels"
+is "$(json_field chunks_total)" 4 "  4 chunks"
+cmp -s "$L/f$((3 * M + 5))" "$R/ch/big"; ok $? "  equal"
+
 # --- summaries ---
 C2=("${COPY[@]:3}")
 is "$(run "$CPK" copy "${C2[@]}" "$L/f1" "$H:$R/summary")" 0 "without -q"
-grep -Eq '^copied 1 file \(1 B\) in [0-9.]+ s, [0-9.]+ MB/s, [0-9]+ connections?, rtt [0-9.]+ ms$' "$SCRATCH/out"
+grep -Eq '^copied 1 file \(1 B\) in [0-9.]+ s, [0-9.]+ MB/s, [0-9]+ connections?( x [0-9]+ channels)?, rtt [0-9.]+ ms$' "$SCRATCH/out"
 ok $? "  one summary line: $(cat "$SCRATCH/out")"
 is "$(wc -c <"$SCRATCH/err")" 0 "  nothing on stderr when it is not a terminal"
 is "$(run "${COPY[@]}" "$L/f1" "$H:$R/summary")" 0 "-q"

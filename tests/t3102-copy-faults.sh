@@ -38,11 +38,14 @@ kill_one_conn() {
 		fi
 	done
 }
-for way in put get; do
+for way in put get get-channels; do
 	J=$SCRATCH/j-retry-$way
+	X=()
 	if [ $way = put ]; then src=$L/big dst=$H:$R/big got=$R/big
-	else src=$H:$R/big dst=$B/big got=$B/big; fi
-	"${COPY[@]}" "${CH[@]}" --json --resume "$J" "$src" "$dst" \
+	elif [ $way = get ]; then src=$H:$R/big dst=$B/big got=$B/big
+	else src=$H:$R/big dst=$B/big-ch got=$B/big-ch X=(--channels 3); fi
+	# (the killed connection of get-channels carries 3 channels at once)
+	"${COPY[@]}" "${CH[@]}" "${X[@]}" --json --resume "$J" "$src" "$dst" \
 		>"$SCRATCH/out" 2>"$SCRATCH/err" &
 	pid=$!
 	wait_records "$J" '^C ' 20 "$pid"; ok $? "$way: the journal records 20 chunks"

@@ -15,13 +15,15 @@
 #include "cpk/xfer.h"
 #include "cli.h"
 
-enum { OPT_RESUME = 256, OPT_VERIFY, OPT_JSON, OPT_CHUNK_MIN, OPT_CHUNK_MAX,
+enum { OPT_RESUME = 256, OPT_CHANNELS, OPT_VERIFY, OPT_JSON, OPT_CHUNK_MIN, OPT_CHUNK_MAX,
        OPT_SUBSYSTEM, OPT_NO_PRESERVE, OPT_RETRIES, OPT_THROTTLE };
 
 static const struct cli_opt copy_opts[] = {
 	{ "recursive", 'r', NULL, "copy directories and their contents" },
 	{ "connections", 'n', "N", "SSH connections at once (default: from "
 	  "the cores and the round trip)" },
+	{ "channels", OPT_CHANNELS, "K", "SFTP channels per connection, 1..8 "
+	  "(default: what the round trip needs)" },
 	{ "port", 'P', "PORT", "SSH port of the remote host" },
 	{ "identity", 'i', "FILE", "private key to try first (repeatable)" },
 	{ "config", 'F', "FILE", "ssh_config file (\"none\": no file)" },
@@ -192,6 +194,7 @@ static void print_json(const struct cpk_xfer_stats *st, const char *err)
 	cpk_json_ku64(&j, "reconnects", st->reconnects);
 	cpk_json_ku64(&j, "verified", st->verified);
 	cpk_json_ku64(&j, "conns", st->conns);
+	cpk_json_ku64(&j, "channels", st->channels);
 	cpk_json_ku64(&j, "rtt_us", (uint64_t)(st->rtt_ms * 1000));
 	cpk_json_ku64(&j, "ms", (uint64_t)(st->seconds * 1000));
 	cpk_json_ku64(&j, "rate_bytes_per_s", (uint64_t)rate);
@@ -223,6 +226,11 @@ static int run_copy(int argc, char **argv, const struct cli_verb *v)
 			if (parse_size(optarg, &n) || !n || n > 64)
 				return cli_usage_err(v, "-n: 1..64 connections");
 			o.conns = (unsigned)n;
+			break;
+		case OPT_CHANNELS:
+			if (parse_size(optarg, &n) || !n || n > 8)
+				return cli_usage_err(v, "--channels: 1..8");
+			o.channels = (unsigned)n;
 			break;
 		case 'P':
 			if (parse_size(optarg, &n) || !n || n > 65535)
@@ -332,14 +340,18 @@ static int run_copy(int argc, char **argv, const struct cli_verb *v)
 	if (err)
 		cli_err("%s", cpk_errmsg());
 	else if (!quiet && !json) {
-		char done[32];
+		char done[32], chans[32] = "";
 
 		human(done, sizeof(done), (double)st.bytes_done);
+		if (st.channels > 1)
+			snprintf(chans, sizeof(chans), " x %u channels",
+				 st.channels);
 		printf("copied %" PRIu64 " file%s (%s) in %.2f s, %.1f MB/s, "
-		       "%u connection%s, rtt %.2f ms%s%s\n", st.files_done,
+		       "%u connection%s%s, rtt %.2f ms%s%s\n",
+		       st.files_done,
 		       st.files_done == 1 ? "" : "s", done, st.seconds,
 		       st.seconds > 0 ? (double)st.bytes_sent / st.seconds / 1e6 : 0,
-		       st.conns, st.conns == 1 ? "" : "s", st.rtt_ms,
+		       st.conns, st.conns == 1 ? "" : "s", chans, st.rtt_ms,
 		       st.chunks_skipped ? ", resumed" : "",
 		       st.verified ? ", verified" : "");
 	}

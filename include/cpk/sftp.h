@@ -73,7 +73,26 @@ struct cpk_sftp_opts {
 	 * them, on the calling thread. */
 	void (*on_data)(void *arg, uint64_t bytes);
 	void *on_data_arg;
+	/* Several channels on one session (see cpk_sftp_mux_new()); NULL: the
+	 * channel is alone on its session. */
+	struct cpk_sftp_mux *mux;
 };
+
+/*
+ * Channels sharing one SSH session, each driven by its own thread: create a
+ * mux for the session, pass it in cpk_sftp_opts.mux to every cpk_sftp_new()
+ * on that session, and free it after the last of those channels.  Every
+ * libssh call of these channels then happens under the mux's lock; while
+ * they live, the caller must not use the session itself from any thread.
+ * One channel per thread (a cpk_sftp is not thread-safe itself).  What one
+ * SSH connection moves per round trip is bounded by each channel's window
+ * (OpenSSH's sshd: 2 MiB), so channels multiply it on long links without
+ * more connections to set up.
+ */
+struct cpk_sftp_mux;
+cpk_err_t cpk_sftp_mux_new(ssh_session session, struct cpk_sftp_mux **out);
+/* Frees M (NULL accepted); its channels must be freed first. */
+void cpk_sftp_mux_free(struct cpk_sftp_mux *m);
 
 /* The limits in force after cpk_sftp_new() (see cpk_sftp_info()). */
 struct cpk_sftp_info {

@@ -100,9 +100,14 @@ struct cpk_xfer_opts {
 	struct cpk_conn_opts conn;	/* host, port, user, keys, ...; each
 					 * connection is opened with these */
 	const char *subsystem;	/* SFTP subsystem ("sftp") */
-	unsigned conns;		/* connections (0: one per core, at least 2,
-				 * more when the measured round trip limits
-				 * one connection; at most 16.  1..64) */
+	unsigned conns;		/* SSH connections (1..64; 0: the default) */
+	unsigned channels;	/* SFTP channels (streams, one thread each)
+				 * per connection (1..8; 0: the default).
+				 * Defaults: streams = one per core (at least
+				 * 2), more when the measured round trip
+				 * limits one channel's window (at most 32),
+				 * over at most 8 connections set up at once;
+				 * 64 streams at most */
 	uint64_t chunk_min;	/* files up to this size are copied whole, in
 				 * batches (8 MiB; at least 64 KiB) */
 	uint64_t chunk_max;	/* the largest chunk of a big file (64 MiB) */
@@ -136,6 +141,7 @@ struct cpk_xfer_stats {
 	uint64_t reconnects;	/* connections reopened */
 	uint64_t verified;	/* files whose SHA-256 matched */
 	unsigned conns;		/* connections used */
+	unsigned channels;	/* channels per connection */
 	double rtt_ms;		/* measured SFTP round trip (first connection) */
 	double seconds;		/* wall time of cpk_xfer_run() */
 };

@@ -22,14 +22,31 @@
 #define MiB (1024ULL * 1024)
 #define UNSENT (256 * 1024)	/* max_unsent of each connection */
 #define MAX_CONNS 64
+#define MAX_STREAMS XPLAN_MAX_STREAMS
 
 enum { RUN_OK, RUN_FAILED, RUN_DEAD };
+
+/* One SSH connection, shared by the channels of a group of workers. */
+struct xsess {
+	ssh_session ss;
+	struct cpk_sftp_mux *mux;
+	unsigned refs;		/* channels open on it (mu) */
+	int dead;		/* a channel of it failed: nobody joins (mu) */
+	int group;		/* index in x->g, or -1 */
+};
+
+/* Workers idx / chans share a connection. */
+struct group {
+	struct xsess *cur;	/* its live connection, if any (mu) */
+	int connecting;		/* one of its workers is connecting (mu) */
+};
 
 struct worker {
 	struct cpk_xfer *x;
 	pthread_t th;
 	int started;
-	ssh_session ss;
+	unsigned idx;
+	struct xsess *xs;
 	struct cpk_sftp *s;
 	uint64_t cur;		/* bytes of the current piece moved (mu) */
 	unsigned connect_fails;
@@ -50,8 +67,11 @@ struct cpk_xfer {
 	unsigned busy, running;
 	int ready;		/* directories and temporary files are there */
 	int abort;		/* preparing failed: workers stop */
-	struct worker *w;
+	struct worker *w;	/* MAX_STREAMS of them */
 	unsigned nw;
+	struct group g[MAX_STREAMS];
+	unsigned chans;		/* channels per connection */
+	unsigned startups;	/* connections being set up now (mu) */
 	struct xjournal j;
 	int have_journal;
 	struct cpk_xfer_stats st;	/* (mu) */
@@ -91,10 +111,15 @@ cpk_err_t cpk_xfer_new(const struct cpk_xfer_opts *o, struct cpk_xfer **out)
 				   MAX_CONNS);
 	if (!(x = calloc(1, sizeof(*x))))
 		return cpk_err_set(CPK_ERR_NOMEM, "out of memory");
-	if (!(x->w = calloc(MAX_CONNS, sizeof(*x->w))))
+	if (!(x->w = calloc(MAX_STREAMS, sizeof(*x->w))))
 		bad = 1;
-	for (i = 0; x->w && i < MAX_CONNS; i++)
+	for (i = 0; x->w && i < MAX_STREAMS; i++) {
 		x->w[i].x = x;
+		x->w[i].idx = (unsigned)i;
+	}
+	x->chans = 1;
+	if (o->channels > XPLAN_MAX_CHANS)
+		bad = 2;
 	x->o = *o;
 	x->o.conn.host = x->o.conn.user = x->o.conn.config = NULL;
 	x->o.conn.ciphers = x->o.conn.known_hosts = NULL;
@@ -136,6 +161,9 @@ cpk_err_t cpk_xfer_new(const struct cpk_xfer_opts *o, struct cpk_xfer **out)
 	if (bad) {
 		cpk_xfer_free(x);
 		*out = NULL;
+		if (bad == 2)
+			return cpk_err_set(CPK_ERR_INVALID, "at most %d channels "
+					   "per connection", XPLAN_MAX_CHANS);
 		return cpk_err_set(CPK_ERR_NOMEM, "out of memory");
 	}
 	return CPK_OK;
@@ -188,13 +216,96 @@ static void worker_on_data(void *arg, uint64_t n)
 	pthread_mutex_unlock(&w->x->mu);
 }
 
-/* Opens a connection for worker W (NULL: no progress accounting). */
-static cpk_err_t conn_open(struct cpk_xfer *x, struct worker *w,
-			   ssh_session *ss, struct cpk_sftp **s)
+/* A new SSH connection (one reference), set up while fewer than
+ * XPLAN_MAX_STARTUPS others are: sshd drops unauthenticated connections
+ * beyond its MaxStartups. */
+static cpk_err_t sess_open(struct cpk_xfer *x, struct xsess **out)
 {
+	struct xsess *xs;
+	cpk_err_t err;
+
+	*out = NULL;
+	if (!(xs = calloc(1, sizeof(*xs))))
+		return cpk_err_set(CPK_ERR_NOMEM, "out of memory");
+	xs->refs = 1;
+	xs->group = -1;
+	pthread_mutex_lock(&x->mu);
+	while (x->startups >= XPLAN_MAX_STARTUPS)
+		pthread_cond_wait(&x->cv, &x->mu);
+	x->startups++;
+	pthread_mutex_unlock(&x->mu);
+	err = cpk_conn_open(&x->o.conn, &xs->ss);
+	pthread_mutex_lock(&x->mu);
+	x->startups--;
+	pthread_cond_broadcast(&x->cv);
+	pthread_mutex_unlock(&x->mu);
+	if (!err && (err = cpk_sftp_mux_new(xs->ss, &xs->mux)) != 0)
+		cpk_conn_close(xs->ss);
+	if (err) {
+		free(xs);
+		return err;
+	}
+	*out = xs;
+	return CPK_OK;
+}
+
+/* Drops a reference; the last one closes the connection. */
+static void sess_put(struct cpk_xfer *x, struct xsess *xs)
+{
+	int last;
+
+	if (!xs)
+		return;
+	pthread_mutex_lock(&x->mu);
+	last = --xs->refs == 0;
+	if (last && xs->group >= 0 && x->g[xs->group].cur == xs)
+		x->g[xs->group].cur = NULL;
+	pthread_mutex_unlock(&x->mu);
+	if (last) {
+		cpk_sftp_mux_free(xs->mux);
+		cpk_conn_close(xs->ss);
+		free(xs);
+	}
+}
+
+/* Opens an SFTP channel for worker W: on its group's connection, which the
+ * first of the group to come sets up (W NULL: on a connection of its own,
+ * without progress accounting). */
+static cpk_err_t conn_open(struct cpk_xfer *x, struct worker *w,
+			   struct xsess **xsp, struct cpk_sftp **s)
+{
+	struct group *g = w ? &x->g[w->idx / x->chans] : NULL;
+	struct xsess *xs = NULL;
 	struct cpk_sftp_opts so;
 	cpk_err_t err;
 
+	*s = NULL;
+	*xsp = NULL;
+	pthread_mutex_lock(&x->mu);
+	while (g && g->connecting)
+		pthread_cond_wait(&x->cv, &x->mu);
+	if (g && g->cur && !g->cur->dead) {
+		xs = g->cur;
+		xs->refs++;
+	} else if (g) {
+		g->connecting = 1;
+	}
+	pthread_mutex_unlock(&x->mu);
+	if (!xs) {
+		err = sess_open(x, &xs);
+		pthread_mutex_lock(&x->mu);
+		if (g) {
+			g->connecting = 0;
+			if (!err) {
+				g->cur = xs;
+				xs->group = (int)(g - x->g);
+			}
+		}
+		pthread_cond_broadcast(&x->cv);
+		pthread_mutex_unlock(&x->mu);
+		if (err)
+			return err;
+	}
 	memset(&so, 0, sizeof(so));
 	so.subsystem = x->o.subsystem;
 	/* Queued requests the channel has not taken yet: the socket buffers
@@ -202,22 +313,32 @@ static cpk_err_t conn_open(struct cpk_xfer *x, struct worker *w,
 	so.max_unsent = UNSENT;
 	so.on_data = w ? worker_on_data : NULL;
 	so.on_data_arg = w;
-	*s = NULL;
-	if ((err = cpk_conn_open(&x->o.conn, ss)) != 0)
+	so.mux = xs->mux;
+	if ((err = cpk_sftp_new(xs->ss, &so, s)) != 0) {
+		/* full (MaxSessions) or gone: the next try connects anew */
+		pthread_mutex_lock(&x->mu);
+		xs->dead = 1;
+		pthread_mutex_unlock(&x->mu);
+		sess_put(x, xs);
 		return err;
-	if ((err = cpk_sftp_new(*ss, &so, s)) != 0) {
-		cpk_conn_close(*ss);
-		*ss = NULL;
 	}
-	return err;
+	*xsp = xs;
+	return CPK_OK;
 }
 
-static void conn_close(ssh_session *ss, struct cpk_sftp **s)
+/* Closes a channel; DEAD: its connection is not to be joined again. */
+static void conn_close(struct cpk_xfer *x, struct xsess **xs,
+		       struct cpk_sftp **s, int dead)
 {
 	cpk_sftp_free(*s);
-	cpk_conn_close(*ss);
+	if (*xs && dead) {
+		pthread_mutex_lock(&x->mu);
+		(*xs)->dead = 1;
+		pthread_mutex_unlock(&x->mu);
+	}
+	sess_put(x, *xs);
 	*s = NULL;
-	*ss = NULL;
+	*xs = NULL;
 }
 
 /* After a failed call: is the connection itself gone? */
@@ -592,16 +713,14 @@ static void *worker_main(void *arg)
 
 	/* Connect while the first connection prepares; a failure here is
 	 * retried below, with a piece of work to give back. */
-	if (!w->s && conn_open(x, w, &w->ss, &w->s) != 0) {
-		w->ss = NULL;
-		w->s = NULL;
-	}
+	if (!w->s)
+		(void)conn_open(x, w, &w->xs, &w->s);
 	while ((ti = take_task(x)) >= 0) {
 		struct xtask *t = &x->p.t[ti];
 		int r;
 
 		if (!w->s) {
-			if (conn_open(x, w, &w->ss, &w->s) != 0) {
+			if (conn_open(x, w, &w->xs, &w->s) != 0) {
 				char *m = cpk_strdup(cpk_errmsg());
 
 				pthread_mutex_lock(&x->mu);
@@ -624,7 +743,7 @@ static void *worker_main(void *arg)
 		if (r == RUN_DEAD) {
 			char *m = cpk_strdup(cpk_errmsg());
 
-			conn_close(&w->ss, &w->s);
+			conn_close(x, &w->xs, &w->s, 1);
 			w->had_conn = 1;
 			task_requeue(x, ti, m ? m : "connection lost");
 			free(m);
@@ -893,7 +1012,7 @@ static cpk_err_t start_workers(struct cpk_xfer *x, unsigned from, unsigned to)
 cpk_err_t cpk_xfer_run(struct cpk_xfer *x, enum cpk_xfer_dir dir,
 		       const char *const *srcs, size_t nsrc, const char *dst)
 {
-	ssh_session ss = NULL;
+	struct xsess *xs = NULL;
 	struct cpk_sftp *s = NULL;
 	char *header = NULL;
 	size_t i, records = 0;
@@ -912,11 +1031,13 @@ cpk_err_t cpk_xfer_run(struct cpk_xfer *x, enum cpk_xfer_dir dir,
 				   "arguments");
 	x->dir = dir;
 	/* 1. the first connection: round trip, plan */
-	if ((err = conn_open(x, &x->w[0], &ss, &s)) != 0)
+	if ((err = conn_open(x, &x->w[0], &xs, &s)) != 0)
 		return err;
 	x->st.rtt_ms = measure_rtt(s);
-	n = x->o.conns ? x->o.conns :
-	    xplan_conns(x->st.rtt_ms, sysconf(_SC_NPROCESSORS_ONLN));
+	xplan_layout(x->st.rtt_ms, sysconf(_SC_NPROCESSORS_ONLN), x->o.conns,
+		     x->o.channels, &n, &x->chans);
+	/* n: streams from here on; workers 0..chans-1 share this connection */
+	n *= x->chans;
 	/* big files in as many chunks as streams (16 at least), or as the
 	 * journal being resumed says */
 	x->p.parts = x->o.journal ? xjournal_parts(x->o.journal) : 0;
@@ -971,7 +1092,8 @@ cpk_err_t cpk_xfer_run(struct cpk_xfer *x, enum cpk_xfer_dir dir,
 	 * directories and temporary files; then it joins them as worker 0 */
 	if (n > x->p.nt)
 		n = x->p.nt ? (unsigned)x->p.nt : 1;
-	x->st.conns = n;
+	x->st.channels = n < x->chans ? n : x->chans;
+	x->st.conns = (n + x->chans - 1) / x->chans;
 	x->nw = todo && x->p.nt ? n : 0;
 	if (x->nw > 1)
 		(void)start_workers(x, 1, x->nw);
@@ -983,20 +1105,20 @@ cpk_err_t cpk_xfer_run(struct cpk_xfer *x, enum cpk_xfer_dir dir,
 		for (i = 1; i < x->nw; i++)
 			if (x->w[i].started) {
 				pthread_join(x->w[i].th, NULL);
-				conn_close(&x->w[i].ss, &x->w[i].s);
+				conn_close(x, &x->w[i].xs, &x->w[i].s, 0);
 			}
 		goto out;
 	}
 	if (x->nw) {
-		x->w[0].ss = ss;	/* the first connection moves to worker 0 */
+		x->w[0].xs = xs;	/* the first connection moves to worker 0 */
 		x->w[0].s = s;
-		ss = NULL;
+		xs = NULL;
 		s = NULL;
 		if (start_workers(x, 0, 1) != 0) {
 			/* the others do the work (or it is reported undone) */
-			ss = x->w[0].ss;
+			xs = x->w[0].xs;
 			s = x->w[0].s;
-			x->w[0].ss = NULL;
+			x->w[0].xs = NULL;
 			x->w[0].s = NULL;
 		}
 		pthread_mutex_lock(&x->mu);
@@ -1023,18 +1145,18 @@ cpk_err_t cpk_xfer_run(struct cpk_xfer *x, enum cpk_xfer_dir dir,
 		/* keep one live connection for the finishing touches */
 		for (i = 0; i < x->nw; i++) {
 			if (!s && x->w[i].s) {
-				ss = x->w[i].ss;
+				xs = x->w[i].xs;
 				s = x->w[i].s;
 			} else {
-				conn_close(&x->w[i].ss, &x->w[i].s);
+				conn_close(x, &x->w[i].xs, &x->w[i].s, 0);
 			}
 		}
-		if (!s && (err = conn_open(x, NULL, &ss, &s)) != 0)
+		if (!s && (err = conn_open(x, NULL, &xs, &s)) != 0)
 			goto out;
 	}
 	/* 4. links, directory attributes, verification */
 	finish_tree(x, s);
-	if (x->o.verify && (err = xverify(&x->p, dir, ss, s, x->o.verify,
+	if (x->o.verify && (err = xverify(&x->p, dir, xs->ss, s, x->o.verify,
 					   &x->st.verified)) != 0)
 		goto out;
 	for (i = 0; i < x->p.n; i++)
@@ -1061,6 +1183,6 @@ out:
 		xjournal_close(&x->j, err == CPK_OK);
 	x->have_journal = 0;
 	free(header);
-	conn_close(&ss, &s);
+	conn_close(x, &xs, &s, 0);
 	return err;
 }

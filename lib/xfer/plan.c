@@ -138,21 +138,42 @@ char *xplan_tmp_name(const char *path)
 
 /* ---- the plan --------------------------------------------------------- */
 
-unsigned xplan_conns(double rtt_ms, long ncpu)
+unsigned xplan_streams(double rtt_ms, long ncpu)
 {
-	double per_conn, want;
+	double per_stream, want;
 	unsigned n;
 
 	if (ncpu < 1)
 		ncpu = 1;
 	n = ncpu > 16 ? 16 : (unsigned)ncpu;
 	if (rtt_ms > 0) {
-		per_conn = SSH_WINDOW / (rtt_ms / 1e3);
-		want = (double)ncpu * CORE_RATE / per_conn;
+		per_stream = SSH_WINDOW / (rtt_ms / 1e3);
+		want = (double)ncpu * CORE_RATE / per_stream;
 		if (want > n)
-			n = want >= 16 ? 16 : (unsigned)want + 1;
+			n = want >= XPLAN_MAX_AUTO ? XPLAN_MAX_AUTO :
+			    (unsigned)want + 1;
 	}
 	return n < 2 ? 2 : n;
+}
+
+void xplan_layout(double rtt_ms, long ncpu, unsigned conns, unsigned chans,
+		  unsigned *out_conns, unsigned *out_chans)
+{
+	unsigned want = xplan_streams(rtt_ms, ncpu);
+
+	if (!conns)
+		conns = want < XPLAN_MAX_STARTUPS ? want : XPLAN_MAX_STARTUPS;
+	if (conns > XPLAN_MAX_STREAMS)
+		conns = XPLAN_MAX_STREAMS;
+	if (!chans) {
+		chans = (want + conns - 1) / conns;
+		if (chans > XPLAN_MAX_CHANS)
+			chans = XPLAN_MAX_CHANS;
+	}
+	if (chans > XPLAN_MAX_STREAMS / conns)
+		chans = XPLAN_MAX_STREAMS / conns;
+	*out_conns = conns;
+	*out_chans = chans ? chans : 1;
 }
 
 static void ent_release(struct xent *e)

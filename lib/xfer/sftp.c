@@ -22,6 +22,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,9 +94,34 @@ struct bq {
 	size_t head, tail, cap;
 };
 
+/*
+ * Channels sharing one SSH session, each driven by its own thread.  libssh
+ * is not thread-safe per session, so every libssh call on it happens under
+ * `mu`.  A thread with nothing to do waits: the first one in poll() on the
+ * socket (and on `wake`), the others on `cv`.  Whoever processes incoming
+ * packets (libssh files them into each channel's buffer) checks the waiting
+ * channels and wakes those that now have data, window or an end (kick()).
+ */
+struct cpk_sftp_mux {
+	ssh_session ss;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;	/* CLOCK_MONOTONIC */
+	int wake[2];		/* pipe: interrupts the thread in poll() */
+	int polling;		/* a thread is in poll() */
+	struct cpk_sftp *poller;
+	unsigned nwaiting;	/* threads waiting on cv */
+	unsigned long gen;	/* bumped by every kick */
+	struct cpk_sftp *chans;	/* channels on the session */
+	unsigned nchans;
+};
+
 struct cpk_sftp {
 	ssh_session ssh;	/* borrowed */
 	ssh_channel ch;		/* owned */
+	struct cpk_sftp_mux *mux;	/* never NULL after cpk_sftp_new() */
+	int own_mux;		/* a private one (no opts->mux) */
+	struct cpk_sftp *mnext;	/* in mux->chans (mux->mu) */
+	int waiting;		/* in wait_io(), wants a kick (mux->mu) */
 	char *where;		/* host name, for messages */
 	char subsystem[64];
 
@@ -402,6 +428,102 @@ static void bq_consume(struct bq *b, size_t n)
 	b->head += n;
 	if (b->head == b->tail)
 		b->head = b->tail = 0;
+}
+
+/* ---- sessions shared by channels -------------------------------------- */
+
+cpk_err_t cpk_sftp_mux_new(ssh_session ss, struct cpk_sftp_mux **out)
+{
+	struct cpk_sftp_mux *m;
+	pthread_condattr_t ca;
+
+	*out = NULL;
+	if (!ss)
+		return cpk_err_set(CPK_ERR_INVALID, "cpk_sftp_mux_new: no "
+				   "session");
+	if (!(m = calloc(1, sizeof(*m))))
+		return cpk_err_set(CPK_ERR_NOMEM, "out of memory");
+	if (pipe2(m->wake, O_CLOEXEC | O_NONBLOCK) < 0) {
+		free(m);
+		return cpk_err_sys("cannot create a pipe");
+	}
+	m->ss = ss;
+	pthread_mutex_init(&m->mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&m->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	*out = m;
+	return CPK_OK;
+}
+
+void cpk_sftp_mux_free(struct cpk_sftp_mux *m)
+{
+	if (!m)
+		return;
+	close(m->wake[0]);
+	close(m->wake[1]);
+	pthread_mutex_destroy(&m->mu);
+	pthread_cond_destroy(&m->cv);
+	free(m);
+}
+
+static void mux_lock(struct cpk_sftp *s)
+{
+	pthread_mutex_lock(&s->mux->mu);
+}
+
+static void mux_unlock(struct cpk_sftp *s)
+{
+	struct cpk_sftp_mux *m = s->mux;
+
+	/* Leaving with nobody in poll(): a waiter must take over. */
+	if (!m->polling && m->nwaiting)
+		pthread_cond_broadcast(&m->cv);
+	pthread_mutex_unlock(&m->mu);
+}
+
+static size_t bq_len(const struct bq *b);
+
+/* Wakes the waiting channels of the session that have something to do now
+ * (mux->mu held). */
+static void kick(struct cpk_sftp *self)
+{
+	struct cpk_sftp_mux *m = self->mux;
+	struct cpk_sftp *c;
+	int hit = 0, poller = 0;
+
+	for (c = m->chans; c; c = c->mnext) {
+		if (c == self || !c->waiting || !c->ch)
+			continue;
+		if (ssh_channel_poll(c->ch, 0) != 0 ||
+		    (bq_len(&c->tx) && ssh_channel_window_size(c->ch) > 0 &&
+		     !(ssh_get_status(m->ss) & SSH_WRITE_PENDING))) {
+			c->waiting = 0;
+			hit = 1;
+			poller |= c == m->poller;
+		}
+	}
+	if (!hit)
+		return;
+	m->gen++;
+	pthread_cond_broadcast(&m->cv);
+	if (poller)
+		(void)!write(m->wake[1], "", 1);
+}
+
+/* A short nap during channel setup (mux->mu held, released meanwhile). */
+static void mux_nap(struct cpk_sftp *s, int ms)
+{
+	struct timespec dl;
+
+	clock_gettime(CLOCK_MONOTONIC, &dl);
+	dl.tv_nsec += ms * 1000000L;
+	dl.tv_sec += dl.tv_nsec / 1000000000L;
+	dl.tv_nsec %= 1000000000L;
+	s->mux->nwaiting++;
+	pthread_cond_timedwait(&s->mux->cv, &s->mux->mu, &dl);
+	s->mux->nwaiting--;
 }
 
 /* ---- fatal errors ----------------------------------------------------- */
@@ -757,6 +879,11 @@ static cpk_err_t read_rx(struct cpk_sftp *s, size_t *moved)
  */
 static cpk_err_t flush_tx(struct cpk_sftp *s, size_t *moved)
 {
+	/* also what another channel of the session left in libssh */
+	if ((ssh_get_status(s->ssh) & SSH_WRITE_PENDING) &&
+	    ssh_blocking_flush(s->ssh, 0) == SSH_ERROR)
+		return fail(s, CPK_ERR_IO, "cannot send to the sftp server on "
+			    "%s: %s", s->where, ssh_get_error(s->ssh));
 	while (bq_len(&s->tx)) {
 		uint32_t win;
 		size_t n = bq_len(&s->tx);
@@ -794,23 +921,61 @@ static cpk_err_t flush_tx(struct cpk_sftp *s, size_t *moved)
 	return CPK_OK;
 }
 
+/*
+ * Waits up to TIMEOUT_MS for something to do (mux->mu held, released while
+ * waiting): in poll() on the socket if no other channel of the session is
+ * there already, else until a kick.  Returning early is harmless: callers
+ * look again.
+ */
 static cpk_err_t wait_io(struct cpk_sftp *s, int timeout_ms)
 {
-	struct pollfd pfd;
-	int rc;
+	struct cpk_sftp_mux *m = s->mux;
+	struct pollfd pfd[2];
+	char drain[64];
+	int rc, e;
 
-	pfd.fd = ssh_get_fd(s->ssh);
-	pfd.events = POLLIN;
-	pfd.revents = 0;
-	if (pfd.fd < 0)
+	s->waiting = 1;
+	if (m->polling) {
+		struct timespec dl;
+
+		clock_gettime(CLOCK_MONOTONIC, &dl);
+		dl.tv_sec += timeout_ms / 1000;
+		dl.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+		dl.tv_sec += dl.tv_nsec / 1000000000L;
+		dl.tv_nsec %= 1000000000L;
+		m->nwaiting++;
+		pthread_cond_timedwait(&m->cv, &m->mu, &dl);
+		m->nwaiting--;
+		s->waiting = 0;
+		return CPK_OK;
+	}
+	pfd[0].fd = ssh_get_fd(m->ss);
+	pfd[0].events = POLLIN;
+	pfd[0].revents = 0;
+	if (pfd[0].fd < 0) {
+		s->waiting = 0;
 		return fail(s, CPK_ERR_IO, "the connection to %s is closed",
 			    s->where);
-	if (ssh_get_status(s->ssh) & SSH_WRITE_PENDING)
-		pfd.events |= POLLOUT;
-	rc = poll(&pfd, 1, timeout_ms);
-	if (rc < 0 && errno != EINTR)
+	}
+	if (ssh_get_status(m->ss) & SSH_WRITE_PENDING)
+		pfd[0].events |= POLLOUT;
+	pfd[1].fd = m->wake[0];
+	pfd[1].events = POLLIN;
+	pfd[1].revents = 0;
+	m->polling = 1;
+	m->poller = s;
+	pthread_mutex_unlock(&m->mu);
+	rc = poll(pfd, 2, timeout_ms);
+	e = errno;
+	while (read(m->wake[0], drain, sizeof(drain)) > 0)
+		;
+	pthread_mutex_lock(&m->mu);
+	m->polling = 0;
+	m->poller = NULL;
+	s->waiting = 0;
+	if (rc < 0 && e != EINTR)
 		return fail(s, cpk_err_sys("poll"), "cannot wait for the sftp "
-			    "server on %s: %s", s->where, strerror(errno));
+			    "server on %s: %s", s->where, strerror(e));
 	return CPK_OK;
 }
 
@@ -818,7 +983,7 @@ static cpk_err_t wait_io(struct cpk_sftp *s, int timeout_ms)
  * The engine.  Sends and receives; if no reply was completed, waits up to
  * TIMEOUT_MS (-1: until one completes) and tries again.
  */
-static cpk_err_t pump(struct cpk_sftp *s, int timeout_ms)
+static cpk_err_t pump_locked(struct cpk_sftp *s, int timeout_ms)
 {
 	unsigned long before = s->completions;
 	int64_t start = now_ms(), idle_since = start;
@@ -834,6 +999,8 @@ static cpk_err_t pump(struct cpk_sftp *s, int timeout_ms)
 		err = flush_tx(s, &moved);
 		if (!err)
 			err = read_rx(s, &moved);
+		if (s->mux->nchans > 1)
+			kick(s);
 		if (err)
 			return err;
 		if (s->completions != before || timeout_ms == 0 ||
@@ -861,6 +1028,16 @@ static cpk_err_t pump(struct cpk_sftp *s, int timeout_ms)
 		if (err)
 			return err;
 	}
+}
+
+static cpk_err_t pump(struct cpk_sftp *s, int timeout_ms)
+{
+	cpk_err_t err;
+
+	mux_lock(s);
+	err = pump_locked(s, timeout_ms);
+	mux_unlock(s);
+	return err;
 }
 
 cpk_err_t cpk_sftp_pump(struct cpk_sftp *s, int timeout_ms)
@@ -2475,7 +2652,8 @@ static void limits_cb(struct cpk_sftp *s, const struct cpk_sftp_reply *r,
 		l->err = CPK_ERR_IO;
 }
 
-/* Reads exactly one packet during the handshake (before any request). */
+/* Reads exactly one packet during the handshake (before any request;
+ * mux->mu held). */
 static cpk_err_t read_packet(struct cpk_sftp *s, size_t *plen)
 {
 	int64_t deadline = now_ms() + s->io_timeout_ms;
@@ -2505,8 +2683,8 @@ static cpk_err_t read_packet(struct cpk_sftp *s, size_t *plen)
 		if (left <= 0)
 			return fail(s, CPK_ERR_IO, "no answer from the sftp "
 				    "server on %s", s->where);
-		n = ssh_channel_read_timeout(s->ch, s->rx.p + s->rx.tail,
-					     (uint32_t)room, 0, left);
+		n = ssh_channel_read_nonblocking(s->ch, s->rx.p + s->rx.tail,
+						 (uint32_t)room, 0);
 		if (n == SSH_EOF || (n == 0 && ssh_channel_is_eof(s->ch)))
 			return channel_gone(s);
 		if (n < 0)
@@ -2514,7 +2692,50 @@ static cpk_err_t read_packet(struct cpk_sftp *s, size_t *plen)
 				    "server on %s: %s", s->where,
 				    ssh_get_error(s->ssh));
 		s->rx.tail += (size_t)n;
+		if (n == 0 && (err = wait_io(s, left)) != 0)
+			return err;
 	}
+}
+
+/* Runs one step of channel setup (open, subsystem request) to its end:
+ * blocking when the channel is alone on its session, else in non-blocking
+ * tries between naps so that the other channels go on meanwhile (mux->mu
+ * held). */
+static int setup_step(struct cpk_sftp *s, int subsystem)
+{
+	int64_t deadline = now_ms() + s->io_timeout_ms;
+	int alone = s->mux->nchans == 1, rc;
+
+	for (;;) {
+		if (!alone)
+			ssh_set_blocking(s->ssh, 0);
+		rc = subsystem ?
+		     ssh_channel_request_subsystem(s->ch, s->subsystem) :
+		     ssh_channel_open_session(s->ch);
+		if (!alone)
+			ssh_set_blocking(s->ssh, 1);
+		if (rc != SSH_AGAIN || now_ms() > deadline)
+			return rc;
+		mux_nap(s, 2);
+	}
+}
+
+static cpk_err_t open_channel(struct cpk_sftp *s)
+{
+	int rc;
+
+	if ((rc = setup_step(s, 0)) != SSH_OK)
+		return cpk_err_set(CPK_ERR_IO, "cannot open an SSH session "
+				   "channel to %s: %s", s->where,
+				   rc == SSH_AGAIN ? "no answer" :
+				   ssh_get_error(s->ssh));
+	if ((rc = setup_step(s, 1)) != SSH_OK)
+		return cpk_err_set(CPK_ERR_IO, "the SSH server on %s refused "
+				   "the \"%s\" subsystem (is Subsystem sftp set "
+				   "in its sshd_config?): %s", s->where,
+				   s->subsystem, rc == SSH_AGAIN ? "no answer" :
+				   ssh_get_error(s->ssh));
+	return CPK_OK;
 }
 
 static cpk_err_t handshake(struct cpk_sftp *s)
@@ -2643,6 +2864,17 @@ cpk_err_t cpk_sftp_new(ssh_session session, const struct cpk_sftp_opts *opts,
 			s->io_timeout_ms = opts->io_timeout_ms;
 		if (opts->subsystem)
 			sub = opts->subsystem;
+		if (opts->mux && opts->mux->ss != session) {
+			err = cpk_err_set(CPK_ERR_INVALID, "cpk_sftp_new: the "
+					  "mux belongs to another session");
+			goto out;
+		}
+		s->mux = opts->mux;
+	}
+	if (!s->mux) {
+		if ((err = cpk_sftp_mux_new(session, &s->mux)) != 0)
+			goto out;
+		s->own_mux = 1;
 	}
 	if (s->window > MAX_WINDOW || chunk < MIN_CHUNK ||
 	    strlen(sub) >= sizeof(s->subsystem)) {
@@ -2668,29 +2900,23 @@ cpk_err_t cpk_sftp_new(ssh_session session, const struct cpk_sftp_opts *opts,
 	for (i = 0; i < s->window; i++)
 		s->freelist[i] = s->window - 1 - i;
 	s->nfree = s->window;
+	mux_lock(s);
 	s->openssh = ssh_get_openssh_version(session) > 0;
 	ssh_set_blocking(session, 1);
-
 	s->ch = ssh_channel_new(session);
 	if (!s->ch) {
 		err = cpk_err_set(CPK_ERR_IO, "cannot create an SSH channel to "
 				  "%s: %s", s->where, ssh_get_error(session));
-		goto out;
+	} else {
+		s->mnext = s->mux->chans;
+		s->mux->chans = s;
+		s->mux->nchans++;
+		err = open_channel(s);
+		if (!err)
+			err = handshake(s);
 	}
-	if (ssh_channel_open_session(s->ch) != SSH_OK) {
-		err = cpk_err_set(CPK_ERR_IO, "cannot open an SSH session "
-				  "channel to %s: %s", s->where,
-				  ssh_get_error(session));
-		goto out;
-	}
-	if (ssh_channel_request_subsystem(s->ch, s->subsystem) != SSH_OK) {
-		err = cpk_err_set(CPK_ERR_IO, "the SSH server on %s refused "
-				  "the \"%s\" subsystem (is Subsystem sftp set "
-				  "in its sshd_config?): %s", s->where,
-				  s->subsystem, ssh_get_error(session));
-		goto out;
-	}
-	if ((err = handshake(s)) != 0 || (err = ask_limits(s, chunk)) != 0)
+	mux_unlock(s);
+	if (err || (err = ask_limits(s, chunk)) != 0)
 		goto out;
 	*out = s;
 	s = NULL;
@@ -2701,14 +2927,30 @@ out:
 
 void cpk_sftp_free(struct cpk_sftp *s)
 {
+	struct cpk_sftp **pp;
+
 	if (!s)
 		return;
+	if (s->mux) {
+		mux_lock(s);
+		for (pp = &s->mux->chans; *pp; pp = &(*pp)->mnext)
+			if (*pp == s) {
+				*pp = s->mnext;
+				s->mux->nchans--;
+				break;
+			}
+	}
 	if (s->ch) {
 		if (ssh_channel_is_open(s->ch) && !s->dead) {
 			ssh_channel_send_eof(s->ch);
 			ssh_channel_close(s->ch);
 		}
 		ssh_channel_free(s->ch);
+	}
+	if (s->mux) {
+		mux_unlock(s);
+		if (s->own_mux)
+			cpk_sftp_mux_free(s->mux);
 	}
 	free(s->slots);
 	free(s->freelist);

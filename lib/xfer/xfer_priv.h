@@ -104,10 +104,23 @@ CPK_INTERNAL void xplan_release(struct xplan *p);
 CPK_INTERNAL cpk_err_t xplan_add(struct xplan *p, char *src, char *dst,
 				 char *rel, const struct xstat *st,
 				 char *link);
-/* Connections by default: one per core (at least 2), and more when one
- * connection's window per round trip RTT_MS cannot carry what NCPU cores
- * can (at most 16). */
-CPK_INTERNAL unsigned xplan_conns(double rtt_ms, long ncpu);
+/* Streams (SFTP channels, one thread each) wanted: one per core (at least
+ * 2), and more when one channel's window per round trip RTT_MS cannot
+ * carry what NCPU cores can (at most XPLAN_MAX_AUTO). */
+CPK_INTERNAL unsigned xplan_streams(double rtt_ms, long ncpu);
+#define XPLAN_MAX_AUTO 32
+/* At most this many connections by default, all set up at once: sshd's
+ * MaxStartups (10 by default) drops unauthenticated connections beyond. */
+#define XPLAN_MAX_STARTUPS 8
+/* Channels per connection: sshd's MaxSessions is 10 by default. */
+#define XPLAN_MAX_CHANS 8
+#define XPLAN_MAX_STREAMS 64
+/* Connections and channels per connection: CONNS and CHANS as given, 0
+ * for a default that gives xplan_streams() streams in at most
+ * XPLAN_MAX_STARTUPS connections; at most XPLAN_MAX_STREAMS in all. */
+CPK_INTERNAL void xplan_layout(double rtt_ms, long ncpu, unsigned conns,
+			       unsigned chans, unsigned *out_conns,
+			       unsigned *out_chans);
 /* Chunk size of a file of SIZE bytes: 0 (whole) up to CMIN, else about a
  * PARTS-th of the file (0: XPLAN_PARTS), a multiple of 1 MiB, within
  * [CMIN, CMAX]. */

@@ -96,11 +96,31 @@ int main(void)
 	is_int((long long)xplan_chunk_size(100 * MiB, 8 * MiB, 64 * MiB, 64),
 	       (long long)(8 * MiB), "100 MiB in 64 parts: chunk_min");
 
-	is_int(xplan_conns(0.05, 2), 2, "loopback, 2 cores: 2 connections");
-	is_int(xplan_conns(0.05, 1), 2, "loopback, 1 core: still 2");
-	is_int(xplan_conns(0.05, 32), 16, "32 cores: at most 16");
-	is_int(xplan_conns(20, 2), 8, "RTT 20 ms, 2 cores: 8");
-	is_int(xplan_conns(100, 2), 16, "RTT 100 ms: 16");
+	is_int(xplan_streams(0.05, 2), 2, "loopback, 2 cores: 2 streams");
+	is_int(xplan_streams(0.05, 1), 2, "loopback, 1 core: still 2");
+	is_int(xplan_streams(0.05, 32), 16, "32 cores: at most 16");
+	is_int(xplan_streams(20, 2), 8, "RTT 20 ms, 2 cores: 8");
+	is_int(xplan_streams(100, 2), 32, "RTT 100 ms: 32");
+	{
+		unsigned c, k;
+
+		xplan_layout(0.05, 2, 0, 0, &c, &k);
+		ok(c == 2 && k == 1, "loopback: 2 connections of 1 channel");
+		xplan_layout(100, 2, 0, 0, &c, &k);
+		ok(c == 8 && k == 4, "RTT 100 ms: 8 connections of 4 channels "
+		   "(%u x %u)", c, k);
+		xplan_layout(100, 2, 16, 0, &c, &k);
+		ok(c == 16 && k == 2, "RTT 100 ms, -n 16: 2 channels each");
+		xplan_layout(100, 2, 1, 0, &c, &k);
+		ok(c == 1 && k == 8, "RTT 100 ms, -n 1: 8 channels (MaxSessions)");
+		xplan_layout(0.05, 2, 8, 0, &c, &k);
+		ok(c == 8 && k == 1, "loopback, -n 8: 1 channel each");
+		xplan_layout(100, 2, 0, 3, &c, &k);
+		ok(c == 8 && k == 3, "--channels 3 as given");
+		xplan_layout(100, 2, 64, 8, &c, &k);
+		ok(c == 64 && k == 1, "64 connections: 1 channel each (64 "
+		   "streams at most)");
+	}
 
 	/* chunks cover a big file exactly; small files go in batches */
 	memset(&p, 0, sizeof(p));
