@@ -1,6 +1,6 @@
 #!/bin/bash
-# Transfer benchmark (not a test; make bench-transfer): cpk copy (-n 1, 4,
-# 8, 16) against scp, scp -O, sftp and rsync over ssh, all with
+# Transfer benchmark (not a test; make bench-transfer): cpk copy (its defaults,
+# and -n 1, 4, 8, 16) against scp, scp -O, sftp and rsync over ssh, all with
 # aes128-gcm@openssh.com, uploading one big file and many small files at
 # RTT 0, 20 and 100 ms, in ONE run, printing MB/s, files/s and the ratio to
 # scp.
@@ -13,7 +13,8 @@
 # it to add the delay (this kernel has no netem).  The relay holds bytes,
 # not packets: it delays SSH/SFTP round trips, not TCP's window growth.
 # Everything it starts is stopped by pid.  Environment knobs:
-#   BIG_MB=1024 SMALL_N=2000 SMALL_KB=64 RTTS="0 20 100" CONNS="1 4 8 16"
+#   BIG_MB=1024 SMALL_N=2000 SMALL_KB=64 RTTS="0 20 100"
+#   CONNS="auto 1 4 8 16"  (cpk copy -n N; auto: no -n, its defaults)
 #   SUBSET=100  (small files for the slow baselines at RTT >= 100 ms)
 #   BASELINES="scp scp-O sftp rsync"  (scp first: the ratios are to it)
 #   COPY_ARGS=""  (more cpk copy options, e.g. --chunk-max 16M)
@@ -31,7 +32,7 @@ BIG_MB=${BIG_MB:-1024}
 SMALL_N=${SMALL_N:-2000}
 SMALL_KB=${SMALL_KB:-64}
 RTTS=${RTTS:-0 20 100}
-CONNS=${CONNS:-1 4 8 16}
+CONNS=${CONNS:-auto 1 4 8 16}
 BASELINES=${BASELINES-scp scp-O sftp rsync}
 COPY_ARGS=${COPY_ARGS:-}
 SUBSET=${SUBSET:-100}
@@ -85,6 +86,8 @@ run_tool() {
 			printf 'put %s %s\n' "$src" "$dst"
 		fi | sftp -q "${SSHO[@]}" -P "$port" -b - root@127.0.0.1 >/dev/null ;;
 	rsync) rsync -a -e "ssh -p $port ${SSHO[*]}" "$src" "root@127.0.0.1:$dst" ;;
+	cpk-nauto) "$CPK" copy -q -P "$port" -i "$SSHD_KEY" -o "UserKnownHostsFile=$KH" \
+		-c "$CIPHER" $COPY_ARGS "${r[@]}" "$src" "127.0.0.1:$dst" >/dev/null ;;
 	cpk-n*) "$CPK" copy -q -n "${tool#cpk-n}" -P "$port" -i "$SSHD_KEY" -o "UserKnownHostsFile=$KH" \
 		-c "$CIPHER" $COPY_ARGS "${r[@]}" "$src" "127.0.0.1:$dst" >/dev/null ;;
 	esac || { echo FAIL; return; }

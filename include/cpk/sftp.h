@@ -362,6 +362,11 @@ cpk_err_t cpk_sftp_req_opendir(struct cpk_sftp *s, const char *path,
 cpk_err_t cpk_sftp_req_readdir(struct cpk_sftp *s,
 			       const struct cpk_sftp_handle *h,
 			       cpk_sftp_cb *cb, void *arg);
+/* Bytes free for unprivileged users (*AVAIL) and in all (*TOTAL) on the
+ * file system holding PATH (statvfs@openssh.com; CPK_ERR_INVALID if the
+ * server lacks it).  Either pointer may be NULL. */
+cpk_err_t cpk_sftp_statvfs(struct cpk_sftp *s, const char *path,
+			   uint64_t *avail, uint64_t *total);
 /* An EXTENDED request NAME with a raw, already encoded payload. */
 cpk_err_t cpk_sftp_req_extended(struct cpk_sftp *s, const char *name,
 				const void *payload, size_t len,

@@ -9,6 +9,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -432,6 +433,31 @@ static int finish_big(struct cpk_xfer *x, struct worker *w, struct xent *e)
 	return err ? RUN_FAILED : RUN_OK;
 }
 
+/* After an upload of E failed on a live connection: whether the remote file
+ * system holding it lacks the room (sftp-server reports a full disk as a
+ * bare "Failure"); if so HINT says so. */
+static int full_hint(struct cpk_sftp *s, const struct xent *e, char *hint,
+		     size_t n)
+{
+	const char *slash = strrchr(e->dst, '/');
+	char dir[900];
+	uint64_t avail;
+
+	if (!slash)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == e->dst)
+		snprintf(dir, sizeof(dir), "/");
+	else
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - e->dst),
+			 e->dst);
+	if (cpk_sftp_statvfs(s, dir, &avail, NULL) != 0 || avail >= e->st.size)
+		return 0;
+	snprintf(hint, n, "; the remote file system of %s is full (%" PRIu64
+		 " KiB free, %" PRIu64 " KiB needed)", dir, avail / 1024,
+		 (e->st.size + 1023) / 1024);
+	return 1;
+}
+
 static int run_chunk(struct cpk_xfer *x, struct worker *w, struct xtask *t)
 {
 	struct xent *e = &x->p.e[t->file];
@@ -472,13 +498,25 @@ static int run_chunk(struct cpk_xfer *x, struct worker *w, struct xtask *t)
 		pthread_mutex_unlock(&x->mu);
 		return RUN_DEAD;
 	}
-	pthread_mutex_lock(&x->mu);
-	w->cur = 0;
 	if (err) {
-		file_fail(x, e, cpk_errmsg());
+		char m[2600], hint[1100];
+		int n = snprintf(m, sizeof(m), "cannot %s %s%s to %s%s (chunk "
+				 "%u): %s", put ? "upload" : "download",
+				 put ? "" : "remote ", e->src,
+				 put ? "remote " : "", e->dst, t->chunk,
+				 cpk_errmsg());
+
+		if (put && full_hint(w->s, e, hint, sizeof(hint)) && n > 0 &&
+		    (size_t)n < sizeof(m))
+			snprintf(m + n, sizeof(m) - (size_t)n, "%s", hint);
+		pthread_mutex_lock(&x->mu);
+		w->cur = 0;
+		file_fail(x, e, m);
 		pthread_mutex_unlock(&x->mu);
 		return RUN_FAILED;
 	}
+	pthread_mutex_lock(&x->mu);
+	w->cur = 0;
 	last = 0;
 	if (!e->cdone[t->chunk] && !e->failed) {
 		e->cdone[t->chunk] = 1;
@@ -554,6 +592,24 @@ static int run_batch(struct cpk_xfer *x, struct worker *w, struct xtask *t)
 			goto out;
 		}
 		first_msg = cpk_strdup(cpk_errmsg());
+		for (i = 0; put && first_msg && i < k; i++) {
+			char hint[1100], *m;
+			size_t a, b;
+
+			if (!f[i].err)
+				continue;
+			if (full_hint(w->s, &x->p.e[idx[i]], hint, sizeof(hint))) {
+				a = strlen(first_msg);
+				b = strlen(hint);
+				if ((m = malloc(a + b + 1)) != NULL) {
+					memcpy(m, first_msg, a);
+					memcpy(m + a, hint, b + 1);
+					free(first_msg);
+					first_msg = m;
+				}
+			}
+			break;
+		}
 	}
 	/* into place: pipelined renames on the server, or local ones */
 	for (i = 0; i < k; i++) {

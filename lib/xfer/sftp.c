@@ -77,6 +77,7 @@
 #define EXT_LIMITS	0x1
 #define EXT_POSIX_RENAME 0x2
 #define EXT_FSYNC	0x4
+#define EXT_STATVFS	0x8
 
 struct slot {
 	uint32_t id;
@@ -2626,6 +2627,70 @@ cpk_err_t cpk_sftp_get(struct cpk_sftp *s, const char *remote,
 	return run_many(s, &f, 1, flags, 0);
 }
 
+struct statvfs_reply {
+	int done;
+	cpk_err_t err;
+	uint64_t v[5];		/* bsize frsize blocks bfree bavail */
+	char msg[256];
+};
+
+static void statvfs_cb(struct cpk_sftp *s, const struct cpk_sftp_reply *r,
+		       void *arg)
+{
+	struct statvfs_reply *v = arg;
+	struct rd rd = { r->data, r->len, 0 };
+	int i;
+
+	(void)s;
+	v->done = 1;
+	v->err = r->err;
+	if (r->err) {
+		snprintf(v->msg, sizeof(v->msg), "%s", r->msg ? r->msg : "");
+		return;
+	}
+	for (i = 0; i < 5; i++)
+		v->v[i] = rd_u64(&rd);
+	if (rd.bad)
+		v->err = CPK_ERR_IO;
+}
+
+cpk_err_t cpk_sftp_statvfs(struct cpk_sftp *s, const char *path,
+			   uint64_t *avail, uint64_t *total)
+{
+	struct statvfs_reply v;
+	unsigned char *buf, *w;
+	size_t len;
+	cpk_err_t err;
+
+	if ((err = sync_guard(s)) != 0)
+		return err;
+	if (!(s->ext & EXT_STATVFS))
+		return cpk_err_set(CPK_ERR_INVALID, "the sftp server on %s has "
+				   "no statvfs@openssh.com", s->where);
+	len = strlen(path);
+	if (len > UINT32_MAX - 4 || !(buf = malloc(4 + len)))
+		return cpk_err_set(CPK_ERR_NOMEM, "out of memory");
+	w = buf;
+	put_u32(&w, (uint32_t)len);
+	memcpy(w, path, len);
+	memset(&v, 0, sizeof(v));
+	err = cpk_sftp_req_extended(s, "statvfs@openssh.com", buf, 4 + len,
+				    statvfs_cb, &v);
+	free(buf);
+	while (!err && !v.done)
+		err = pump(s, -1);
+	if (err)
+		return err;
+	if (v.err)
+		return cpk_err_set(v.err, "cannot query the file system of %s "
+				   "on %s: %s", path, s->where, v.msg);
+	if (avail)
+		*avail = v.v[4] * v.v[1];
+	if (total)
+		*total = v.v[2] * v.v[1];
+	return CPK_OK;
+}
+
 /* ---- setup ------------------------------------------------------------ */
 
 struct limits_reply {
@@ -2780,6 +2845,8 @@ static cpk_err_t handshake(struct cpk_sftp *s)
 			s->ext |= EXT_POSIX_RENAME;
 		else if (IS("fsync@openssh.com"))
 			s->ext |= EXT_FSYNC;
+		else if (IS("statvfs@openssh.com"))
+			s->ext |= EXT_STATVFS;
 #undef IS
 	}
 	bq_consume(&s->rx, 4 + plen);
