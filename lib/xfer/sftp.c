@@ -2627,37 +2627,39 @@ cpk_err_t cpk_sftp_get(struct cpk_sftp *s, const char *remote,
 	return run_many(s, &f, 1, flags, 0);
 }
 
-struct statvfs_reply {
+/* An extended reply made of N uint64 (limits@, statvfs@openssh.com). */
+struct u64_reply {
 	int done;
 	cpk_err_t err;
-	uint64_t v[5];		/* bsize frsize blocks bfree bavail */
+	unsigned n;
+	uint64_t v[5];
 	char msg[256];
 };
 
-static void statvfs_cb(struct cpk_sftp *s, const struct cpk_sftp_reply *r,
-		       void *arg)
+static void u64_cb(struct cpk_sftp *s, const struct cpk_sftp_reply *r,
+		   void *arg)
 {
-	struct statvfs_reply *v = arg;
+	struct u64_reply *u = arg;
 	struct rd rd = { r->data, r->len, 0 };
-	int i;
+	unsigned i;
 
 	(void)s;
-	v->done = 1;
-	v->err = r->err;
+	u->done = 1;
+	u->err = r->err;
 	if (r->err) {
-		snprintf(v->msg, sizeof(v->msg), "%s", r->msg ? r->msg : "");
+		snprintf(u->msg, sizeof(u->msg), "%s", r->msg ? r->msg : "");
 		return;
 	}
-	for (i = 0; i < 5; i++)
-		v->v[i] = rd_u64(&rd);
+	for (i = 0; i < u->n; i++)
+		u->v[i] = rd_u64(&rd);
 	if (rd.bad)
-		v->err = CPK_ERR_IO;
+		u->err = CPK_ERR_IO;
 }
 
 cpk_err_t cpk_sftp_statvfs(struct cpk_sftp *s, const char *path,
 			   uint64_t *avail, uint64_t *total)
 {
-	struct statvfs_reply v;
+	struct u64_reply v;	/* bsize frsize blocks bfree bavail ... */
 	unsigned char *buf, *w;
 	size_t len;
 	cpk_err_t err;
@@ -2674,8 +2676,9 @@ cpk_err_t cpk_sftp_statvfs(struct cpk_sftp *s, const char *path,
 	put_u32(&w, (uint32_t)len);
 	memcpy(w, path, len);
 	memset(&v, 0, sizeof(v));
+	v.n = 5;
 	err = cpk_sftp_req_extended(s, "statvfs@openssh.com", buf, 4 + len,
-				    statvfs_cb, &v);
+				    u64_cb, &v);
 	free(buf);
 	while (!err && !v.done)
 		err = pump(s, -1);
@@ -2693,29 +2696,6 @@ cpk_err_t cpk_sftp_statvfs(struct cpk_sftp *s, const char *path,
 
 /* ---- setup ------------------------------------------------------------ */
 
-struct limits_reply {
-	int done;
-	cpk_err_t err;
-	uint64_t v[4];
-};
-
-static void limits_cb(struct cpk_sftp *s, const struct cpk_sftp_reply *r,
-		      void *arg)
-{
-	struct limits_reply *l = arg;
-	struct rd rd = { r->data, r->len, 0 };
-	int i;
-
-	(void)s;
-	l->done = 1;
-	l->err = r->err;
-	if (r->err)
-		return;
-	for (i = 0; i < 4; i++)
-		l->v[i] = rd_u64(&rd);
-	if (rd.bad)
-		l->err = CPK_ERR_IO;
-}
 
 /* Reads exactly one packet during the handshake (before any request;
  * mux->mu held). */
@@ -2855,7 +2835,7 @@ static cpk_err_t handshake(struct cpk_sftp *s)
 
 static cpk_err_t ask_limits(struct cpk_sftp *s, size_t want_chunk)
 {
-	struct limits_reply l = { 0 };
+	struct u64_reply l = { .n = 4 };
 	uint64_t c;
 	cpk_err_t err;
 
@@ -2864,7 +2844,7 @@ static cpk_err_t ask_limits(struct cpk_sftp *s, size_t want_chunk)
 	s->max_out = SAFE_PACKET;
 	if (s->ext & EXT_LIMITS) {
 		if ((err = cpk_sftp_req_extended(s, "limits@openssh.com", NULL,
-						 0, limits_cb, &l)) != 0)
+						 0, u64_cb, &l)) != 0)
 			return err;
 		while (!l.done)
 			if ((err = pump(s, -1)) != 0)
