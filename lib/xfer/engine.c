@@ -920,19 +920,66 @@ static void check_resumed(struct cpk_xfer *x, const struct xfs *df)
 
 /* Directories and the temporary files of big files, before the workers
  * start.  A directory that cannot be made stops the copy. */
+static void mkdir_cb(struct cpk_sftp *s, const struct cpk_sftp_reply *r,
+		     void *arg)
+{
+	(void)s;
+	*(cpk_err_t *)arg = r->err;
+}
+
+/* Remote directories, all MKDIRs in flight at once (the server runs them in
+ * order: parents first); *OK[i] tells which ones were made.  Those that
+ * failed (already there, say) are left to xfs_mkdir(). */
+static cpk_err_t mkdirs_pipelined(struct cpk_xfer *x, struct cpk_sftp *s,
+				  unsigned char *ok)
+{
+	cpk_err_t *res;
+	size_t i;
+	cpk_err_t err = CPK_OK;
+
+	if (!(res = calloc(x->p.n, sizeof(*res))))
+		return CPK_OK;	/* one at a time, then */
+	for (i = 0; i < x->p.n && !err; i++) {
+		struct cpk_sftp_attr a;
+
+		if (x->p.e[i].st.type != XT_DIR)
+			continue;
+		memset(&a, 0, sizeof(a));
+		a.flags = CPK_SFTP_ATTR_PERM;
+		a.perm = x->p.e[i].st.mode | 0700;
+		res[i] = CPK_ERR_IO;
+		err = cpk_sftp_req_mkdir(s, x->p.e[i].dst, &a, mkdir_cb, &res[i]);
+	}
+	if (!err)
+		err = cpk_sftp_drain(s);
+	for (i = 0; !err && i < x->p.n; i++)
+		ok[i] = x->p.e[i].st.type == XT_DIR && res[i] == CPK_OK;
+	free(res);
+	return err;
+}
+
 static cpk_err_t prepare(struct cpk_xfer *x, struct cpk_sftp *s)
 {
 	struct xfs df = { x->dir == CPK_XFER_PUT ? s : NULL };
+	unsigned char *made = NULL;
 	size_t i;
 	cpk_err_t err;
 
+	if (df.s && (made = calloc(x->p.n ? x->p.n : 1, 1)) &&
+	    (err = mkdirs_pipelined(x, s, made)) != 0 && conn_dead(s)) {
+		free(made);
+		return err;
+	}
 	for (i = 0; i < x->p.n; i++) {
 		struct xent *e = &x->p.e[i];
 		int fresh;
 
 		if (e->st.type == XT_DIR) {
-			if ((err = xfs_mkdir(&df, e->dst, e->st.mode)) != 0)
+			if ((!made || !made[i]) &&
+			    (err = xfs_mkdir(&df, e->dst, e->st.mode)) != 0) {
+				free(made);
 				return err;
+			}
 			x->st.dirs++;
 			continue;
 		}
@@ -955,17 +1002,98 @@ static cpk_err_t prepare(struct cpk_xfer *x, struct cpk_sftp *s)
 			if (fd >= 0)
 				close(fd);
 		}
-		if (err && conn_dead(s))
+		if (err && conn_dead(s)) {
+			free(made);
 			return err;
+		}
 		if (err)
 			file_fail(x, e, cpk_errmsg());
 	}
+	free(made);
 	return CPK_OK;
 }
 
 /* Links, then directory modes and times (deepest first: writing into a
  * directory changes its mtime).  Temporary files of failed files are
  * removed, unless a journal may resume them. */
+/* The outcome of one pipelined request. */
+struct req_res {
+	cpk_err_t err;
+	char msg[200];
+};
+
+static void req_res_cb(struct cpk_sftp *s, const struct cpk_sftp_reply *r,
+		       void *arg)
+{
+	struct req_res *res = arg;
+
+	(void)s;
+	res->err = r->err;
+	snprintf(res->msg, sizeof(res->msg), "%s", r->msg ? r->msg : "");
+}
+
+/* Remote links (each: REMOVE of what is there, then SYMLINK) and then
+ * directory attributes (deepest first), every request in flight at once:
+ * the server runs them in order.  Returns non-zero if the connection died
+ * (what is left is then done one request at a time, and fails). */
+static int finish_remote_pipelined(struct cpk_xfer *x, struct cpk_sftp *s)
+{
+	struct req_res *res, dummy;
+	cpk_err_t err = CPK_OK;
+	size_t i;
+
+	if (!(res = calloc(x->p.n ? x->p.n : 1, sizeof(*res))))
+		return 1;
+	for (i = 0; !err && i < x->p.n; i++) {
+		struct xent *e = &x->p.e[i];
+
+		res[i].err = CPK_ERR_IO;
+		if (e->st.type != XT_LINK)
+			continue;
+		err = cpk_sftp_req_remove(s, e->dst, req_res_cb, &dummy);
+		if (!err)
+			err = cpk_sftp_req_symlink(s, e->link, e->dst,
+						   req_res_cb, &res[i]);
+	}
+	for (i = x->p.n; !err && !x->o.no_preserve && i-- > 0;) {
+		struct xent *e = &x->p.e[i];
+		struct cpk_sftp_attr a;
+
+		if (e->st.type != XT_DIR)
+			continue;
+		memset(&a, 0, sizeof(a));
+		a.flags = CPK_SFTP_ATTR_TIMES | CPK_SFTP_ATTR_PERM;
+		a.perm = e->st.mode;
+		a.atime = e->st.atime;
+		a.mtime = e->st.mtime;
+		err = cpk_sftp_req_setstat(s, e->dst, &a, req_res_cb, &res[i]);
+	}
+	if (!err)
+		err = cpk_sftp_drain(s);
+	for (i = 0; !err && i < x->p.n; i++) {
+		struct xent *e = &x->p.e[i];
+
+		if (e->st.type == XT_LINK && !res[i].err) {
+			e->done = 1;
+			x->st.links++;
+		} else if (e->st.type == XT_LINK ||
+			   (e->st.type == XT_DIR && !x->o.no_preserve &&
+			    res[i].err && !e->failed)) {
+			char m[1200];
+
+			snprintf(m, sizeof(m), "cannot %s %s on the remote "
+				 "side: %s (server: %s)", e->st.type == XT_LINK ?
+				 "create the link" : "set the mode and times of",
+				 e->dst, cpk_strerror(res[i].err), res[i].msg);
+			e->failed = 1;
+			free(e->err);
+			e->err = cpk_strdup(m);
+		}
+	}
+	free(res);
+	return err != CPK_OK;
+}
+
 static void finish_tree(struct cpk_xfer *x, struct cpk_sftp *s)
 {
 	struct xfs df = { x->dir == CPK_XFER_PUT ? s : NULL };
@@ -976,6 +1104,8 @@ static void finish_tree(struct cpk_xfer *x, struct cpk_sftp *s)
 		    x->p.e[i].tmp)
 			(void)xfs_remove(&df, x->p.e[i].tmp);
 
+	if (df.s && !finish_remote_pipelined(x, s))
+		return;
 	for (i = 0; i < x->p.n; i++) {
 		struct xent *e = &x->p.e[i];
 
