@@ -532,15 +532,16 @@ static int run_chunk(struct cpk_xfer *x, struct worker *w, struct xtask *t)
 	return last ? finish_big(x, w, e) : RUN_OK;
 }
 
-struct rename_res {
+/* The outcome of one pipelined request. */
+struct req_res {
 	cpk_err_t err;
 	char msg[256];
 };
 
-static void rename_cb(struct cpk_sftp *s, const struct cpk_sftp_reply *r,
-		      void *arg)
+static void req_res_cb(struct cpk_sftp *s, const struct cpk_sftp_reply *r,
+		       void *arg)
 {
-	struct rename_res *res = arg;
+	struct req_res *res = arg;
 
 	(void)s;
 	res->err = r->err;
@@ -550,7 +551,7 @@ static void rename_cb(struct cpk_sftp *s, const struct cpk_sftp_reply *r,
 static int run_batch(struct cpk_xfer *x, struct worker *w, struct xtask *t)
 {
 	struct cpk_sftp_file *f = NULL;
-	struct rename_res *rr = NULL;
+	struct req_res *rr = NULL;
 	uint32_t *idx = NULL, i, k = 0;
 	struct cpk_buf rec = CPK_BUF_INIT;
 	unsigned flags = x->o.no_preserve ? 0 : CPK_SFTP_PRESERVE;
@@ -620,7 +621,7 @@ static int run_batch(struct cpk_xfer *x, struct worker *w, struct xtask *t)
 		if (put) {
 			if (cpk_sftp_req_rename(w->s, e->tmp, e->dst,
 						CPK_SFTP_RENAME_OVERWRITE,
-						rename_cb, &rr[i]) != 0) {
+						req_res_cb, &rr[i]) != 0) {
 				rr[i].err = CPK_ERR_IO;	/* never sent */
 				snprintf(rr[i].msg, sizeof(rr[i].msg), "%s",
 					 cpk_errmsg());
@@ -920,20 +921,13 @@ static void check_resumed(struct cpk_xfer *x, const struct xfs *df)
 
 /* Directories and the temporary files of big files, before the workers
  * start.  A directory that cannot be made stops the copy. */
-static void mkdir_cb(struct cpk_sftp *s, const struct cpk_sftp_reply *r,
-		     void *arg)
-{
-	(void)s;
-	*(cpk_err_t *)arg = r->err;
-}
-
 /* Remote directories, all MKDIRs in flight at once (the server runs them in
  * order: parents first); *OK[i] tells which ones were made.  Those that
  * failed (already there, say) are left to xfs_mkdir(). */
 static cpk_err_t mkdirs_pipelined(struct cpk_xfer *x, struct cpk_sftp *s,
 				  unsigned char *ok)
 {
-	cpk_err_t *res;
+	struct req_res *res;
 	size_t i;
 	cpk_err_t err = CPK_OK;
 
@@ -947,13 +941,14 @@ static cpk_err_t mkdirs_pipelined(struct cpk_xfer *x, struct cpk_sftp *s,
 		memset(&a, 0, sizeof(a));
 		a.flags = CPK_SFTP_ATTR_PERM;
 		a.perm = x->p.e[i].st.mode | 0700;
-		res[i] = CPK_ERR_IO;
-		err = cpk_sftp_req_mkdir(s, x->p.e[i].dst, &a, mkdir_cb, &res[i]);
+		res[i].err = CPK_ERR_IO;
+		err = cpk_sftp_req_mkdir(s, x->p.e[i].dst, &a, req_res_cb,
+					 &res[i]);
 	}
 	if (!err)
 		err = cpk_sftp_drain(s);
 	for (i = 0; !err && i < x->p.n; i++)
-		ok[i] = x->p.e[i].st.type == XT_DIR && res[i] == CPK_OK;
+		ok[i] = x->p.e[i].st.type == XT_DIR && res[i].err == CPK_OK;
 	free(res);
 	return err;
 }
@@ -1011,25 +1006,6 @@ static cpk_err_t prepare(struct cpk_xfer *x, struct cpk_sftp *s)
 	}
 	free(made);
 	return CPK_OK;
-}
-
-/* Links, then directory modes and times (deepest first: writing into a
- * directory changes its mtime).  Temporary files of failed files are
- * removed, unless a journal may resume them. */
-/* The outcome of one pipelined request. */
-struct req_res {
-	cpk_err_t err;
-	char msg[200];
-};
-
-static void req_res_cb(struct cpk_sftp *s, const struct cpk_sftp_reply *r,
-		       void *arg)
-{
-	struct req_res *res = arg;
-
-	(void)s;
-	res->err = r->err;
-	snprintf(res->msg, sizeof(res->msg), "%s", r->msg ? r->msg : "");
 }
 
 /* Remote links (each: REMOVE of what is there, then SYMLINK) and then
@@ -1094,6 +1070,9 @@ static int finish_remote_pipelined(struct cpk_xfer *x, struct cpk_sftp *s)
 	return err != CPK_OK;
 }
 
+/* Links, then directory modes and times (deepest first: writing into a
+ * directory changes its mtime).  Temporary files of failed files are
+ * removed, unless a journal may resume them. */
 static void finish_tree(struct cpk_xfer *x, struct cpk_sftp *s)
 {
 	struct xfs df = { x->dir == CPK_XFER_PUT ? s : NULL };
