@@ -1,6 +1,7 @@
 #!/bin/bash
 # cpk copy of a 1 GiB file of real (non-sparse) data, both directions, over
-# 8 connections: sha256 equal, and the client stays under 64 MiB RSS.
+# 8 connections: sha256 equal, and the client stays under 64 MiB RSS; and
+# of 100,000 empty files, under 64 MiB too.
 . "$(dirname "$0")/lib/tap.sh"
 . "$TOP/tests/lib/copy.sh"
 copy_setup
@@ -32,4 +33,20 @@ if [ ${#TIME[@]} -gt 0 ]; then
 	[ "$(rss)" -lt $((64 * 1024)) ]; ok $? "  client max RSS $(rss) KiB < 64 MiB"
 fi
 is "$(stat -c '%a %Y' "$B/big")" "$(stat -c '%a %Y' "$L/big")" "  mode and mtime kept"
+rm -f "$L/big" "$R/big" "$B/big" "$SCRATCH/seed"
+
+# 100,000 empty files in 100 directories: memory grows with the file count
+# (about 230 bytes a file), and stays under 64 MiB here.
+mkdir "$L/many"
+(cd "$L/many" && seq 1 100000 | awk '{ printf "d%02d/f%d\n", $1 % 100, $1 }' >"$SCRATCH/names" &&
+	cut -d/ -f1 "$SCRATCH/names" | sort -u | xargs mkdir && xargs touch <"$SCRATCH/names")
+is "$(find "$L/many" -type f | wc -l)" 100000 "100,000 empty files"
+start=$(date +%s%N)
+is "$(run "${TIME[@]}" "${COPY[@]}" --json -r -n 8 "$L/many" "$H:$R")" 0 "put -r them over 8 connections"
+diag "put 100,000 files: $(( ($(date +%s%N) - start) / 1000000 )) ms"
+is "$(json_field files_done)" 100000 "  100,000 files done"
+is "$(find "$R/many" -type f | wc -l)" 100000 "  100,000 files there"
+if [ ${#TIME[@]} -gt 0 ]; then
+	[ "$(rss)" -lt $((64 * 1024)) ]; ok $? "  client max RSS $(rss) KiB < 64 MiB"
+fi
 done_testing

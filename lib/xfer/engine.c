@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -532,20 +533,50 @@ static int run_chunk(struct cpk_xfer *x, struct worker *w, struct xtask *t)
 	return last ? finish_big(x, w, e) : RUN_OK;
 }
 
-/* The outcome of one pipelined request. */
+/* The outcome of one pipelined request: small, as trees may need one per
+ * entry; the message only on failure. */
 struct req_res {
 	cpk_err_t err;
-	char msg[256];
+	char *msg;
 };
+
+__attribute__((format(printf, 3, 4)))
+static void req_res_set(struct req_res *res, cpk_err_t err, const char *fmt,
+			...)
+{
+	char m[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(m, sizeof(m), fmt, ap);
+	va_end(ap);
+	res->err = err;
+	free(res->msg);
+	res->msg = cpk_strdup(m);
+}
 
 static void req_res_cb(struct cpk_sftp *s, const struct cpk_sftp_reply *r,
 		       void *arg)
 {
-	struct req_res *res = arg;
-
 	(void)s;
-	res->err = r->err;
-	snprintf(res->msg, sizeof(res->msg), "%s", r->msg ? r->msg : "");
+	if (r->err)
+		req_res_set(arg, r->err, "%s", r->msg ? r->msg : "");
+	else
+		((struct req_res *)arg)->err = CPK_OK;
+}
+
+static void req_res_free(struct req_res *res, size_t n)
+{
+	size_t i;
+
+	for (i = 0; res && i < n; i++)
+		free(res[i].msg);
+	free(res);
+}
+
+static const char *req_res_msg(const struct req_res *res)
+{
+	return res->msg ? res->msg : "no message";
 }
 
 static int run_batch(struct cpk_xfer *x, struct worker *w, struct xtask *t)
@@ -622,14 +653,14 @@ static int run_batch(struct cpk_xfer *x, struct worker *w, struct xtask *t)
 			if (cpk_sftp_req_rename(w->s, e->tmp, e->dst,
 						CPK_SFTP_RENAME_OVERWRITE,
 						req_res_cb, &rr[i]) != 0) {
-				rr[i].err = CPK_ERR_IO;	/* never sent */
-				snprintf(rr[i].msg, sizeof(rr[i].msg), "%s",
-					 cpk_errmsg());
+				/* never sent */
+				req_res_set(&rr[i], CPK_ERR_IO, "%s",
+					    cpk_errmsg());
 			}
 		} else if (rename(e->tmp, e->dst) < 0) {
-			rr[i].err = cpk_err_from_errno(errno);
-			snprintf(rr[i].msg, sizeof(rr[i].msg), "cannot rename "
-				 "%s to %s: %s", e->tmp, e->dst, strerror(errno));
+			req_res_set(&rr[i], cpk_err_from_errno(errno), "cannot "
+				    "rename %s to %s: %s", e->tmp, e->dst,
+				    strerror(errno));
 		}
 	}
 	if (put && cpk_sftp_drain(w->s) != 0) {
@@ -659,9 +690,10 @@ static int run_batch(struct cpk_xfer *x, struct worker *w, struct xtask *t)
 			if (put)
 				snprintf(m, sizeof(m), "cannot rename %s to %s: "
 					 "%s (server: %s)", e->tmp, e->dst,
-					 cpk_strerror(rr[i].err), rr[i].msg);
+					 cpk_strerror(rr[i].err),
+					 req_res_msg(&rr[i]));
 			else
-				snprintf(m, sizeof(m), "%s", rr[i].msg);
+				snprintf(m, sizeof(m), "%s", req_res_msg(&rr[i]));
 			file_fail(x, e, m);
 			ret = RUN_FAILED;
 		}
@@ -683,7 +715,7 @@ out:
 	cpk_buf_release(&rec);
 	free(first_msg);
 	free(f);
-	free(rr);
+	req_res_free(rr, k);
 	free(idx);
 	return ret;
 }
@@ -949,7 +981,7 @@ static cpk_err_t mkdirs_pipelined(struct cpk_xfer *x, struct cpk_sftp *s,
 		err = cpk_sftp_drain(s);
 	for (i = 0; !err && i < x->p.n; i++)
 		ok[i] = x->p.e[i].st.type == XT_DIR && res[i].err == CPK_OK;
-	free(res);
+	req_res_free(res, x->p.n);
 	return err;
 }
 
@@ -1014,7 +1046,7 @@ static cpk_err_t prepare(struct cpk_xfer *x, struct cpk_sftp *s)
  * (what is left is then done one request at a time, and fails). */
 static int finish_remote_pipelined(struct cpk_xfer *x, struct cpk_sftp *s)
 {
-	struct req_res *res, dummy;
+	struct req_res *res, dummy = { 0, NULL };
 	cpk_err_t err = CPK_OK;
 	size_t i;
 
@@ -1060,13 +1092,15 @@ static int finish_remote_pipelined(struct cpk_xfer *x, struct cpk_sftp *s)
 			snprintf(m, sizeof(m), "cannot %s %s on the remote "
 				 "side: %s (server: %s)", e->st.type == XT_LINK ?
 				 "create the link" : "set the mode and times of",
-				 e->dst, cpk_strerror(res[i].err), res[i].msg);
+				 e->dst, cpk_strerror(res[i].err),
+				 req_res_msg(&res[i]));
 			e->failed = 1;
 			free(e->err);
 			e->err = cpk_strdup(m);
 		}
 	}
-	free(res);
+	req_res_free(res, x->p.n);
+	free(dummy.msg);
 	return err != CPK_OK;
 }
 

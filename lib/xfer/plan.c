@@ -83,6 +83,18 @@ nomem:
 
 /* ---- names ------------------------------------------------------------ */
 
+/* B's string in exactly the memory it needs: a plan holds several names per
+ * file, and a buffer's slack would double their cost. */
+static char *detach_exact(struct cpk_buf *b)
+{
+	size_t len;
+	char *s = cpk_buf_detach(b, &len), *t;
+
+	if (s && (t = realloc(s, len + 1)) != NULL)
+		s = t;
+	return s;
+}
+
 char *xplan_join(const char *dir, const char *name)
 {
 	struct cpk_buf b = CPK_BUF_INIT;
@@ -92,7 +104,7 @@ char *xplan_join(const char *dir, const char *name)
 	if (dl && dir[dl - 1] != '/')
 		cpk_buf_addch(&b, '/');
 	cpk_buf_addstr(&b, name);
-	return cpk_buf_detach(&b, NULL);
+	return detach_exact(&b);
 }
 
 /* The last component of PATH without trailing slashes ("" for "/"). */
@@ -133,7 +145,7 @@ char *xplan_tmp_name(const char *path)
 
 	cpk_buf_add(&b, path, dirlen);
 	cpk_buf_addf(&b, ".%s.cpk-part", path + dirlen);
-	return cpk_buf_detach(&b, NULL);
+	return detach_exact(&b);
 }
 
 /* ---- the plan --------------------------------------------------------- */
@@ -176,39 +188,62 @@ void xplan_layout(double rtt_ms, long ncpu, unsigned conns, unsigned chans,
 	*out_chans = chans ? chans : 1;
 }
 
-static void ent_release(struct xent *e)
+#define ARENA_BLOCK (256 * 1024)
+
+/* A copy of S in P's string blocks, or NULL. */
+static char *arena_dup(struct xplan *p, const char *s)
 {
-	free(e->src);
-	free(e->dst);
-	free(e->tmp);
-	free(e->rel);
-	free(e->link);
-	free(e->cdone);
-	free(e->err);
+	size_t n = strlen(s) + 1;
+	struct xarena *b = p->strs;
+	char *r;
+
+	if (!b || b->cap - b->used < n) {
+		size_t cap = n > ARENA_BLOCK ? n : ARENA_BLOCK;
+
+		if (!(b = malloc(sizeof(*b) + cap)))
+			return NULL;
+		b->next = p->strs;
+		b->used = 0;
+		b->cap = cap;
+		p->strs = b;
+	}
+	r = b->data + b->used;
+	memcpy(r, s, n);
+	b->used += n;
+	return r;
 }
 
 void xplan_release(struct xplan *p)
 {
 	size_t i;
 
-	for (i = 0; p && i < p->n; i++)
-		ent_release(&p->e[i]);
-	if (p) {
-		free(p->e);
-		free(p->t);
-		memset(p, 0, sizeof(*p));
+	if (!p)
+		return;
+	for (i = 0; i < p->n; i++) {
+		free(p->e[i].cdone);
+		free(p->e[i].err);
 	}
+	while (p->strs) {
+		struct xarena *b = p->strs;
+
+		p->strs = b->next;
+		free(b);
+	}
+	free(p->e);
+	free(p->t);
+	memset(p, 0, sizeof(*p));
 }
 
 cpk_err_t xplan_add(struct xplan *p, char *src, char *dst, char *rel,
 		    const struct xstat *st, char *link)
 {
 	struct xent *e;
+	size_t ls, lr;
 
 	if (!src || !dst || !rel)
 		goto nomem;
 	if (p->n == p->cap) {
-		size_t cap = p->cap ? p->cap * 2 : 64;
+		size_t cap = p->cap ? p->cap + p->cap / 2 : 64;
 
 		e = cpk_reallocarray(p->e, cap, sizeof(*e));
 		if (!e)
@@ -216,12 +251,24 @@ cpk_err_t xplan_add(struct xplan *p, char *src, char *dst, char *rel,
 		p->e = e;
 		p->cap = cap;
 	}
-	e = &p->e[p->n++];
+	e = &p->e[p->n];
 	memset(e, 0, sizeof(*e));
-	e->src = src;
-	e->dst = dst;
-	e->rel = rel;
-	e->link = link;
+	if (!(e->src = arena_dup(p, src)) || !(e->dst = arena_dup(p, dst)) ||
+	    (link && !(e->link = arena_dup(p, link))))
+		goto nomem;
+	/* the relative name is most often the end of the source's */
+	ls = strlen(src);
+	lr = strlen(rel);
+	if (lr <= ls && !strcmp(src + ls - lr, rel) &&
+	    (lr == ls || src[ls - lr - 1] == '/'))
+		e->rel = e->src + (ls - lr);
+	else if (!(e->rel = arena_dup(p, rel)))
+		goto nomem;
+	p->n++;
+	free(src);
+	free(dst);
+	free(rel);
+	free(link);
 	e->st = *st;
 	if (st->type == XT_FILE) {
 		p->files++;
@@ -294,8 +341,14 @@ cpk_err_t xplan_tasks(struct xplan *p, uint64_t cmin, uint64_t cmax,
 		e->nchunks = e->chunk ? (uint32_t)((e->st.size + e->chunk - 1) /
 						   e->chunk) : 1;
 		e->left = e->nchunks;
-		if (!e->tmp && !(e->tmp = xplan_tmp_name(e->dst)))
-			return cpk_err_set(CPK_ERR_NOMEM, "out of memory");
+		if (!e->tmp) {
+			char *t = xplan_tmp_name(e->dst);
+
+			e->tmp = t ? arena_dup(p, t) : NULL;
+			free(t);
+			if (!e->tmp)
+				return cpk_err_set(CPK_ERR_NOMEM, "out of memory");
+		}
 		if (e->chunk && !(e->cdone = calloc(e->nchunks, 1)))
 			return cpk_err_set(CPK_ERR_NOMEM, "out of memory");
 		if (!e->chunk) {

@@ -87,7 +87,16 @@ struct xtask {
 	unsigned tries;
 };
 
+/* Strings of a plan live in blocks: a tree of a million files costs a
+ * malloc header and slack per name otherwise. */
+struct xarena {
+	struct xarena *next;
+	size_t used, cap;
+	char data[];
+};
+
 struct xplan {
+	struct xarena *strs;	/* the entries' names (src, dst, tmp, ...) */
 	struct xent *e;
 	size_t n, cap;
 	struct xtask *t;
@@ -100,7 +109,8 @@ struct xplan {
 #define XPLAN_PARTS 16
 
 CPK_INTERNAL void xplan_release(struct xplan *p);
-/* Appends an entry; strings are taken over (freed on failure too). */
+/* Appends an entry; the strings are copied into the plan and freed (also on
+ * failure). */
 CPK_INTERNAL cpk_err_t xplan_add(struct xplan *p, char *src, char *dst,
 				 char *rel, const struct xstat *st,
 				 char *link);
