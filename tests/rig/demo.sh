@@ -1,7 +1,8 @@
 #!/bin/bash
 # tests/rig/demo.sh CPK: `make demo`.  Renders the example description for
 # both roles, then builds a one-node cluster of this very host from a rendered
-# description, runs a batch job and an srun on it, and stops everything again.
+# description, runs a batch job and an srun on it, moves data in and out with
+# cpk copy through a throwaway sshd, and stops everything again.
 # Needs root for the second part (slurmd runs jobs as their users).  Nothing
 # outside a scratch directory is written; CPK_KEEP=1 keeps that directory.
 if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
@@ -113,11 +114,28 @@ say "Run an interactive step with srun"
 # shellcheck disable=SC2016 # expanded by the job step
 run timeout 60 srun -N1 -n2 sh -c 'echo "task $SLURM_PROCID of $SLURM_NTASKS on $(hostname)"'
 
+say "Move job data in and out with cpk copy (a throwaway sshd on 127.0.0.1)"
+# shellcheck source=tests/rig/sshd.sh
+. "$here/sshd.sh" || fail "no tests/rig/sshd.sh"
+sshd_start "$T/sshd" >/dev/null || fail "sshd did not start"
+rig_at_exit sshd_stop
+info "sshd pid $SSHD_PID, port $SSHD_PORT"
+mkdir -p "$T/data/in/run1" "$T/data/remote" "$T/data/back"
+head -c $((96 << 20)) /dev/urandom >"$T/data/in/run1/input.bin"
+for i in $(seq 1 500); do echo "sample $i" >"$T/data/in/run1/s$i.txt"; done
+info "data to stage in: 500 small files and one 96 MiB file"
+C=("$CPK" copy -F none -P "$SSHD_PORT" -i "$SSHD_KEY"
+   -o "UserKnownHostsFile=$SSHD_KNOWN_HOSTS" -o GlobalKnownHostsFile=/dev/null)
+run "${C[@]}" -r --verify "$T/data/in/run1" "127.0.0.1:$T/data/remote"
+run "${C[@]}" -r --verify "127.0.0.1:$T/data/remote/run1" "$T/data/back"
+diff -r "$T/data/in/run1" "$T/data/back/run1" >/dev/null || fail "the copies differ"
+info "in and back out: the trees are equal (and --verify compared SHA-256 on both sides)"
+
 say "Stop everything, by pid"
 rig_stop_all
 alive=$(rig_alive_pids | tr '\n' ' ')
 [ -z "$alive" ] || fail "still running: $alive"
-info "munged, slurmctld and slurmd have exited"
+info "munged, slurmctld, slurmd and sshd have exited"
 if [ "${CPK_KEEP:-0}" = 1 ]; then info "kept $T (CPK_KEEP=1)"; else info "removing $T"; fi
 
 printf '\ndemo: all done.\n'
