@@ -173,8 +173,16 @@ void xplan_layout(double rtt_ms, long ncpu, unsigned conns, unsigned chans,
 {
 	unsigned want = xplan_streams(rtt_ms, ncpu);
 
-	if (!conns)
-		conns = want < XPLAN_MAX_STARTUPS ? want : XPLAN_MAX_STARTUPS;
+	if (!conns) {
+		/* A connection per core (each session's crypto is one thread),
+		 * more only when channels alone cannot make up the streams:
+		 * channels are cheaper to open than connections. */
+		conns = ncpu < 1 ? 1 : ncpu < (long)want ? (unsigned)ncpu : want;
+		if (conns * XPLAN_MAX_CHANS < want)
+			conns = (want + XPLAN_MAX_CHANS - 1) / XPLAN_MAX_CHANS;
+		if (conns > XPLAN_MAX_STARTUPS)
+			conns = XPLAN_MAX_STARTUPS;
+	}
 	if (conns > XPLAN_MAX_STREAMS)
 		conns = XPLAN_MAX_STREAMS;
 	if (!chans) {

@@ -126,7 +126,8 @@ CPK_INTERNAL unsigned xplan_streams(double rtt_ms, long ncpu);
 #define XPLAN_MAX_CHANS 8
 #define XPLAN_MAX_STREAMS 64
 /* Connections and channels per connection: CONNS and CHANS as given, 0
- * for a default that gives xplan_streams() streams in at most
+ * for a default that gives xplan_streams() streams: a connection per core,
+ * more if XPLAN_MAX_CHANS channels each are not enough, at most
  * XPLAN_MAX_STARTUPS connections; at most XPLAN_MAX_STREAMS in all. */
 CPK_INTERNAL void xplan_layout(double rtt_ms, long ncpu, unsigned conns,
 			       unsigned chans, unsigned *out_conns,

@@ -107,8 +107,14 @@ int main(void)
 		xplan_layout(0.05, 2, 0, 0, &c, &k);
 		ok(c == 2 && k == 1, "loopback: 2 connections of 1 channel");
 		xplan_layout(100, 2, 0, 0, &c, &k);
-		ok(c == 8 && k == 4, "RTT 100 ms: 8 connections of 4 channels "
+		ok(c == 4 && k == 8, "RTT 100 ms: 4 connections of 8 channels "
 		   "(%u x %u)", c, k);
+		xplan_layout(20, 2, 0, 0, &c, &k);
+		ok(c == 2 && k == 4, "RTT 20 ms, 2 cores: 2 connections of 4 "
+		   "channels (%u x %u)", c, k);
+		xplan_layout(0.05, 16, 0, 0, &c, &k);
+		ok(c == 8 && k == 2, "loopback, 16 cores: 8 connections of 2 "
+		   "channels (%u x %u)", c, k);
 		xplan_layout(100, 2, 16, 0, &c, &k);
 		ok(c == 16 && k == 2, "RTT 100 ms, -n 16: 2 channels each");
 		xplan_layout(100, 2, 1, 0, &c, &k);
@@ -116,7 +122,7 @@ int main(void)
 		xplan_layout(0.05, 2, 8, 0, &c, &k);
 		ok(c == 8 && k == 1, "loopback, -n 8: 1 channel each");
 		xplan_layout(100, 2, 0, 3, &c, &k);
-		ok(c == 8 && k == 3, "--channels 3 as given");
+		ok(c == 4 && k == 3, "--channels 3 as given");
 		xplan_layout(100, 2, 64, 8, &c, &k);
 		ok(c == 64 && k == 1, "64 connections: 1 channel each (64 "
 		   "streams at most)");
