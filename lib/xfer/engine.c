@@ -354,21 +354,12 @@ static int conn_dead(struct cpk_sftp *s)
 static double measure_rtt(struct cpk_sftp *s)
 {
 	struct cpk_sftp_attr a;
-	double best = 1e9;
-	int i;
+	struct timespec t0;
 
-	for (i = 0; i < 1; i++) {
-		struct timespec t0;
-		double d;
-
-		clock_gettime(CLOCK_MONOTONIC, &t0);
-		if (cpk_sftp_stat(s, ".", &a) != 0)
-			break;
-		d = since(&t0) * 1e3;
-		if (d < best)
-			best = d;
-	}
-	return best >= 1e9 ? 0 : best;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (cpk_sftp_stat(s, ".", &a) != 0)
+		return 0;
+	return since(&t0) * 1e3;
 }
 
 /* ---- bookkeeping (mu held) -------------------------------------------- */

@@ -1,7 +1,7 @@
 /*
  * Pipelined SFTP v3 client: see sftp.h for the contract.
  *
- * Design (details in README.md):
+ * Design (details in docs/internals/xfer.md):
  *  - Requests are encoded straight into `tx`, a byte queue of bytes not yet
  *    accepted by the SSH channel.  A pump writes at most the channel's remote
  *    window (ssh_channel_window_size()), so ssh_channel_write() never waits
@@ -15,6 +15,10 @@
  *    in the low SLOT_BITS bits, so a reply finds its request in O(1).
  *  - When there is nothing to send and nothing to read, poll() on the
  *    session's socket (POLLOUT too if libssh holds unsent bytes).
+ *  - Several channels may share one session, each on its own thread: every
+ *    libssh call then runs under the session's mux lock, and a waiting
+ *    thread is woken by whoever files its packets (struct cpk_sftp_mux).
+ *    A channel alone on its session has a private mux: one code path.
  */
 #define _GNU_SOURCE
 #include <errno.h>
