@@ -41,6 +41,12 @@ ok $? "  one copied, the other named: $(cat "$SCRATCH/err")"
 cmp -s "$R/open/readable" "$B/readable"; ok $? "  the readable one is complete"
 [ ! -e "$B/locked" ]; ok $? "  the other is not there, not even in part"
 no_partials "$B"; ok $? "  no temporary files left"
+mkdir -p -m 0755 "$R/open/tree/a/b" "$R/open/tree/locked/c"; echo x >"$R/open/tree/a/b/f"
+chmod 0700 "$R/open/tree/locked"
+is "$(run "${COPY[@]}" -r --subsystem sftp-nobody "$H:$R/open/tree" "$B")" 1 \
+	"get -r a tree with an unreadable directory as nobody: fails"
+grep -q "cannot open directory $R/open/tree/locked.*permission denied" "$SCRATCH/err"
+ok $? "  names the directory: $(cat "$SCRATCH/err")"
 
 # --- disk full: the local destination is a 1 MiB tmpfs (own mount namespace) ---
 head -c 3000000 /dev/urandom >"$R/three-mb"; echo small >"$R/small"

@@ -206,6 +206,21 @@ cpk_err_t cpk_sftp_listdir(struct cpk_sftp *s, const char *path,
 /* Frees an array from cpk_sftp_listdir().  Accepts NULL. */
 void cpk_sftp_names_free(struct cpk_sftp_name *names, size_t n);
 
+/* One directory listed by cpk_sftp_listdir_many(). */
+struct cpk_sftp_dir {
+	struct cpk_sftp_name *names;	/* as from cpk_sftp_listdir() */
+	size_t n;
+	cpk_err_t err;			/* this directory's own error */
+	char *msg;			/* and its message (else NULL) */
+};
+/* Lists the N directories PATHS into OUT[N] with their requests in flight
+ * together (a round trip or so for all, not three each).  A directory
+ * that cannot be listed has its error in OUT; the call fails only when the
+ * connection does (OUT is then empty).  Free with cpk_sftp_dirs_free(). */
+cpk_err_t cpk_sftp_listdir_many(struct cpk_sftp *s, const char *const *paths,
+				size_t n, struct cpk_sftp_dir *out);
+void cpk_sftp_dirs_free(struct cpk_sftp_dir *dirs, size_t n);
+
 /* ---- pipelined transfers ---------------------------------------------- */
 
 /* Transfer flags. */

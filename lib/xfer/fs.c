@@ -173,6 +173,58 @@ cpk_err_t xfs_list(const struct xfs *f, const char *path, char ***names,
 	return err;
 }
 
+void xfs_listing_release(struct xlisting *l)
+{
+	xfs_names_free(l->names, l->n);
+	free(l->sts);
+	free(l->msg);
+	memset(l, 0, sizeof(*l));
+}
+
+cpk_err_t xfs_list_many(const struct xfs *f, const char *const *paths,
+			size_t n, struct xlisting *out)
+{
+	struct cpk_sftp_dir *d;
+	size_t i, k;
+	cpk_err_t err;
+
+	memset(out, 0, n * sizeof(*out));
+	if (!f->s) {
+		for (i = 0; i < n; i++)
+			if ((out[i].err = xfs_list(f, paths[i], &out[i].names,
+						   &out[i].sts, &out[i].n)) != 0)
+				out[i].msg = cpk_strdup(cpk_errmsg());
+		return CPK_OK;
+	}
+	if (!(d = calloc(n ? n : 1, sizeof(*d))))
+		return cpk_err_set(CPK_ERR_NOMEM, "out of memory");
+	if ((err = cpk_sftp_listdir_many(f->s, paths, n, d)) != 0) {
+		free(d);
+		return err;
+	}
+	for (i = 0; i < n; i++) {
+		struct xlisting *l = &out[i];
+
+		l->err = d[i].err;
+		l->msg = d[i].msg;
+		d[i].msg = NULL;
+		for (k = 0; !l->err && k < d[i].n; k++) {
+			struct xstat st;
+
+			from_remote(&d[i].names[k].attr, &st);
+			l->err = push_name(&l->names, &l->sts, &l->n,
+					   d[i].names[k].name, &st);
+		}
+		if (!l->err)
+			l->err = sort_names(l->names, l->sts, l->n);
+		if (l->err && !l->msg)
+			l->msg = cpk_strdup(cpk_errmsg());
+	}
+	cpk_sftp_dirs_free(d, n);
+	free(d);
+	return CPK_OK;
+}
+
 cpk_err_t xfs_readlink(const struct xfs *f, const char *path, char **out)
 {
 	char buf[4096];

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "xfer_priv.h"
+#include "strmap.h"
 
 #define MiB (1024ULL * 1024)
 #define BATCH_FILES 256
@@ -403,20 +404,166 @@ cpk_err_t xplan_tasks(struct xplan *p, uint64_t cmin, uint64_t cmax,
 }
 
 /* Walks DIR (already added as REL) recursively. */
+/* Directory listings fetched ahead, by path. */
+struct lcache {
+	struct cpk_strmap map;	/* path -> index in v */
+	struct xlisting *v;
+	char **paths;		/* the keys, owned */
+	size_t n, cap;
+};
+
+static void lcache_release(struct lcache *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->n; i++) {
+		xfs_listing_release(&c->v[i]);
+		free(c->paths[i]);
+	}
+	free(c->v);
+	free(c->paths);
+	cpk_strmap_release(&c->map);
+	memset(c, 0, sizeof(*c));
+}
+
+/* Takes over PATH and L (on failure too). */
+static cpk_err_t lcache_add(struct lcache *c, char *path, struct xlisting *l)
+{
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 64;
+		struct xlisting *v = cpk_reallocarray(c->v, cap, sizeof(*v));
+		char **p = v ? cpk_reallocarray(c->paths, cap, sizeof(*p)) :
+			   NULL;
+
+		if (v)
+			c->v = v;
+		if (p)
+			c->paths = p;
+		if (!v || !p)
+			goto nomem;
+		c->cap = cap;
+	}
+	if (cpk_strmap_put(&c->map, path, c->n, NULL) < 0)
+		goto nomem;
+	c->paths[c->n] = path;
+	c->v[c->n++] = *l;
+	return CPK_OK;
+nomem:
+	free(path);
+	xfs_listing_release(l);
+	return cpk_err_set(CPK_ERR_NOMEM, "out of memory");
+}
+
+/*
+ * The listings of every directory under ROOT on the remote side F, a level
+ * at a time with all of a level's requests in flight: the walk then costs a
+ * few round trips per level instead of three per directory.  Directories
+ * reached through followed links are left to the walk.
+ */
+static cpk_err_t prefetch(struct lcache *c, const struct xfs *f,
+			  const char *root)
+{
+	char **level = NULL, **next = NULL;
+	size_t nl = 1, nn, cn, i, k;
+	struct xlisting *out = NULL;
+	cpk_err_t err = CPK_OK;
+
+	if (!(level = malloc(sizeof(*level))) || !(level[0] = cpk_strdup(root))) {
+		free(level);
+		return cpk_err_set(CPK_ERR_NOMEM, "out of memory");
+	}
+	while (nl && !err) {
+		if (!(out = calloc(nl, sizeof(*out)))) {
+			err = cpk_err_set(CPK_ERR_NOMEM, "out of memory");
+			break;
+		}
+		if ((err = xfs_list_many(f, (const char *const *)level, nl,
+					 out)) != 0)
+			break;
+		next = NULL;
+		nn = cn = 0;
+		for (i = 0; i < nl; i++) {
+			for (k = 0; !err && !out[i].err && k < out[i].n; k++) {
+				char *sub;
+
+				if (out[i].sts[k].type != XT_DIR)
+					continue;
+				if (nn == cn) {
+					size_t ncap = cn ? cn * 2 : 64;
+					char **t = cpk_reallocarray(next, ncap,
+								    sizeof(*t));
+
+					if (!t) {
+						err = CPK_ERR_NOMEM;
+						break;
+					}
+					next = t;
+					cn = ncap;
+				}
+				if (!(sub = xplan_join(level[i], out[i].names[k]))) {
+					err = CPK_ERR_NOMEM;
+					break;
+				}
+				next[nn++] = sub;
+			}
+			if (!err)
+				err = lcache_add(c, level[i], &out[i]);
+			else
+				free(level[i]), xfs_listing_release(&out[i]);
+			level[i] = NULL;
+			memset(&out[i], 0, sizeof(out[i]));
+		}
+		for (i = 0; i < nl; i++) {
+			free(level[i]);
+			xfs_listing_release(&out[i]);
+		}
+		free(level);
+		free(out);
+		out = NULL;
+		level = next;
+		nl = nn;
+		if (err == CPK_ERR_NOMEM)
+			err = cpk_err_set(CPK_ERR_NOMEM, "out of memory");
+	}
+	if (out) {
+		for (i = 0; i < nl; i++)
+			xfs_listing_release(&out[i]);
+		free(out);
+	}
+	for (i = 0; level && i < nl; i++)
+		free(level[i]);
+	free(level);
+	return err;
+}
+
 static cpk_err_t walk_dir(struct xplan *p, const struct xfs *f,
-			  const char *src, const char *dst, const char *rel,
-			  int follow, int depth)
+			  struct lcache *c, const char *src, const char *dst,
+			  const char *rel, int follow, int depth)
 {
 	char **names = NULL;
 	struct xstat *sts = NULL;
-	size_t n = 0, i;
+	size_t n = 0, i, ci;
 	cpk_err_t err;
 
 	if (depth > 256)
 		return cpk_err_set(CPK_ERR_INVALID, "%s: directories nested too "
 				   "deep (a symlink loop?)", src);
-	if ((err = xfs_list(f, src, &names, &sts, &n)) != 0)
+	if (c && cpk_strmap_get(&c->map, src, &ci) && !c->v[ci].msg &&
+	    !c->v[ci].err) {
+		/* fetched ahead: take it over */
+		names = c->v[ci].names;
+		sts = c->v[ci].sts;
+		n = c->v[ci].n;
+		c->v[ci].names = NULL;
+		c->v[ci].sts = NULL;
+		c->v[ci].n = 0;
+	} else if (c && cpk_strmap_get(&c->map, src, &ci)) {
+		return cpk_err_set(c->v[ci].err ? c->v[ci].err : CPK_ERR_IO,
+				   "%s", c->v[ci].msg ? c->v[ci].msg :
+				   "cannot list the directory");
+	} else if ((err = xfs_list(f, src, &names, &sts, &n)) != 0) {
 		return err;
+	}
 	for (i = 0; i < n && !err; i++) {
 		struct xstat st;
 		char *s = xplan_join(src, names[i]), *d = xplan_join(dst, names[i]);
@@ -446,7 +593,7 @@ static cpk_err_t walk_dir(struct xplan *p, const struct xfs *f,
 		if (st.type == XT_DIR) {
 			struct xent *e = &p->e[p->n - 1];
 
-			err = walk_dir(p, f, e->src, e->dst, e->rel, follow,
+			err = walk_dir(p, f, c, e->src, e->dst, e->rel, follow,
 				       depth + 1);
 		}
 	}
@@ -458,6 +605,7 @@ static cpk_err_t walk_dir(struct xplan *p, const struct xfs *f,
 cpk_err_t xplan_walk(struct xplan *p, const struct xfs *f, const char *src,
 		     const char *dstroot, int recursive, int follow)
 {
+	struct lcache c = { CPK_STRMAP_INIT, NULL, NULL, 0, 0 };
 	struct xstat st;
 	char *link = NULL, *rel;
 	cpk_err_t err;
@@ -478,8 +626,14 @@ cpk_err_t xplan_walk(struct xplan *p, const struct xfs *f, const char *src,
 		return err;
 	if (st.type != XT_DIR)
 		return CPK_OK;
-	return walk_dir(p, f, p->e[p->n - 1].src, p->e[p->n - 1].dst,
-			p->e[p->n - 1].rel, follow, 0);
+	if (f->s && (err = prefetch(&c, f, p->e[p->n - 1].src)) != 0) {
+		lcache_release(&c);
+		return err;
+	}
+	err = walk_dir(p, f, f->s ? &c : NULL, p->e[p->n - 1].src,
+		       p->e[p->n - 1].dst, p->e[p->n - 1].rel, follow, 0);
+	lcache_release(&c);
+	return err;
 }
 
 void xplan_digest(const struct xplan *p, char hex[65])

@@ -1955,6 +1955,158 @@ out:
 	return CPK_OK;
 }
 
+/* Several directories listed at once: a small state machine per directory
+ * (OPENDIR, READDIR until EOF, CLOSE), each reply queueing the next request
+ * in the slot it just freed. */
+struct lrun;
+struct ldir {
+	struct sync y;
+	struct lrun *run;
+	struct cpk_sftp_handle h;
+	size_t idx;		/* in the caller's array */
+	int state;		/* L_OPEN, L_READ, L_CLOSE, L_FREE */
+	cpk_err_t err;
+	char *msg;
+};
+enum { L_FREE, L_OPEN, L_READ, L_CLOSE };
+
+struct lrun {
+	const char *const *paths;
+	struct cpk_sftp_dir *out;
+	unsigned active;
+};
+
+static void ldir_fail(struct cpk_sftp *s, struct ldir *d, const char *what,
+		      const char *path)
+{
+	cpk_err_t e;
+
+	if (d->err)
+		return;
+	e = d->y.oom ? cpk_err_set(d->y.oom, "cannot %s %s on %s: out of "
+				  "memory", what, path, s->where) :
+	    cpk_sftp_reply_error(s, &d->y.r, "cannot %s %s on %s", what, path,
+				 s->where);
+	d->err = e ? e : CPK_ERR_IO;
+	d->msg = cpk_strdup(cpk_errmsg());
+}
+
+static void ldir_cb(struct cpk_sftp *s, const struct cpk_sftp_reply *r,
+		    void *arg)
+{
+	struct ldir *d = arg;
+	struct lrun *l = d->run;
+	const char *path = l->paths[d->idx];
+	cpk_err_t err = CPK_OK;
+
+	sync_cb(s, r, &d->y);
+	if (d->y.r.err || d->y.oom)
+		ldir_fail(s, d, d->state == L_OPEN ? "open directory" :
+			  d->state == L_READ ? "read directory" :
+			  "close directory", path);
+	if (d->state == L_OPEN && !d->err) {
+		d->state = L_READ;
+		err = cpk_sftp_req_readdir(s, &d->h, ldir_cb, d);
+	} else if (d->state == L_READ && (d->err || d->y.r.eof)) {
+		d->state = L_CLOSE;
+		err = cpk_sftp_req_close(s, &d->h, ldir_cb, d);
+	} else if (d->state == L_READ) {
+		err = cpk_sftp_req_readdir(s, &d->h, ldir_cb, d);
+	} else {
+		/* closed, or the open failed: hand the result over */
+		struct cpk_sftp_dir *o = &l->out[d->idx];
+
+		o->err = d->err;
+		o->msg = d->msg;
+		if (d->err) {
+			cpk_sftp_names_free(d->y.names, d->y.n);
+		} else {
+			o->names = d->y.names;
+			o->n = d->y.n;
+		}
+		d->msg = NULL;
+		d->state = L_FREE;
+		l->active--;
+		return;
+	}
+	if (err) {
+		/* not even queued: the connection is in trouble */
+		struct cpk_sftp_dir *o = &l->out[d->idx];
+
+		o->err = err;
+		o->msg = cpk_strdup(cpk_errmsg());
+		free(d->msg);
+		d->msg = NULL;
+		cpk_sftp_names_free(d->y.names, d->y.n);
+		d->state = L_FREE;
+		l->active--;
+	}
+}
+
+cpk_err_t cpk_sftp_listdir_many(struct cpk_sftp *s, const char *const *paths,
+				size_t n, struct cpk_sftp_dir *out)
+{
+	struct lrun l = { paths, out, 0 };
+	struct ldir *pool;
+	unsigned np, k;
+	size_t next = 0;
+	cpk_err_t err;
+
+	memset(out, 0, n * sizeof(*out));
+	if ((err = sync_guard(s)) != 0)
+		return err;
+	/* in flight at once: at most one request per directory, and a few
+	 * slots left for the replies' follow-ups to find room */
+	np = s->window > 8 ? s->window - 4 : 1;
+	if (!(pool = calloc(np, sizeof(*pool))))
+		return cpk_err_set(CPK_ERR_NOMEM, "out of memory");
+	while (!err && (next < n || l.active)) {
+		for (k = 0; k < np && next < n && s->nfree > 1; k++) {
+			struct ldir *d = &pool[k];
+
+			if (d->state != L_FREE)
+				continue;
+			memset(d, 0, sizeof(*d));
+			d->y.h = &d->h;
+			d->run = &l;
+			d->idx = next;
+			d->state = L_OPEN;
+			if ((err = cpk_sftp_req_opendir(s, paths[next], ldir_cb,
+							d)) != 0) {
+				d->state = L_FREE;
+				break;
+			}
+			next++;
+			l.active++;
+		}
+		if (!err && l.active)
+			err = pump(s, -1);
+	}
+	for (k = 0; k < np; k++)
+		if (pool[k].state != L_FREE) {
+			free(pool[k].msg);
+			cpk_sftp_names_free(pool[k].y.names, pool[k].y.n);
+		}
+	free(pool);
+	if (err) {
+		cpk_sftp_dirs_free(out, n);
+		memset(out, 0, n * sizeof(*out));
+	}
+	return err;
+}
+
+void cpk_sftp_dirs_free(struct cpk_sftp_dir *dirs, size_t n)
+{
+	size_t i;
+
+	for (i = 0; dirs && i < n; i++) {
+		cpk_sftp_names_free(dirs[i].names, dirs[i].n);
+		free(dirs[i].msg);
+		dirs[i].names = NULL;
+		dirs[i].msg = NULL;
+	}
+}
+
 /* ---- pipelined transfers (jobs) --------------------------------------- */
 
 enum { J_FREE, J_OPENING, J_RUN, J_DONE };

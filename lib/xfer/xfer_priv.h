@@ -48,6 +48,20 @@ CPK_INTERNAL cpk_err_t xfs_stat(const struct xfs *f, const char *path,
 CPK_INTERNAL cpk_err_t xfs_list(const struct xfs *f, const char *path,
 				char ***names, struct xstat **sts, size_t *n);
 CPK_INTERNAL void xfs_names_free(char **names, size_t n);
+/* One directory of xfs_list_many(): what xfs_list() gives, or its error. */
+struct xlisting {
+	char **names;
+	struct xstat *sts;
+	size_t n;
+	cpk_err_t err;
+	char *msg;		/* the error's message */
+};
+/* Lists the N directories PATHS into OUT[N]; on a remote side with all the
+ * requests in flight together.  Fails only when the connection does. */
+CPK_INTERNAL cpk_err_t xfs_list_many(const struct xfs *f,
+				     const char *const *paths, size_t n,
+				     struct xlisting *out);
+CPK_INTERNAL void xfs_listing_release(struct xlisting *l);
 CPK_INTERNAL cpk_err_t xfs_readlink(const struct xfs *f, const char *path,
 				    char **out);
 /* mkdir; an existing directory is fine, an existing non-directory is
