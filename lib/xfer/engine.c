@@ -942,8 +942,6 @@ static void check_resumed(struct cpk_xfer *x, const struct xfs *df)
 	}
 }
 
-/* Directories and the temporary files of big files, before the workers
- * start.  A directory that cannot be made stops the copy. */
 /* Remote directories, all MKDIRs in flight at once (the server runs them in
  * order: parents first); *OK[i] tells which ones were made.  Those that
  * failed (already there, say) are left to xfs_mkdir(). */
@@ -976,6 +974,8 @@ static cpk_err_t mkdirs_pipelined(struct cpk_xfer *x, struct cpk_sftp *s,
 	return err;
 }
 
+/* Directories and the temporary files of big files, before the workers
+ * take work.  A directory that cannot be made stops the copy. */
 static cpk_err_t prepare(struct cpk_xfer *x, struct cpk_sftp *s)
 {
 	struct xfs df = { x->dir == CPK_XFER_PUT ? s : NULL };
