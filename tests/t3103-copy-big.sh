@@ -36,7 +36,7 @@ is "$(stat -c '%a %Y' "$B/big")" "$(stat -c '%a %Y' "$L/big")" "  mode and mtime
 rm -f "$L/big" "$R/big" "$B/big" "$SCRATCH/seed"
 
 # 100,000 empty files in 100 directories: memory grows with the file count
-# (about 230 bytes a file), and stays under 64 MiB here.
+# (about 180 bytes a file), and stays under 64 MiB here.
 mkdir "$L/many"
 (cd "$L/many" && seq 1 100000 | awk '{ printf "d%02d/f%d\n", $1 % 100, $1 }' >"$SCRATCH/names" &&
 	cut -d/ -f1 "$SCRATCH/names" | sort -u | xargs mkdir && xargs touch <"$SCRATCH/names")

@@ -574,6 +574,8 @@ static int run_batch(struct cpk_xfer *x, struct worker *w, struct xtask *t)
 {
 	struct cpk_sftp_file *f = NULL;
 	struct req_res *rr = NULL;
+	char **tmp = NULL;	/* the files' temporary names (not kept in the
+				 * plan: small files can be millions) */
 	uint32_t *idx = NULL, i, k = 0;
 	struct cpk_buf rec = CPK_BUF_INIT;
 	unsigned flags = x->o.no_preserve ? 0 : CPK_SFTP_PRESERVE;
@@ -584,7 +586,8 @@ static int run_batch(struct cpk_xfer *x, struct worker *w, struct xtask *t)
 	f = calloc(t->chunk, sizeof(*f));
 	rr = calloc(t->chunk, sizeof(*rr));
 	idx = calloc(t->chunk, sizeof(*idx));
-	if (!f || !rr || !idx) {
+	tmp = calloc(t->chunk, sizeof(*tmp));
+	if (!f || !rr || !idx || !tmp) {
 		ret = RUN_FAILED;
 		cpk_err_set(CPK_ERR_NOMEM, "out of memory");
 		goto fail_all;
@@ -595,9 +598,14 @@ static int run_batch(struct cpk_xfer *x, struct worker *w, struct xtask *t)
 
 		if (e->done || e->failed)
 			continue;
+		if (!(tmp[k] = xplan_tmp_name(e->dst))) {
+			file_fail(x, e, "out of memory");
+			ret = RUN_FAILED;
+			continue;
+		}
 		idx[k] = t->file + i;
-		f[k].local = put ? e->src : e->tmp;
-		f[k].remote = put ? e->tmp : e->src;
+		f[k].local = put ? e->src : tmp[k];
+		f[k].remote = put ? tmp[k] : e->src;
 		f[k].attr.flags = CPK_SFTP_ATTR_SIZE | CPK_SFTP_ATTR_PERM |
 				  CPK_SFTP_ATTR_TIMES;
 		f[k].attr.size = e->st.size;
@@ -641,16 +649,16 @@ static int run_batch(struct cpk_xfer *x, struct worker *w, struct xtask *t)
 		if (f[i].err)
 			continue;
 		if (put) {
-			if (cpk_sftp_req_rename(w->s, e->tmp, e->dst,
+			if (cpk_sftp_req_rename(w->s, tmp[i], e->dst,
 						CPK_SFTP_RENAME_OVERWRITE,
 						req_res_cb, &rr[i]) != 0) {
 				/* never sent */
 				req_res_set(&rr[i], CPK_ERR_IO, "%s",
 					    cpk_errmsg());
 			}
-		} else if (rename(e->tmp, e->dst) < 0) {
+		} else if (rename(tmp[i], e->dst) < 0) {
 			req_res_set(&rr[i], cpk_err_from_errno(errno), "cannot "
-				    "rename %s to %s: %s", e->tmp, e->dst,
+				    "rename %s to %s: %s", tmp[i], e->dst,
 				    strerror(errno));
 		}
 	}
@@ -680,7 +688,7 @@ static int run_batch(struct cpk_xfer *x, struct worker *w, struct xtask *t)
 
 			if (put)
 				snprintf(m, sizeof(m), "cannot rename %s to %s: "
-					 "%s (server: %s)", e->tmp, e->dst,
+					 "%s (server: %s)", tmp[i], e->dst,
 					 cpk_strerror(rr[i].err),
 					 req_res_msg(&rr[i]));
 			else
@@ -707,6 +715,9 @@ out:
 	free(first_msg);
 	free(f);
 	req_res_free(rr, k);
+	for (i = 0; tmp && i < k; i++)
+		free(tmp[i]);
+	free(tmp);
 	free(idx);
 	return ret;
 }
@@ -1103,10 +1114,19 @@ static void finish_tree(struct cpk_xfer *x, struct cpk_sftp *s)
 	struct xfs df = { x->dir == CPK_XFER_PUT ? s : NULL };
 	size_t i;
 
-	for (i = 0; !x->have_journal && i < x->p.n; i++)
-		if (x->p.e[i].st.type == XT_FILE && !x->p.e[i].done &&
-		    x->p.e[i].tmp)
-			(void)xfs_remove(&df, x->p.e[i].tmp);
+	for (i = 0; !x->have_journal && i < x->p.n; i++) {
+		const struct xent *e = &x->p.e[i];
+		char *t;
+
+		if (e->st.type != XT_FILE || e->done)
+			continue;
+		if (e->tmp) {
+			(void)xfs_remove(&df, e->tmp);
+		} else if ((t = xplan_tmp_name(e->dst)) != NULL) {
+			(void)xfs_remove(&df, t);
+			free(t);
+		}
+	}
 
 	if (df.s && !finish_remote_pipelined(x, s))
 		return;

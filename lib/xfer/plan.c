@@ -350,7 +350,7 @@ cpk_err_t xplan_tasks(struct xplan *p, uint64_t cmin, uint64_t cmax,
 		e->nchunks = e->chunk ? (uint32_t)((e->st.size + e->chunk - 1) /
 						   e->chunk) : 1;
 		e->left = e->nchunks;
-		if (!e->tmp) {
+		if (e->chunk && !e->tmp) {
 			char *t = xplan_tmp_name(e->dst);
 
 			e->tmp = t ? arena_dup(p, t) : NULL;

@@ -81,7 +81,8 @@ CPK_INTERNAL cpk_err_t xfs_setattr(const struct xfs *f, const char *path,
 
 struct xent {
 	char *src, *dst;	/* full paths on each side */
-	char *tmp;		/* files: the temporary name beside dst */
+	char *tmp;		/* big files: the temporary name beside dst (small
+				 * ones: made when their batch runs) */
 	char *rel;		/* path relative to its operand (journal id) */
 	char *link;		/* links: the target */
 	struct xstat st;

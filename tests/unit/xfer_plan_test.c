@@ -141,7 +141,8 @@ int main(void)
 	ok(xplan_tasks(&p, 1 * MiB, 1 * MiB, 4) == CPK_OK, "tasks planned");
 	is_int(p.e[0].nchunks, 11, "10 MiB + 3 in 1 MiB chunks: 11");
 	is_int(p.e[1001].nchunks, 2, "exactly 2 MiB: 2 chunks");
-	is_str(p.e[5].tmp, "/d/.s0004.cpk-part", "temporary names set");
+	is_str(p.e[0].tmp, "/d/.big.cpk-part", "a big file's temporary name set");
+	ok(p.e[5].tmp == NULL, "small files': made when their batch runs");
 	covered = 0;
 	for (i = 0; i < p.nt; i++) {
 		if (p.t[i].kind == TASK_CHUNK) {
