@@ -884,24 +884,19 @@ static cpk_err_t read_rx(struct cpk_sftp *s, size_t *moved)
  */
 static cpk_err_t flush_tx(struct cpk_sftp *s, size_t *moved)
 {
-	/* also what another channel of the session left in libssh */
-	if ((ssh_get_status(s->ssh) & SSH_WRITE_PENDING) &&
-	    ssh_blocking_flush(s->ssh, 0) == SSH_ERROR)
-		return fail(s, CPK_ERR_IO, "cannot send to the sftp server on "
-			    "%s: %s", s->where, ssh_get_error(s->ssh));
-	while (bq_len(&s->tx)) {
+	for (;;) {
 		uint32_t win;
 		size_t n = bq_len(&s->tx);
 		int w;
 
-		if (ssh_get_status(s->ssh) & SSH_WRITE_PENDING) {
-			if (ssh_blocking_flush(s->ssh, 0) == SSH_ERROR)
-				return fail(s, CPK_ERR_IO, "cannot send to the "
-					    "sftp server on %s: %s", s->where,
-					    ssh_get_error(s->ssh));
-			if (ssh_get_status(s->ssh) & SSH_WRITE_PENDING)
-				break;
-		}
+		/* libssh's own leftovers first (maybe another channel's) */
+		if ((ssh_get_status(s->ssh) & SSH_WRITE_PENDING) &&
+		    ssh_blocking_flush(s->ssh, 0) == SSH_ERROR)
+			return fail(s, CPK_ERR_IO, "cannot send to the sftp "
+				    "server on %s: %s", s->where,
+				    ssh_get_error(s->ssh));
+		if (!n || (ssh_get_status(s->ssh) & SSH_WRITE_PENDING))
+			break;
 		win = ssh_channel_window_size(s->ch);
 		if (win == 0)
 			break;
