@@ -11,20 +11,6 @@ head -c $((192 * M)) /dev/urandom >"$L/big"
 SUM=$(sha256sum <"$L/big")
 CH=(--chunk-min 1M --chunk-max 1M --throttle-ms 5 -n 2)
 
-# records FILE PATTERN: how many complete lines of FILE match PATTERN
-records() { local n; n=$(grep -c "$2" "$1" 2>/dev/null); echo "${n:-0}"; }
-# wait_records FILE PATTERN N PID: until FILE has N such lines (10 s at most),
-# or PID is gone; fails if the count was not reached.
-wait_records() {
-	local i
-	for i in $(seq 1 2000); do
-		[ "$(records "$1" "$2")" -ge "$3" ] && return 0
-		kill -0 "$4" 2>/dev/null || return 1
-		sleep 0.005
-	done
-	return 1
-}
-
 # --- a per-connection sshd killed: retried on a fresh connection ---
 # kill_one_conn: kills the sshd processes of one authenticated connection
 # (a child of the listener that has a session child of its own).

@@ -1,7 +1,7 @@
 #!/bin/bash
 # cpk copy of a 1 GiB file of real (non-sparse) data, both directions, over
 # 8 connections: sha256 equal, and the client stays under 64 MiB RSS; and
-# of 100,000 empty files, under 64 MiB too.
+# of 100,000 empty files both ways, under 64 MiB and no more than 10,000 need.
 . "$(dirname "$0")/lib/tap.sh"
 . "$TOP/tests/lib/copy.sh"
 copy_setup
@@ -35,18 +35,35 @@ fi
 is "$(stat -c '%a %Y' "$B/big")" "$(stat -c '%a %Y' "$L/big")" "  mode and mtime kept"
 rm -f "$L/big" "$R/big" "$B/big" "$SCRATCH/seed"
 
-# 100,000 empty files in 100 directories: memory grows with the file count
-# (about 180 bytes a file), and stays under 64 MiB here.
+# 100,000 empty files in 100 directories, both ways: the tree is walked and
+# copied a segment at a time, so memory does not grow with the file count:
+# the client's RSS with 100,000 files is within 8 MiB of its RSS with
+# 10,000 (one segment; it grew by about 180 bytes a file, 16 MiB more for
+# 100,000, before segments).
 mkdir "$L/many"
 (cd "$L/many" && seq 1 100000 | awk '{ printf "d%02d/f%d\n", $1 % 100, $1 }' >"$SCRATCH/names" &&
 	cut -d/ -f1 "$SCRATCH/names" | sort -u | xargs mkdir && xargs touch <"$SCRATCH/names")
 is "$(find "$L/many" -type f | wc -l)" 100000 "100,000 empty files"
-start=$(date +%s%N)
-is "$(run "${TIME[@]}" "${COPY[@]}" --json -r -n 8 "$L/many" "$H:$R")" 0 "put -r them over 8 connections"
-diag "put 100,000 files: $(( ($(date +%s%N) - start) / 1000000 )) ms"
-is "$(json_field files_done)" 100000 "  100,000 files done"
-is "$(find "$R/many" -type f | wc -l)" 100000 "  100,000 files there"
+mkdir "$L/tenth" && mv "$L/many"/d0? "$L/tenth"/ && cp -a "$L/tenth"/d0? "$L/many"/
+is "$(find "$L/tenth" -type f | wc -l)" 10000 "10,000 of them in another tree"
+declare -A RSS
+for t in tenth many; do
+	start=$(date +%s%N)
+	is "$(run "${TIME[@]}" "${COPY[@]}" --json -r -n 8 "$L/$t" "$H:$R")" 0 "put -r $t over 8 connections"
+	diag "put $t: $(( ($(date +%s%N) - start) / 1000000 )) ms"
+	RSS[put-$t]=$(rss)
+	is "$(json_field files_done)" "$(find "$L/$t" -type f | wc -l)" "  all files done"
+	start=$(date +%s%N)
+	is "$(run "${TIME[@]}" "${COPY[@]}" --json -r -n 8 "$H:$R/$t" "$B")" 0 "get -r $t back"
+	diag "get $t: $(( ($(date +%s%N) - start) / 1000000 )) ms"
+	RSS[get-$t]=$(rss)
+	is "$(find "$B/$t" -type f | wc -l)" "$(find "$L/$t" -type f | wc -l)" "  all files there"
+done
 if [ ${#TIME[@]} -gt 0 ]; then
-	[ "$(rss)" -lt $((64 * 1024)) ]; ok $? "  client max RSS $(rss) KiB < 64 MiB"
+	for way in put get; do
+		a=${RSS[$way-tenth]} b=${RSS[$way-many]}
+		[ "$b" -lt $((64 * 1024)) ]; ok $? "$way 100,000 files: client max RSS $b KiB < 64 MiB"
+		[ $((b - a)) -lt 8192 ]; ok $? "  within 8 MiB of $way 10,000 files ($a KiB)"
+	done
 fi
 done_testing

@@ -16,7 +16,7 @@
 #include "cli.h"
 
 enum { OPT_RESUME = 256, OPT_CHANNELS, OPT_VERIFY, OPT_JSON, OPT_CHUNK_MIN, OPT_CHUNK_MAX,
-       OPT_SUBSYSTEM, OPT_NO_PRESERVE, OPT_RETRIES, OPT_THROTTLE };
+       OPT_SUBSYSTEM, OPT_NO_PRESERVE, OPT_RETRIES, OPT_THROTTLE, OPT_SEGMENT };
 
 static const struct cli_opt copy_opts[] = {
 	{ "recursive", 'r', NULL, "copy directories and their contents" },
@@ -43,6 +43,8 @@ static const struct cli_opt copy_opts[] = {
 	  "(64M)" },
 	{ "no-preserve", OPT_NO_PRESERVE, NULL, "do not copy modes and times" },
 	{ "retries", OPT_RETRIES, "N", "retries after a dropped connection (3)" },
+	{ "segment", OPT_SEGMENT, "N", "walk and copy a tree N entries at a "
+	  "time (16384; memory grows with N, not with the tree)" },
 	{ "subsystem", OPT_SUBSYSTEM, "NAME", "SFTP subsystem (sftp)" },
 	{ "throttle-ms", OPT_THROTTLE, "MS", "pause after each piece of work "
 	  "(for tests)" },
@@ -267,6 +269,11 @@ static int run_copy(int argc, char **argv, const struct cli_verb *v)
 			if (parse_size(optarg, &n) || !n || n > 100)
 				return cli_usage_err(v, "--retries: 1..100");
 			o.retries = (unsigned)n;
+			break;
+		case OPT_SEGMENT:
+			if (parse_size(optarg, &n) || !n || n > (1u << 30))
+				return cli_usage_err(v, "--segment: 1..2^30 entries");
+			o.segment = (size_t)n;
 			break;
 		case OPT_SUBSYSTEM: o.subsystem = optarg; break;
 		case OPT_THROTTLE:

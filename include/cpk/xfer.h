@@ -49,8 +49,13 @@
  * No global mutable state: separate handles may run in separate threads.
  *
  * Memory: bounded by the connections (each keeps at most the SFTP window of
- * requests and 4 MiB of unsent data) plus about 200 bytes per planned file;
- * data is never held whole in memory.
+ * requests and 256 KiB of unsent data) plus one segment of the plan (about
+ * 200 bytes per entry, `segment` entries) and the listings of the
+ * directories on the path being walked; data is never held whole in
+ * memory.  A tree bigger than a segment is walked and copied a segment at
+ * a time: directory modes and times are set once the walk has left them
+ * and what they hold is copied; the totals of the progress grow as the
+ * walk goes.
  */
 #ifndef CPK_XFER_H
 #define CPK_XFER_H
@@ -122,6 +127,10 @@ struct cpk_xfer_opts {
 	cpk_xfer_progress_cb *progress;	/* may be NULL */
 	void *progress_arg;
 	int progress_ms;	/* interval (200) */
+	size_t segment;		/* the tree is walked, planned and copied this
+				 * many entries at a time (16384), so memory
+				 * does not grow with the tree; a resume
+				 * keeps the journal's */
 	/* For tests: each worker pauses this many ms after each finished chunk
 	 * or batch (0).  Never needed in use. */
 	int throttle_ms;

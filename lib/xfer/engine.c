@@ -76,6 +76,19 @@ struct cpk_xfer {
 	unsigned startups;	/* connections being set up now (mu) */
 	struct xjournal j;
 	int have_journal;
+	struct xresume res;	/* what the journal being resumed says */
+	/* the walk, handing out segments */
+	struct xwalk walk;
+	size_t src_i;		/* the next operand to walk */
+	int dst_dir;		/* the destination is a directory */
+	size_t seg;		/* entries per segment */
+	int multi;		/* more than one segment: the planning
+				 * connection stays the walk's */
+	int stopped;		/* gave up before the walk was done */
+	/* failures of the segments done, for the summary */
+	struct cpk_buf failmsg;
+	size_t nshown, nmore;
+	int perm;		/* one of them was a permission problem */
 	struct cpk_xfer_stats st;	/* (mu) */
 	char *conn_err;		/* why a worker could not connect (mu) */
 	struct timespec t0;
@@ -189,6 +202,9 @@ void cpk_xfer_free(struct cpk_xfer *x)
 		free(x->ids[i]);
 	free(x->ids);
 	xplan_release(&x->p);
+	xwalk_release(&x->walk);
+	xresume_release(&x->res);
+	cpk_buf_release(&x->failmsg);
 	free(x->retry);
 	free(x->w);
 	free(x->conn_err);
@@ -418,7 +434,8 @@ static int finish_big(struct cpk_xfer *x, struct worker *w, struct xent *e)
 	} else {
 		e->done = 1;
 		x->st.files_done++;
-		len = snprintf(rec, sizeof(rec), "F %zu\n", (size_t)(e - x->p.e));
+		len = snprintf(rec, sizeof(rec), "F %" PRIu64 "\n",
+			       x->p.base + (uint64_t)(e - x->p.e));
 		journal_rec(x, rec, (size_t)len);
 	}
 	pthread_mutex_unlock(&x->mu);
@@ -516,8 +533,8 @@ static int run_chunk(struct cpk_xfer *x, struct worker *w, struct xtask *t)
 		x->st.chunks_sent++;
 		x->st.bytes_done += len;
 		x->st.bytes_sent += len;
-		snprintf(rec, sizeof(rec), "C %zu %u\n", (size_t)t->file,
-			 (unsigned)t->chunk);
+		snprintf(rec, sizeof(rec), "C %" PRIu64 " %u\n",
+			 x->p.base + t->file, (unsigned)t->chunk);
 		journal_rec(x, rec, strlen(rec));
 	}
 	pthread_mutex_unlock(&x->mu);
@@ -676,7 +693,8 @@ static int run_batch(struct cpk_xfer *x, struct worker *w, struct xtask *t)
 			x->st.chunks_sent++;
 			x->st.bytes_done += e->st.size;
 			x->st.bytes_sent += e->st.size;
-			cpk_buf_addf(&rec, "F %u\n", (unsigned)idx[i]);
+			cpk_buf_addf(&rec, "F %" PRIu64 "\n",
+				     x->p.base + idx[i]);
 		} else if (f[i].err) {
 			int named = first_msg && (strstr(first_msg, f[i].remote) ||
 						  strstr(first_msg, f[i].local));
@@ -867,8 +885,13 @@ static void *worker_main(void *arg)
 
 /* ---- progress ----------------------------------------------------------- */
 
-static void report(struct cpk_xfer *x, double *rate, uint64_t *last_sent,
-		   double *last_t, int final)
+/* The recent rate, between reports. */
+struct progress_state {
+	double rate, last_t;
+	uint64_t last_sent;
+};
+
+static void report(struct cpk_xfer *x, struct progress_state *ps, int final)
 {
 	struct cpk_xfer_progress pr;
 	uint64_t inflight = 0;
@@ -884,17 +907,18 @@ static void report(struct cpk_xfer *x, double *rate, uint64_t *last_sent,
 	pr.files_done = x->st.files_done;
 	pr.files_total = x->st.files_total;
 	pr.conns = x->st.conns;
-	if (now > *last_t) {
+	if (now > ps->last_t) {
 		uint64_t sent = x->st.bytes_sent + inflight;
-		double r = (double)(sent - (sent > *last_sent ? *last_sent : sent)) /
-			   (now - *last_t);
+		double r = (double)(sent - (sent > ps->last_sent ?
+					    ps->last_sent : sent)) /
+			   (now - ps->last_t);
 
-		*rate = *last_t == 0 ? r : 0.7 * *rate + 0.3 * r;
-		*last_sent = sent;
-		*last_t = now;
+		ps->rate = ps->last_t == 0 ? r : 0.7 * ps->rate + 0.3 * r;
+		ps->last_sent = sent;
+		ps->last_t = now;
 	}
 	pthread_mutex_unlock(&x->mu);
-	pr.rate = final && now > 0 ? (double)x->st.bytes_sent / now : *rate;
+	pr.rate = final && now > 0 ? (double)x->st.bytes_sent / now : ps->rate;
 	pr.elapsed = now;
 	pr.final = final;
 	if (x->o.progress)
@@ -902,56 +926,6 @@ static void report(struct cpk_xfer *x, double *rate, uint64_t *last_sent,
 }
 
 /* ---- planning and preparing the destination ----------------------------- */
-
-static cpk_err_t plan(struct cpk_xfer *x, struct cpk_sftp *s,
-		      const char *const *srcs, size_t nsrc, const char *dst)
-{
-	struct xfs local = { NULL }, remote = { s };
-	const struct xfs *sf = x->dir == CPK_XFER_PUT ? &local : &remote;
-	const struct xfs *df = x->dir == CPK_XFER_PUT ? &remote : &local;
-	struct xstat st;
-	int dst_dir;
-	size_t i;
-	cpk_err_t err;
-
-	dst_dir = xfs_stat(df, *dst ? dst : ".", 1, &st) == 0 &&
-		  st.type == XT_DIR;
-	if (nsrc > 1 && !dst_dir)
-		return cpk_err_set(CPK_ERR_INVALID, "%s is not a directory "
-				   "(copying %zu sources needs one)", dst, nsrc);
-	for (i = 0; i < nsrc; i++) {
-		char *root = xplan_dst_root(srcs[i], *dst ? dst : ".", dst_dir);
-
-		if (!root)
-			return cpk_err_set(CPK_ERR_NOMEM, "out of memory");
-		err = xplan_walk(&x->p, sf, srcs[i], root, x->o.recursive,
-				 x->o.follow_links);
-		free(root);
-		if (err)
-			return err;
-	}
-	return CPK_OK;
-}
-
-/* A big file whose chunks the journal lists: is its temporary file still
- * there?  If not, its chunks are sent again. */
-static void check_resumed(struct cpk_xfer *x, const struct xfs *df)
-{
-	size_t i;
-
-	for (i = 0; i < x->p.n; i++) {
-		struct xent *e = &x->p.e[i];
-		struct xstat st;
-
-		if (e->st.type != XT_FILE || !e->chunk || e->done ||
-		    e->left == e->nchunks)
-			continue;
-		if (xfs_stat(df, e->tmp, 0, &st) == 0 && st.type == XT_FILE)
-			continue;
-		memset(e->cdone, 0, e->nchunks);
-		e->left = e->nchunks;
-	}
-}
 
 /* Remote directories, all MKDIRs in flight at once (the server runs them in
  * order: parents first); *OK[i] tells which ones were made.  Those that
@@ -1043,19 +1017,26 @@ static cpk_err_t prepare(struct cpk_xfer *x, struct cpk_sftp *s)
 }
 
 /* Remote links (each: REMOVE of what is there, then SYMLINK) and then
- * directory attributes (deepest first), every request in flight at once:
- * the server runs them in order.  Returns non-zero if the connection died
- * (what is left is then done one request at a time, and fails). */
+ * the attributes of the directories closed in this segment (children
+ * first), every request in flight at once: the server runs them in order.
+ * Returns non-zero if the connection died (what is left is then done one
+ * request at a time, and fails). */
 static int finish_remote_pipelined(struct cpk_xfer *x, struct cpk_sftp *s)
 {
-	struct req_res *res, dummy = { 0, NULL };
+	struct xplan *p = &x->p;
+	struct req_res *res, *dres, dummy = { 0, NULL };
 	cpk_err_t err = CPK_OK;
 	size_t i;
 
-	if (!(res = calloc(x->p.n ? x->p.n : 1, sizeof(*res))))
+	res = calloc(p->n ? p->n : 1, sizeof(*res));
+	dres = calloc(p->nclosed ? p->nclosed : 1, sizeof(*dres));
+	if (!res || !dres) {
+		free(res);
+		free(dres);
 		return 1;
-	for (i = 0; !err && i < x->p.n; i++) {
-		struct xent *e = &x->p.e[i];
+	}
+	for (i = 0; !err && i < p->n; i++) {
+		struct xent *e = &p->e[i];
 
 		res[i].err = CPK_ERR_IO;
 		if (e->st.type != XT_LINK)
@@ -1065,57 +1046,69 @@ static int finish_remote_pipelined(struct cpk_xfer *x, struct cpk_sftp *s)
 			err = cpk_sftp_req_symlink(s, e->link, e->dst,
 						   req_res_cb, &res[i]);
 	}
-	for (i = x->p.n; !err && !x->o.no_preserve && i-- > 0;) {
-		struct xent *e = &x->p.e[i];
+	for (i = 0; !err && !x->o.no_preserve && i < p->nclosed; i++) {
+		struct xdir *d = &p->closed[i];
 		struct cpk_sftp_attr a;
 
-		if (e->st.type != XT_DIR)
-			continue;
 		memset(&a, 0, sizeof(a));
 		a.flags = CPK_SFTP_ATTR_TIMES | CPK_SFTP_ATTR_PERM;
-		a.perm = e->st.mode;
-		a.atime = e->st.atime;
-		a.mtime = e->st.mtime;
-		err = cpk_sftp_req_setstat(s, e->dst, &a, req_res_cb, &res[i]);
+		a.perm = d->st.mode;
+		a.atime = d->st.atime;
+		a.mtime = d->st.mtime;
+		dres[i].err = CPK_ERR_IO;
+		err = cpk_sftp_req_setstat(s, d->dst, &a, req_res_cb, &dres[i]);
 	}
 	if (!err)
 		err = cpk_sftp_drain(s);
-	for (i = 0; !err && i < x->p.n; i++) {
-		struct xent *e = &x->p.e[i];
+	for (i = 0; !err && i < p->n; i++) {
+		struct xent *e = &p->e[i];
+		char m[1200];
 
-		if (e->st.type == XT_LINK && !res[i].err) {
+		if (e->st.type != XT_LINK)
+			continue;
+		if (!res[i].err) {
 			e->done = 1;
 			x->st.links++;
-		} else if (e->st.type == XT_LINK ||
-			   (e->st.type == XT_DIR && !x->o.no_preserve &&
-			    res[i].err && !e->failed)) {
-			char m[1200];
-
-			snprintf(m, sizeof(m), "cannot %s %s on the remote "
-				 "side: %s (server: %s)", e->st.type == XT_LINK ?
-				 "create the link" : "set the mode and times of",
-				 e->dst, cpk_strerror(res[i].err),
-				 req_res_msg(&res[i]));
-			e->failed = 1;
-			free(e->err);
-			e->err = cpk_strdup(m);
+			continue;
 		}
+		snprintf(m, sizeof(m), "cannot create the link %s on the remote "
+			 "side: %s (server: %s)", e->dst,
+			 cpk_strerror(res[i].err), req_res_msg(&res[i]));
+		e->failed = 1;
+		free(e->err);
+		e->err = cpk_strdup(m);
 	}
-	req_res_free(res, x->p.n);
+	for (i = 0; !err && !x->o.no_preserve && i < p->nclosed; i++) {
+		struct xdir *d = &p->closed[i];
+		char m[1200];
+
+		if (!dres[i].err)
+			continue;
+		snprintf(m, sizeof(m), "cannot set the mode and times of %s on "
+			 "the remote side: %s (server: %s)", d->dst,
+			 cpk_strerror(dres[i].err), req_res_msg(&dres[i]));
+		d->failed = 1;
+		free(d->err);
+		d->err = cpk_strdup(m);
+	}
+	req_res_free(res, p->n);
+	req_res_free(dres, p->nclosed);
 	free(dummy.msg);
 	return err != CPK_OK;
 }
 
-/* Links, then directory modes and times (deepest first: writing into a
- * directory changes its mtime).  Temporary files of failed files are
- * removed, unless a journal may resume them. */
-static void finish_tree(struct cpk_xfer *x, struct cpk_sftp *s)
+/* Links, then the modes and times of the directories closed in this
+ * segment (children first: writing into a directory changes its mtime, and
+ * a parent's mode may shut its children).  Temporary files of failed files
+ * are removed, unless a journal may resume them. */
+static void finish_segment(struct cpk_xfer *x, struct cpk_sftp *s)
 {
 	struct xfs df = { x->dir == CPK_XFER_PUT ? s : NULL };
+	struct xplan *p = &x->p;
 	size_t i;
 
-	for (i = 0; !x->have_journal && i < x->p.n; i++) {
-		const struct xent *e = &x->p.e[i];
+	for (i = 0; !x->have_journal && i < p->n; i++) {
+		const struct xent *e = &p->e[i];
 		char *t;
 
 		if (e->st.type != XT_FILE || e->done)
@@ -1130,28 +1123,32 @@ static void finish_tree(struct cpk_xfer *x, struct cpk_sftp *s)
 
 	if (df.s && !finish_remote_pipelined(x, s))
 		return;
-	for (i = 0; i < x->p.n; i++) {
-		struct xent *e = &x->p.e[i];
+	for (i = 0; i < p->n; i++) {
+		struct xent *e = &p->e[i];
 
-		if (e->st.type != XT_LINK)
+		if (e->st.type != XT_LINK || e->done)
 			continue;
 		if (xfs_symlink(&df, e->link, e->dst) == 0) {
 			e->done = 1;
+			e->failed = 0;
 			x->st.links++;
 		} else {
 			e->failed = 1;
+			free(e->err);
 			e->err = cpk_strdup(cpk_errmsg());
 		}
 	}
 	if (x->o.no_preserve)
 		return;
-	for (i = x->p.n; i-- > 0;) {
-		struct xent *e = &x->p.e[i];
+	for (i = 0; i < p->nclosed; i++) {
+		struct xdir *d = &p->closed[i];
 
-		if (e->st.type == XT_DIR &&
-		    xfs_setattr(&df, e->dst, &e->st, 1) != 0 && !e->failed) {
-			e->failed = 1;
-			e->err = cpk_strdup(cpk_errmsg());
+		if (xfs_setattr(&df, d->dst, &d->st, 1) != 0) {
+			d->failed = 1;
+			free(d->err);
+			d->err = cpk_strdup(cpk_errmsg());
+		} else {
+			d->failed = 0;
 		}
 	}
 }
@@ -1161,11 +1158,44 @@ static void add_mib(struct cpk_buf *b, uint64_t n)
 	cpk_buf_addf(b, "%.1f MiB", (double)n / MiB);
 }
 
+/* Names one failure for the summary (the first few; the others counted). */
+static void note_failure(struct cpk_xfer *x, const char *dst, const char *why)
+{
+	if (why && strstr(why, "ermission"))
+		x->perm = 1;
+	if (x->nshown == 5) {
+		x->nmore++;
+		return;
+	}
+	cpk_buf_addf(&x->failmsg, "%s %s (%s)", x->nshown ? "," : "", dst,
+		     why ? why : "not attempted");
+	x->nshown++;
+}
+
+/* After a segment: what did not make it, before its plan is let go. */
+static void note_segment(struct cpk_xfer *x)
+{
+	struct xplan *p = &x->p;
+	size_t i;
+
+	for (i = 0; i < p->n; i++) {
+		struct xent *e = &p->e[i];
+
+		if (e->st.type == XT_FILE && !e->done)
+			x->st.files_failed++;
+		if (e->failed || (e->st.type != XT_DIR && !e->done))
+			note_failure(x, e->dst, e->err);
+	}
+	for (i = 0; i < p->nclosed; i++)
+		if (p->closed[i].failed)
+			note_failure(x, p->closed[i].dst, p->closed[i].err);
+}
+
 /* "copied 3 of 5 files (...); not copied: a (why), b (why), and 4 more". */
-static cpk_err_t summary_error(struct cpk_xfer *x, cpk_err_t err)
+static cpk_err_t summary_error(struct cpk_xfer *x)
 {
 	struct cpk_buf b = CPK_BUF_INIT;
-	size_t i, shown = 0, more = 0;
+	cpk_err_t err;
 
 	cpk_buf_addf(&b, "copied %llu of %llu files (",
 		     (unsigned long long)x->st.files_done,
@@ -1174,22 +1204,15 @@ static cpk_err_t summary_error(struct cpk_xfer *x, cpk_err_t err)
 	cpk_buf_addstr(&b, " of ");
 	add_mib(&b, x->st.bytes_total);
 	cpk_buf_addstr(&b, "); not copied:");
-	for (i = 0; i < x->p.n; i++) {
-		struct xent *e = &x->p.e[i];
-
-		if (!e->failed && (e->done || e->st.type == XT_DIR))
-			continue;
-		if (shown == 5) {
-			more++;
-			continue;
-		}
-		cpk_buf_addf(&b, "%s %s (%s)", shown ? "," : "", e->dst,
-			     e->err ? e->err : "not attempted");
-		shown++;
-	}
-	if (more)
-		cpk_buf_addf(&b, ", and %zu more", more);
-	err = cpk_err_set(err, "%s", cpk_buf_failed(&b) ? "copy failed" : b.buf);
+	cpk_buf_addstr(&b, x->failmsg.len ? x->failmsg.buf : " none named");
+	if (x->nmore)
+		cpk_buf_addf(&b, ", and %zu more", x->nmore);
+	if (x->stopped)
+		cpk_buf_addf(&b, "; the copy stopped before the rest of the "
+			     "sources were walked: %s", x->conn_err ?
+			     x->conn_err : "no connection");
+	err = cpk_err_set(x->perm ? CPK_ERR_PERM : CPK_ERR_IO, "%s",
+			  cpk_buf_failed(&b) ? "copy failed" : b.buf);
 	cpk_buf_release(&b);
 	return err;
 }
@@ -1219,18 +1242,213 @@ static cpk_err_t start_workers(struct cpk_xfer *x, unsigned from, unsigned to)
 	return CPK_OK;
 }
 
+/* Joins the workers that were started. */
+static void join_workers(struct cpk_xfer *x)
+{
+	unsigned i;
+
+	for (i = 0; i < x->nw; i++)
+		if (x->w[i].started) {
+			pthread_join(x->w[i].th, NULL);
+			x->w[i].started = 0;
+		}
+}
+
+/* The next segment into x->p: the rest of the current operand, then the
+ * next operands, until the plan is full.  *MORE: something is left. */
+static cpk_err_t plan_segment(struct cpk_xfer *x, const char *const *srcs,
+			      size_t nsrc, const char *dst, int *more)
+{
+	cpk_err_t err;
+
+	*more = 0;
+	for (;;) {
+		if ((err = xwalk_fill(&x->walk, &x->p, x->seg, more)) != 0 ||
+		    *more)
+			return err;
+		if (x->src_i == nsrc)
+			return CPK_OK;
+		if (xplan_full(&x->p, x->seg)) {
+			*more = 1;
+			return CPK_OK;
+		}
+		{
+			char *root = xplan_dst_root(srcs[x->src_i],
+						    *dst ? dst : ".",
+						    x->dst_dir);
+
+			if (!root)
+				return cpk_err_set(CPK_ERR_NOMEM, "out of memory");
+			err = xwalk_source(&x->walk, &x->p, srcs[x->src_i], root);
+			free(root);
+			x->src_i++;
+			if (err)
+				return err;
+		}
+	}
+}
+
+/* A big file whose chunks the journal lists: is its temporary file still
+ * there?  If not, its chunks are sent again.  Then this segment's share of
+ * the totals and of what the journal says is done. */
+static void count_segment(struct cpk_xfer *x, const struct xfs *df,
+			  uint64_t *todo)
+{
+	size_t i;
+
+	*todo = 0;
+	x->st.bytes_total += x->p.bytes;
+	x->st.files_total += x->p.files;
+	for (i = 0; i < x->p.n; i++) {
+		struct xent *e = &x->p.e[i];
+		struct xstat st;
+
+		if (e->st.type != XT_FILE)
+			continue;
+		x->st.chunks_total += e->nchunks;
+		if (e->done) {
+			x->st.files_done++;
+			x->st.bytes_done += e->st.size;
+			x->st.chunks_skipped += e->nchunks;
+			continue;
+		}
+		if (x->have_journal && e->chunk && e->left != e->nchunks &&
+		    !(xfs_stat(df, e->tmp, 0, &st) == 0 && st.type == XT_FILE)) {
+			memset(e->cdone, 0, e->nchunks);
+			e->left = e->nchunks;
+		}
+		for (uint32_t c = 0; e->cdone && c < e->nchunks; c++)
+			if (e->cdone[c]) {
+				uint64_t off = (uint64_t)c * e->chunk;
+
+				x->st.chunks_skipped++;
+				x->st.bytes_done += e->st.size - off < e->chunk ?
+						    e->st.size - off : e->chunk;
+			}
+		(*todo)++;
+	}
+}
+
+/* Waits for the workers, reporting progress meanwhile. */
+static void wait_workers(struct cpk_xfer *x, struct progress_state *ps)
+{
+	pthread_mutex_lock(&x->mu);
+	x->ready = 1;
+	pthread_cond_broadcast(&x->cv);
+	while (x->running) {
+		struct timespec dl;
+
+		clock_gettime(CLOCK_REALTIME, &dl);
+		dl.tv_nsec += (long)(x->o.progress_ms % 1000) * 1000000L;
+		dl.tv_sec += x->o.progress_ms / 1000 + dl.tv_nsec / 1000000000L;
+		dl.tv_nsec %= 1000000000L;
+		pthread_cond_timedwait(&x->cv, &x->mu, &dl);
+		if (!x->running)
+			break;
+		pthread_mutex_unlock(&x->mu);
+		report(x, ps, 0);
+		pthread_mutex_lock(&x->mu);
+	}
+	pthread_mutex_unlock(&x->mu);
+	join_workers(x);
+}
+
+/*
+ * Copies the planned segment: directories and temporary files are made on
+ * the planning connection (*XS, *S) while the workers connect, then the
+ * workers take the pieces.  With HANDOFF (the only segment) the planning
+ * connection becomes worker 0's and *S afterwards is any live one; else
+ * the workers keep their connections for the next segment and *S stays
+ * the planner's.
+ */
+static cpk_err_t copy_segment(struct cpk_xfer *x, struct xsess **xs,
+			      struct cpk_sftp **s, unsigned n, uint64_t todo,
+			      int handoff, struct progress_state *ps)
+{
+	unsigned i;
+	cpk_err_t err;
+
+	pthread_mutex_lock(&x->mu);
+	x->next = 0;
+	x->nretry = 0;
+	x->ready = 0;
+	x->abort = 0;
+	pthread_mutex_unlock(&x->mu);
+	if (handoff && n > x->p.nt)
+		n = x->p.nt ? (unsigned)x->p.nt : 1;
+	if (handoff || !x->nw) {
+		x->st.channels = n < x->chans ? n : x->chans;
+		x->st.conns = (n + x->chans - 1) / x->chans;
+	}
+	if (todo && x->p.nt && n > x->nw)
+		x->nw = n;
+	if (!todo || !x->p.nt)
+		return prepare(x, *s);
+	(void)start_workers(x, 1, x->nw);
+	if ((err = prepare(x, *s)) != 0) {
+		pthread_mutex_lock(&x->mu);
+		x->abort = 1;
+		pthread_cond_broadcast(&x->cv);
+		pthread_mutex_unlock(&x->mu);
+		join_workers(x);
+		return err;
+	}
+	if (handoff) {
+		x->w[0].xs = *xs;	/* the first connection moves to worker 0 */
+		x->w[0].s = *s;
+		*xs = NULL;
+		*s = NULL;
+	}
+	if (start_workers(x, 0, 1) != 0 && handoff) {
+		/* the others do the work (or it is reported undone) */
+		*xs = x->w[0].xs;
+		*s = x->w[0].s;
+		x->w[0].xs = NULL;
+		x->w[0].s = NULL;
+	}
+	wait_workers(x, ps);
+	if (!handoff)
+		return CPK_OK;
+	/* keep one live connection for the finishing touches */
+	for (i = 0; i < x->nw; i++) {
+		if (!*s && x->w[i].s) {
+			*xs = x->w[i].xs;
+			*s = x->w[i].s;
+			x->w[i].xs = NULL;
+			x->w[i].s = NULL;
+		} else {
+			conn_close(x, &x->w[i].xs, &x->w[i].s, 0);
+		}
+	}
+	if (!*s)
+		return conn_open(x, NULL, xs, s);
+	return CPK_OK;
+}
+
+/* Whether any worker still has a connection. */
+static int workers_connected(struct cpk_xfer *x)
+{
+	unsigned i;
+
+	for (i = 0; i < x->nw; i++)
+		if (x->w[i].s)
+			return 1;
+	return 0;
+}
+
 cpk_err_t cpk_xfer_run(struct cpk_xfer *x, enum cpk_xfer_dir dir,
 		       const char *const *srcs, size_t nsrc, const char *dst)
 {
 	struct xsess *xs = NULL;
 	struct cpk_sftp *s = NULL;
+	struct xfs local = { NULL }, remote = { NULL };
+	struct progress_state ps = { 0, 0, 0 };
+	struct xstat st;
 	char *header = NULL;
-	size_t i, records = 0;
-	unsigned n;
-	double rate = 0, last_t = 0;
-	uint64_t last_sent = 0, todo = 0;
+	unsigned n, k, i;
+	uint64_t todo;
 	cpk_err_t err;
-	int failed = 0;
+	int more = 0, failed = 0;
 
 	clock_gettime(CLOCK_MONOTONIC, &x->t0);
 	if (x->ran)
@@ -1240,155 +1458,107 @@ cpk_err_t cpk_xfer_run(struct cpk_xfer *x, enum cpk_xfer_dir dir,
 		return cpk_err_set(CPK_ERR_INVALID, "cpk_xfer_run: invalid "
 				   "arguments");
 	x->dir = dir;
-	/* 1. the first connection: round trip, plan */
+	/* 1. the first connection: round trip, layout */
 	if ((err = conn_open(x, &x->w[0], &xs, &s)) != 0)
 		return err;
+	remote.s = s;
 	x->st.rtt_ms = measure_rtt(s);
 	xplan_layout(x->st.rtt_ms, sysconf(_SC_NPROCESSORS_ONLN), x->o.conns,
 		     x->o.channels, &n, &x->chans);
 	/* n: streams from here on; workers 0..chans-1 share this connection */
 	n *= x->chans;
-	/* big files in as many chunks as streams (16 at least), or as the
-	 * journal being resumed says */
-	x->p.parts = x->o.journal ? xjournal_parts(x->o.journal) : 0;
-	if (!x->p.parts)
-		x->p.parts = n > XPLAN_PARTS ? n : XPLAN_PARTS;
-	if ((err = plan(x, s, srcs, nsrc, dst)) != 0 ||
-	    (err = xplan_tasks(&x->p, x->o.chunk_min, x->o.chunk_max, n)) != 0)
+	/* big files in as many chunks as streams (16 at least), segments of
+	 * the asked size, or both as the journal being resumed says */
+	x->seg = x->o.segment ? x->o.segment : XPLAN_SEG_FILES;
+	x->p.parts = n > XPLAN_PARTS ? n : XPLAN_PARTS;
+	if (x->o.journal)
+		(void)xjournal_layout(x->o.journal, &x->p.parts, &x->seg);
+	{
+		const struct xfs *df = dir == CPK_XFER_PUT ? &remote : &local;
+
+		x->dst_dir = xfs_stat(df, *dst ? dst : ".", 1, &st) == 0 &&
+			     st.type == XT_DIR;
+	}
+	if (nsrc > 1 && !x->dst_dir) {
+		err = cpk_err_set(CPK_ERR_INVALID, "%s is not a directory "
+				  "(copying %zu sources needs one)", dst, nsrc);
 		goto out;
-	x->st.bytes_total = x->p.bytes;
-	x->st.files_total = x->p.files;
-	x->st.chunks_total = 0;
-	for (i = 0; i < x->p.n; i++)
-		if (x->p.e[i].st.type == XT_FILE)
-			x->st.chunks_total += x->p.e[i].nchunks;
+	}
 	/* 2. the journal: what an earlier run finished */
 	if (x->o.journal) {
-		struct xfs df = { dir == CPK_XFER_PUT ? s : NULL };
-
 		if (!(header = xjournal_header(dir, srcs, nsrc, dst,
 					       x->o.chunk_min, x->o.chunk_max,
-					       &x->p))) {
+					       x->p.parts, x->seg))) {
 			err = cpk_err_set(CPK_ERR_NOMEM, "out of memory");
 			goto out;
 		}
-		if ((err = xjournal_open(&x->j, x->o.journal, header, &x->p,
-					 &records)) != 0)
+		if ((err = xjournal_open(&x->j, x->o.journal, header,
+					 &x->res)) != 0)
 			goto out;
 		x->have_journal = 1;
-		check_resumed(x, &df);
 	}
-	for (i = 0; i < x->p.n; i++) {
-		struct xent *e = &x->p.e[i];
+	/* 3. segment by segment: walk, plan, copy, finish */
+	xwalk_init(&x->walk, dir == CPK_XFER_PUT ? &local : &remote,
+		   x->o.recursive, x->o.follow_links);
+	for (k = 0;; k++) {
+		const struct xfs *df;
 
-		if (e->st.type != XT_FILE)
-			continue;
-		if (e->done) {
-			x->st.files_done++;
-			x->st.bytes_done += e->st.size;
-			x->st.chunks_skipped += e->nchunks;
-			continue;
+		if (k && conn_dead(s)) {
+			/* the planning connection dropped: a new one */
+			conn_close(x, &xs, &s, 1);
+			if ((err = conn_open(x, NULL, &xs, &s)) != 0)
+				goto out;
+			x->st.reconnects++;
 		}
-		for (uint32_t c = 0; e->cdone && c < e->nchunks; c++)
-			if (e->cdone[c]) {
-				x->st.chunks_skipped++;
-				x->st.bytes_done += e->st.size - (uint64_t)c *
-					e->chunk < e->chunk ? e->st.size -
-					(uint64_t)c * e->chunk : e->chunk;
-			}
-		todo++;
-	}
-	/* 3. the other workers connect while this connection creates the
-	 * directories and temporary files; then it joins them as worker 0 */
-	if (n > x->p.nt)
-		n = x->p.nt ? (unsigned)x->p.nt : 1;
-	x->st.channels = n < x->chans ? n : x->chans;
-	x->st.conns = (n + x->chans - 1) / x->chans;
-	x->nw = todo && x->p.nt ? n : 0;
-	if (x->nw > 1)
-		(void)start_workers(x, 1, x->nw);
-	if ((err = prepare(x, s)) != 0) {
-		pthread_mutex_lock(&x->mu);
-		x->abort = 1;
-		pthread_cond_broadcast(&x->cv);
-		pthread_mutex_unlock(&x->mu);
-		for (i = 1; i < x->nw; i++)
-			if (x->w[i].started) {
-				pthread_join(x->w[i].th, NULL);
-				conn_close(x, &x->w[i].xs, &x->w[i].s, 0);
-			}
-		goto out;
-	}
-	if (x->nw) {
-		x->w[0].xs = xs;	/* the first connection moves to worker 0 */
-		x->w[0].s = s;
-		xs = NULL;
-		s = NULL;
-		if (start_workers(x, 0, 1) != 0) {
-			/* the others do the work (or it is reported undone) */
-			xs = x->w[0].xs;
-			s = x->w[0].s;
-			x->w[0].xs = NULL;
-			x->w[0].s = NULL;
-		}
-		pthread_mutex_lock(&x->mu);
-		x->ready = 1;
-		pthread_cond_broadcast(&x->cv);
-		while (x->running) {
-			struct timespec dl;
-
-			clock_gettime(CLOCK_REALTIME, &dl);
-			dl.tv_nsec += (long)(x->o.progress_ms % 1000) * 1000000L;
-			dl.tv_sec += x->o.progress_ms / 1000 + dl.tv_nsec / 1000000000L;
-			dl.tv_nsec %= 1000000000L;
-			pthread_cond_timedwait(&x->cv, &x->mu, &dl);
-			if (!x->running)
-				break;
-			pthread_mutex_unlock(&x->mu);
-			report(x, &rate, &last_sent, &last_t, 0);
-			pthread_mutex_lock(&x->mu);
-		}
-		pthread_mutex_unlock(&x->mu);
-		for (i = 0; i < x->nw; i++)
-			if (x->w[i].started)
-				pthread_join(x->w[i].th, NULL);
-		/* keep one live connection for the finishing touches */
-		for (i = 0; i < x->nw; i++) {
-			if (!s && x->w[i].s) {
-				xs = x->w[i].xs;
-				s = x->w[i].s;
-			} else {
-				conn_close(x, &x->w[i].xs, &x->w[i].s, 0);
-			}
-		}
-		if (!s && (err = conn_open(x, NULL, &xs, &s)) != 0)
+		remote.s = s;
+		df = dir == CPK_XFER_PUT ? &remote : &local;
+		if ((err = plan_segment(x, srcs, nsrc, dst, &more)) != 0 ||
+		    (err = xplan_tasks(&x->p, x->o.chunk_min, x->o.chunk_max,
+				       n)) != 0 ||
+		    (err = xjournal_segment(x->have_journal ? &x->j : NULL,
+					    &x->res, k, &x->p)) != 0)
 			goto out;
-	}
-	/* 4. links, directory attributes, verification */
-	finish_tree(x, s);
-	if (x->o.verify && (err = xverify(&x->p, dir, xs->ss, s, x->o.verify,
-					   &x->st.verified)) != 0)
-		goto out;
-	for (i = 0; i < x->p.n; i++)
-		if (x->p.e[i].failed || (x->p.e[i].st.type == XT_FILE &&
-					 !x->p.e[i].done))
-			failed = 1;
-	x->st.files_failed = 0;
-	for (i = 0; i < x->p.n; i++)
-		if (x->p.e[i].st.type == XT_FILE && !x->p.e[i].done)
-			x->st.files_failed++;
-	if (failed) {
-		size_t k;
-		cpk_err_t first = CPK_ERR_IO;
+		if (!k && more)
+			x->multi = 1;
+		count_segment(x, df, &todo);
+		if ((err = copy_segment(x, &xs, &s, n, todo, !x->multi,
+					&ps)) != 0)
+			goto out;
+		remote.s = s;
+		/* links, directory attributes, verification */
+		finish_segment(x, s);
+		if (x->o.verify) {
+			uint64_t ok = 0;
 
-		for (k = 0; k < x->p.n; k++)
-			if (x->p.e[k].err && strstr(x->p.e[k].err, "ermission"))
-				first = CPK_ERR_PERM;
-		err = summary_error(x, first);
+			err = xverify(&x->p, dir, xs->ss, s, x->o.verify, &ok);
+			x->st.verified += ok;
+			if (err)
+				goto out;
+		}
+		note_segment(x);
+		for (i = 0; i < x->p.n; i++)
+			if (x->p.e[i].failed || (x->p.e[i].st.type == XT_FILE &&
+						 !x->p.e[i].done))
+				failed = 1;
+		for (i = 0; i < x->p.nclosed; i++)
+			failed |= x->p.closed[i].failed;
+		if (!more)
+			break;
+		if (x->conn_err && !workers_connected(x)) {
+			/* nobody could connect: the rest would fail too */
+			x->stopped = 1;
+			failed = 1;
+			break;
+		}
+		xplan_next(&x->p);
 	}
+	if (failed)
+		err = summary_error(x);
 out:
-	report(x, &rate, &last_sent, &last_t, 1);
+	report(x, &ps, 1);
 	x->st.seconds = since(&x->t0);
+	for (i = 0; i < x->nw; i++)
+		conn_close(x, &x->w[i].xs, &x->w[i].s, 0);
 	if (x->have_journal)
 		xjournal_close(&x->j, err == CPK_OK);
 	x->have_journal = 0;

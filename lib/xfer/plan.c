@@ -219,28 +219,78 @@ static char *arena_dup(struct xplan *p, const char *s)
 	r = b->data + b->used;
 	memcpy(r, s, n);
 	b->used += n;
+	p->strbytes += n;
 	return r;
 }
 
-void xplan_release(struct xplan *p)
+/* Frees what the entries own and the string blocks; keeps the arrays. */
+static void plan_empty(struct xplan *p)
 {
 	size_t i;
 
-	if (!p)
-		return;
 	for (i = 0; i < p->n; i++) {
 		free(p->e[i].cdone);
 		free(p->e[i].err);
 	}
+	for (i = 0; i < p->nclosed; i++)
+		free(p->closed[i].err);
 	while (p->strs) {
 		struct xarena *b = p->strs;
 
 		p->strs = b->next;
 		free(b);
 	}
-	free(p->e);
+	p->strbytes = 0;
 	free(p->t);
+	p->t = NULL;
+	p->nt = 0;
+}
+
+void xplan_release(struct xplan *p)
+{
+	if (!p)
+		return;
+	plan_empty(p);
+	free(p->e);
+	free(p->closed);
 	memset(p, 0, sizeof(*p));
+}
+
+void xplan_next(struct xplan *p)
+{
+	plan_empty(p);
+	p->base += p->n;
+	p->n = 0;
+	p->nclosed = 0;
+	p->bytes = p->files = 0;
+}
+
+int xplan_full(const struct xplan *p, size_t seg_max)
+{
+	return p->n >= (seg_max ? seg_max : XPLAN_SEG_FILES) ||
+	       p->strbytes >= XPLAN_SEG_BYTES;
+}
+
+cpk_err_t xplan_close_dir(struct xplan *p, const char *dst,
+			  const struct xstat *st)
+{
+	struct xdir *d;
+
+	if (p->nclosed == p->capclosed) {
+		size_t cap = p->capclosed ? p->capclosed * 2 : 16;
+
+		if (!(d = cpk_reallocarray(p->closed, cap, sizeof(*d))))
+			return cpk_err_set(CPK_ERR_NOMEM, "out of memory");
+		p->closed = d;
+		p->capclosed = cap;
+	}
+	d = &p->closed[p->nclosed];
+	memset(d, 0, sizeof(*d));
+	if (!(d->dst = arena_dup(p, dst)))
+		return cpk_err_set(CPK_ERR_NOMEM, "out of memory");
+	d->st = *st;
+	p->nclosed++;
+	return CPK_OK;
 }
 
 cpk_err_t xplan_add(struct xplan *p, char *src, char *dst, char *rel,
@@ -403,50 +453,64 @@ cpk_err_t xplan_tasks(struct xplan *p, uint64_t cmin, uint64_t cmax,
 	return CPK_OK;
 }
 
-/* Walks DIR (already added as REL) recursively. */
+/* ---- the walk ------------------------------------------------------------ */
+
 /* Directory listings fetched ahead, by path. */
-struct lcache {
+struct xlcache {
 	struct cpk_strmap map;	/* path -> index in v */
 	struct xlisting *v;
 	char **paths;		/* the keys, owned */
-	size_t n, cap;
+	unsigned char *taken;	/* v[i] was handed to the walk */
+	size_t n, cap, ntaken;
+	size_t entries;		/* names held */
+	size_t maxdir;		/* the longest listing fetched so far */
+	unsigned ahead;		/* directories to fetch per round now */
 };
 
-static void lcache_release(struct lcache *c)
+static void lcache_release(struct xlcache *c)
 {
 	size_t i;
 
+	if (!c)
+		return;
 	for (i = 0; i < c->n; i++) {
 		xfs_listing_release(&c->v[i]);
 		free(c->paths[i]);
 	}
 	free(c->v);
 	free(c->paths);
+	free(c->taken);
 	cpk_strmap_release(&c->map);
 	memset(c, 0, sizeof(*c));
 }
 
 /* Takes over PATH and L (on failure too). */
-static cpk_err_t lcache_add(struct lcache *c, char *path, struct xlisting *l)
+static cpk_err_t lcache_add(struct xlcache *c, char *path, struct xlisting *l)
 {
 	if (c->n == c->cap) {
 		size_t cap = c->cap ? c->cap * 2 : 64;
 		struct xlisting *v = cpk_reallocarray(c->v, cap, sizeof(*v));
 		char **p = v ? cpk_reallocarray(c->paths, cap, sizeof(*p)) :
 			   NULL;
+		unsigned char *t = p ? realloc(c->taken, cap) : NULL;
 
 		if (v)
 			c->v = v;
 		if (p)
 			c->paths = p;
-		if (!v || !p)
+		if (t)
+			c->taken = t;
+		if (!v || !p || !t)
 			goto nomem;
 		c->cap = cap;
 	}
 	if (cpk_strmap_put(&c->map, path, c->n, NULL) < 0)
 		goto nomem;
 	c->paths[c->n] = path;
+	c->taken[c->n] = 0;
+	c->entries += l->n;
 	c->v[c->n++] = *l;
+	memset(l, 0, sizeof(*l));
 	return CPK_OK;
 nomem:
 	free(path);
@@ -454,185 +518,361 @@ nomem:
 	return cpk_err_set(CPK_ERR_NOMEM, "out of memory");
 }
 
-/*
- * The listings of every directory under ROOT on the remote side F, a level
- * at a time with all of a level's requests in flight: the walk then costs a
- * few round trips per level instead of three per directory.  Directories
- * reached through followed links are left to the walk.
- */
-static cpk_err_t prefetch(struct lcache *c, const struct xfs *f,
-			  const char *root)
+/* Drops the taken listings and rebuilds the map (its keys are borrowed
+ * from paths[]). */
+static cpk_err_t lcache_compact(struct xlcache *c)
 {
-	char **level = NULL, **next = NULL;
-	size_t nl = 1, nn, cn, i, k;
+	size_t i, k = 0;
+
+	cpk_strmap_release(&c->map);
+	for (i = 0; i < c->n; i++) {
+		if (!c->taken[i]) {
+			c->paths[k] = c->paths[i];
+			c->v[k] = c->v[i];
+			c->taken[k] = 0;
+			if (cpk_strmap_put(&c->map, c->paths[k], k, NULL) < 0)
+				return cpk_err_set(CPK_ERR_NOMEM, "out of memory");
+			k++;
+		} else {
+			free(c->paths[i]);
+		}
+	}
+	c->n = k;
+	c->ntaken = 0;
+	return CPK_OK;
+}
+
+/* Takes PATH's listing out of the cache into *L; 0 if it is not there. */
+static int lcache_take(struct xlcache *c, const char *path,
+		       struct xlisting *l)
+{
+	size_t i;
+
+	if (!cpk_strmap_get(&c->map, path, &i) || c->taken[i])
+		return 0;
+	*l = c->v[i];
+	memset(&c->v[i], 0, sizeof(c->v[i]));
+	c->entries -= l->n;
+	c->taken[i] = 1;
+	if (++c->ntaken > 64 && c->ntaken > c->n / 2 && lcache_compact(c) != 0) {
+		/* out of memory: forget what was fetched ahead */
+		lcache_release(c);
+	}
+	return 1;
+}
+
+static int lcache_has(struct xlcache *c, const char *path)
+{
+	size_t i;
+
+	return cpk_strmap_get(&c->map, path, &i) && !c->taken[i];
+}
+
+/* A directory being walked: its listing and how far the walk got. */
+struct xwframe {
+	char *src, *dst, *rel;	/* owned */
+	struct xstat st;	/* the directory's own */
+	char **names;
+	struct xstat *sts;
+	size_t n, i;
+};
+
+static void frame_release(struct xwframe *fr)
+{
+	free(fr->src);
+	free(fr->dst);
+	free(fr->rel);
+	xfs_names_free(fr->names, fr->n);
+	free(fr->sts);
+	memset(fr, 0, sizeof(*fr));
+}
+
+void xwalk_init(struct xwalk *w, const struct xfs *f, int recursive,
+		int follow)
+{
+	memset(w, 0, sizeof(*w));
+	w->f = f;
+	w->recursive = recursive;
+	w->follow = follow;
+}
+
+void xwalk_release(struct xwalk *w)
+{
+	while (w->depth)
+		frame_release(&w->fr[--w->depth]);
+	free(w->fr);
+	lcache_release(w->c);
+	free(w->c);
+	w->fr = NULL;
+	w->cap = 0;
+	w->c = NULL;
+}
+
+static int in_batch(char **paths, size_t n, const char *p)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!strcmp(paths[i], p))
+			return 1;
+	return 0;
+}
+
+/*
+ * Fetches directory SRC's listing and those of up to XWALK_AHEAD - 1
+ * directories the walk will enter after it (the directories still ahead
+ * in the frames, nearest first, then those in listings fetched before),
+ * all requests in flight together: the walk then costs a few round trips
+ * per round instead of three per directory.
+ */
+static cpk_err_t fetch_ahead(struct xwalk *w, const char *src)
+{
+	struct xlcache *c = w->c;
+	char **paths = NULL;
 	struct xlisting *out = NULL;
+	size_t n = 0, i, d, k, max;
 	cpk_err_t err = CPK_OK;
 
-	if (!(level = malloc(sizeof(*level))) || !(level[0] = cpk_strdup(root))) {
-		free(level);
-		return cpk_err_set(CPK_ERR_NOMEM, "out of memory");
-	}
-	while (nl && !err) {
-		if (!(out = calloc(nl, sizeof(*out)))) {
-			err = cpk_err_set(CPK_ERR_NOMEM, "out of memory");
-			break;
-		}
-		if ((err = xfs_list_many(f, (const char *const *)level, nl,
-					 out)) != 0)
-			break;
-		next = NULL;
-		nn = cn = 0;
-		for (i = 0; i < nl; i++) {
-			for (k = 0; !err && !out[i].err && k < out[i].n; k++) {
-				char *sub;
+	/* Sizes are known only once listed: a round fetches at most what
+	 * the longest listing so far would fill the cache with, starting
+	 * small and doubling while listings are short. */
+	if (!c->ahead)
+		c->ahead = 16;
+	max = 1 + (c->entries < XWALK_CACHED ? XWALK_CACHED - c->entries : 0) /
+		  (c->maxdir ? c->maxdir : 1);
+	if (max > c->ahead)
+		max = c->ahead;
+	if (!(paths = calloc(max, sizeof(*paths))) ||
+	    !(paths[n++] = cpk_strdup(src)))
+		goto nomem;
+	for (d = w->depth; d-- > 0 && n < max;) {
+		struct xwframe *fr = &w->fr[d];
 
-				if (out[i].sts[k].type != XT_DIR)
-					continue;
-				if (nn == cn) {
-					size_t ncap = cn ? cn * 2 : 64;
-					char **t = cpk_reallocarray(next, ncap,
-								    sizeof(*t));
+		for (k = fr->i; k < fr->n && n < max; k++) {
+			char *sub;
 
-					if (!t) {
-						err = CPK_ERR_NOMEM;
-						break;
-					}
-					next = t;
-					cn = ncap;
-				}
-				if (!(sub = xplan_join(level[i], out[i].names[k]))) {
-					err = CPK_ERR_NOMEM;
-					break;
-				}
-				next[nn++] = sub;
+			if (fr->sts[k].type != XT_DIR)
+				continue;
+			if (!(sub = xplan_join(fr->src, fr->names[k])))
+				goto nomem;
+			if (!strcmp(sub, src) || lcache_has(c, sub)) {
+				free(sub);
+				continue;
 			}
-			if (!err)
-				err = lcache_add(c, level[i], &out[i]);
-			else
-				free(level[i]), xfs_listing_release(&out[i]);
-			level[i] = NULL;
-			memset(&out[i], 0, sizeof(out[i]));
+			paths[n++] = sub;
 		}
-		for (i = 0; i < nl; i++) {
-			free(level[i]);
-			xfs_listing_release(&out[i]);
+	}
+	/* then the directories in listings already fetched ahead: the walk
+	 * enters them after these */
+	for (i = 0; i < c->n && n < max; i++) {
+		const struct xlisting *l = &c->v[i];
+
+		for (k = 0; !c->taken[i] && k < l->n && n < max; k++) {
+			char *sub;
+
+			if (l->sts[k].type != XT_DIR)
+				continue;
+			if (!(sub = xplan_join(c->paths[i], l->names[k])))
+				goto nomem;
+			if (lcache_has(c, sub) || in_batch(paths, n, sub)) {
+				free(sub);
+				continue;
+			}
+			paths[n++] = sub;
 		}
-		free(level);
-		free(out);
-		out = NULL;
-		level = next;
-		nl = nn;
-		if (err == CPK_ERR_NOMEM)
-			err = cpk_err_set(CPK_ERR_NOMEM, "out of memory");
 	}
-	if (out) {
-		for (i = 0; i < nl; i++)
+	if (!(out = calloc(n, sizeof(*out))))
+		goto nomem;
+	if ((err = xfs_list_many(w->f, (const char *const *)paths, n, out)) != 0)
+		goto out;
+	for (i = 0; i < n && !err; i++) {
+		if (out[i].n > c->maxdir)
+			c->maxdir = out[i].n;
+		err = lcache_add(c, paths[i], &out[i]);
+		paths[i] = NULL;
+	}
+	if (c->entries < XWALK_CACHED / 2 && c->ahead < XWALK_AHEAD)
+		c->ahead *= 2;
+	goto out;
+nomem:
+	err = cpk_err_set(CPK_ERR_NOMEM, "out of memory");
+out:
+	for (i = 0; paths && i < n; i++) {
+		free(paths[i]);
+		if (out)
 			xfs_listing_release(&out[i]);
-		free(out);
 	}
-	for (i = 0; level && i < nl; i++)
-		free(level[i]);
-	free(level);
+	free(paths);
+	free(out);
 	return err;
 }
 
-static cpk_err_t walk_dir(struct xplan *p, const struct xfs *f,
-			  struct lcache *c, const char *src, const char *dst,
-			  const char *rel, int follow, int depth)
+/* Enters directory SRC (taking over SRC, DST, REL, on failure too). */
+static cpk_err_t push_dir(struct xwalk *w, char *src, char *dst, char *rel,
+			  const struct xstat *st)
 {
-	char **names = NULL;
-	struct xstat *sts = NULL;
-	size_t n = 0, i, ci;
+	struct xwframe fr;
+	struct xlisting l;
+	cpk_err_t err = CPK_OK;
+
+	memset(&fr, 0, sizeof(fr));
+	fr.src = src;
+	fr.dst = dst;
+	fr.rel = rel;
+	fr.st = *st;
+	if (!src || !dst || !rel) {
+		err = cpk_err_set(CPK_ERR_NOMEM, "out of memory");
+		goto fail;
+	}
+	if (w->depth > 256) {
+		err = cpk_err_set(CPK_ERR_INVALID, "%s: directories nested too "
+				  "deep (a symlink loop?)", src);
+		goto fail;
+	}
+	if (w->depth == w->cap) {
+		size_t cap = w->cap ? w->cap * 2 : 16;
+		struct xwframe *v = cpk_reallocarray(w->fr, cap, sizeof(*v));
+
+		if (!v) {
+			err = cpk_err_set(CPK_ERR_NOMEM, "out of memory");
+			goto fail;
+		}
+		w->fr = v;
+		w->cap = cap;
+	}
+	if (w->f->s) {
+		if (!w->c && !(w->c = calloc(1, sizeof(*w->c)))) {
+			err = cpk_err_set(CPK_ERR_NOMEM, "out of memory");
+			goto fail;
+		}
+		if (!lcache_has(w->c, src) && (err = fetch_ahead(w, src)) != 0)
+			goto fail;
+		if (!lcache_take(w->c, src, &l)) {
+			err = cpk_err_set(CPK_ERR_IO, "%s: cannot list the "
+					  "directory", src);
+			goto fail;
+		}
+		if (l.err || l.msg) {
+			err = cpk_err_set(l.err ? l.err : CPK_ERR_IO, "%s",
+					  l.msg ? l.msg : "cannot list the "
+					  "directory");
+			xfs_listing_release(&l);
+			goto fail;
+		}
+		fr.names = l.names;
+		fr.sts = l.sts;
+		fr.n = l.n;
+	} else if ((err = xfs_list(w->f, src, &fr.names, &fr.sts, &fr.n)) != 0) {
+		goto fail;
+	}
+	w->fr[w->depth++] = fr;
+	return CPK_OK;
+fail:
+	frame_release(&fr);
+	return err;
+}
+
+cpk_err_t xwalk_source(struct xwalk *w, struct xplan *p, const char *src,
+		       const char *dstroot)
+{
+	const char *s = *src ? src : ".";
+	struct xstat st;
+	struct xent *e;
+	char *rel;
 	cpk_err_t err;
 
-	if (depth > 256)
-		return cpk_err_set(CPK_ERR_INVALID, "%s: directories nested too "
-				   "deep (a symlink loop?)", src);
-	if (c && cpk_strmap_get(&c->map, src, &ci) && !c->v[ci].msg &&
-	    !c->v[ci].err) {
-		/* fetched ahead: take it over */
-		names = c->v[ci].names;
-		sts = c->v[ci].sts;
-		n = c->v[ci].n;
-		c->v[ci].names = NULL;
-		c->v[ci].sts = NULL;
-		c->v[ci].n = 0;
-	} else if (c && cpk_strmap_get(&c->map, src, &ci)) {
-		return cpk_err_set(c->v[ci].err ? c->v[ci].err : CPK_ERR_IO,
-				   "%s", c->v[ci].msg ? c->v[ci].msg :
-				   "cannot list the directory");
-	} else if ((err = xfs_list(f, src, &names, &sts, &n)) != 0) {
+	/* the operand itself is followed, like cp -r and scp do */
+	if ((err = xfs_stat(w->f, s, 1, &st)) != 0)
 		return err;
-	}
-	for (i = 0; i < n && !err; i++) {
-		struct xstat st;
-		char *s = xplan_join(src, names[i]), *d = xplan_join(dst, names[i]);
-		char *r = xplan_join(rel, names[i]), *link = NULL;
+	if (st.type == XT_OTHER)
+		return cpk_err_set(CPK_ERR_INVALID, "%s: not a regular file or "
+				   "directory", src);
+	if (st.type == XT_DIR && !w->recursive)
+		return cpk_err_set(CPK_ERR_INVALID, "%s is a directory (use -r "
+				   "to copy it)", src);
+	if (!(rel = base_name(s)))
+		return cpk_err_set(CPK_ERR_NOMEM, "out of memory");
+	if ((err = xplan_add(p, cpk_strdup(s), cpk_strdup(dstroot), rel, &st,
+			     NULL)) != 0)
+		return err;
+	if (st.type != XT_DIR)
+		return CPK_OK;
+	e = &p->e[p->n - 1];
+	return push_dir(w, cpk_strdup(e->src), cpk_strdup(e->dst),
+			cpk_strdup(e->rel), &st);
+}
 
+cpk_err_t xwalk_fill(struct xwalk *w, struct xplan *p, size_t seg_max,
+		     int *more)
+{
+	cpk_err_t err;
+
+	*more = 0;
+	while (w->depth) {
+		struct xwframe *fr = &w->fr[w->depth - 1];
+		struct xstat st;
+		char *s, *d, *r, *link = NULL;
+		const char *name;
+		struct xent *e;
+
+		if (fr->i == fr->n) {
+			/* the walk leaves it: its subtree is all planned */
+			err = xplan_close_dir(p, fr->dst, &fr->st);
+			frame_release(fr);
+			w->depth--;
+			if (err)
+				return err;
+			continue;
+		}
+		if (xplan_full(p, seg_max)) {
+			*more = 1;
+			return CPK_OK;
+		}
+		name = fr->names[fr->i];
+		st = fr->sts[fr->i++];
+		s = xplan_join(fr->src, name);
+		d = xplan_join(fr->dst, name);
+		r = xplan_join(fr->rel, name);
 		if (!s || !d || !r) {
 			free(s), free(d), free(r);
-			err = cpk_err_set(CPK_ERR_NOMEM, "out of memory");
-			break;
+			return cpk_err_set(CPK_ERR_NOMEM, "out of memory");
 		}
-		st = sts[i];
-		err = CPK_OK;
-		if (follow && st.type == XT_LINK &&
-		    xfs_stat(f, s, 1, &st) != 0)
-			st = sts[i];	/* a dangling link stays a link */
-		if (st.type == XT_LINK)
-			err = xfs_readlink(f, s, &link);
+		if (w->follow && st.type == XT_LINK &&
+		    xfs_stat(w->f, s, 1, &st) != 0)
+			st = fr->sts[fr->i - 1];	/* a dangling link stays a
+							 * link */
+		err = st.type == XT_LINK ? xfs_readlink(w->f, s, &link) : CPK_OK;
 		if (err || st.type == XT_OTHER) {
 			/* sockets, fifos, devices: skipped */
 			free(s), free(d), free(r), free(link);
 			if (err)
-				break;
+				return err;
 			continue;
 		}
 		if ((err = xplan_add(p, s, d, r, &st, link)) != 0)
-			break;
-		if (st.type == XT_DIR) {
-			struct xent *e = &p->e[p->n - 1];
-
-			err = walk_dir(p, f, c, e->src, e->dst, e->rel, follow,
-				       depth + 1);
-		}
+			return err;
+		if (st.type != XT_DIR)
+			continue;
+		e = &p->e[p->n - 1];
+		if ((err = push_dir(w, cpk_strdup(e->src), cpk_strdup(e->dst),
+				    cpk_strdup(e->rel), &st)) != 0)
+			return err;
 	}
-	xfs_names_free(names, n);
-	free(sts);
-	return err;
+	return CPK_OK;
 }
 
 cpk_err_t xplan_walk(struct xplan *p, const struct xfs *f, const char *src,
 		     const char *dstroot, int recursive, int follow)
 {
-	struct lcache c = { CPK_STRMAP_INIT, NULL, NULL, 0, 0 };
-	struct xstat st;
-	char *link = NULL, *rel;
+	struct xwalk w;
 	cpk_err_t err;
+	int more;
 
-	/* the operand itself is followed, like cp -r and scp do */
-	if ((err = xfs_stat(f, *src ? src : ".", 1, &st)) != 0)
-		return err;
-	if (st.type == XT_OTHER)
-		return cpk_err_set(CPK_ERR_INVALID, "%s: not a regular file or "
-				   "directory", src);
-	if (st.type == XT_DIR && !recursive)
-		return cpk_err_set(CPK_ERR_INVALID, "%s is a directory (use -r "
-				   "to copy it)", src);
-	if (!(rel = base_name(*src ? src : ".")))
-		return cpk_err_set(CPK_ERR_NOMEM, "out of memory");
-	if ((err = xplan_add(p, cpk_strdup(*src ? src : "."),
-			     cpk_strdup(dstroot), rel, &st, link)) != 0)
-		return err;
-	if (st.type != XT_DIR)
-		return CPK_OK;
-	if (f->s && (err = prefetch(&c, f, p->e[p->n - 1].src)) != 0) {
-		lcache_release(&c);
-		return err;
-	}
-	err = walk_dir(p, f, f->s ? &c : NULL, p->e[p->n - 1].src,
-		       p->e[p->n - 1].dst, p->e[p->n - 1].rel, follow, 0);
-	lcache_release(&c);
+	xwalk_init(&w, f, recursive, follow);
+	err = xwalk_source(&w, p, src, dstroot);
+	if (!err)
+		err = xwalk_fill(&w, p, SIZE_MAX, &more);
+	xwalk_release(&w);
 	return err;
 }
 

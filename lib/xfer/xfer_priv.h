@@ -110,8 +110,25 @@ struct xarena {
 	char data[];
 };
 
+/* A directory whose whole subtree is planned (the walk left it): its mode
+ * and times are set once the segment that closed it is copied. */
+struct xdir {
+	char *dst;		/* in the plan's string blocks */
+	struct xstat st;
+	int failed;
+	char *err;
+};
+
+/*
+ * The plan of one segment of a copy: the walk hands out the tree in
+ * segments of at most `seg_max` entries (and about XPLAN_SEG_BYTES of
+ * names), each copied before the next is walked, so memory does not grow
+ * with the tree.  Entries are numbered across segments (`base` is the
+ * number of e[0]): the journal names them so.
+ */
 struct xplan {
 	struct xarena *strs;	/* the entries' names (src, dst, tmp, ...) */
+	size_t strbytes;	/* bytes in strs */
 	struct xent *e;
 	size_t n, cap;
 	struct xtask *t;
@@ -119,11 +136,26 @@ struct xplan {
 	uint64_t bytes, files;
 	unsigned parts;		/* big files are cut in about this many chunks
 				 * (0: XPLAN_PARTS) */
+	uint64_t base;		/* number of e[0] in the whole copy */
+	struct xdir *closed;	/* directories closed in this segment, in
+				 * post-order (children before parents) */
+	size_t nclosed, capclosed;
 };
 
 #define XPLAN_PARTS 16
 
 CPK_INTERNAL void xplan_release(struct xplan *p);
+/* Empties P for the next segment: base moves past its entries; parts
+ * stays. */
+CPK_INTERNAL void xplan_next(struct xplan *p);
+/* Whether P holds a full segment (SEG_MAX entries, 0: XPLAN_SEG_FILES, or
+ * XPLAN_SEG_BYTES of names). */
+CPK_INTERNAL int xplan_full(const struct xplan *p, size_t seg_max);
+#define XPLAN_SEG_FILES 16384
+#define XPLAN_SEG_BYTES (4u << 20)
+/* Records directory DST (attributes ST) as closed; DST is copied. */
+CPK_INTERNAL cpk_err_t xplan_close_dir(struct xplan *p, const char *dst,
+				       const struct xstat *st);
 /* Appends an entry; the strings are copied into the plan and freed (also on
  * failure). */
 CPK_INTERNAL cpk_err_t xplan_add(struct xplan *p, char *src, char *dst,
@@ -158,8 +190,38 @@ CPK_INTERNAL uint64_t xplan_chunk_size(uint64_t size, uint64_t cmin,
  * files over CONNS connections. */
 CPK_INTERNAL cpk_err_t xplan_tasks(struct xplan *p, uint64_t cmin,
 				   uint64_t cmax, unsigned conns);
-/* Walks source SRC on F (following links at the top, and everywhere if
- * FOLLOW), naming each entry under DSTROOT.  Directories need RECURSIVE. */
+/*
+ * The walk of the sources, handed out a segment at a time: depth first,
+ * each directory's entries sorted by name, the operand itself followed
+ * (and every link if FOLLOW).  Memory: the listings of the directories on
+ * the current path, plus (remote side) listings fetched ahead, at most
+ * at most XWALK_AHEAD directories a round, as many as XWALK_CACHED names
+ * would take if each were as long as the longest listing seen.
+ */
+struct xwframe;
+struct xlcache;
+struct xwalk {
+	const struct xfs *f;
+	int recursive, follow;
+	struct xwframe *fr;	/* the directories being walked, outermost
+				 * first */
+	size_t depth, cap;
+	struct xlcache *c;	/* remote listings fetched ahead */
+};
+#define XWALK_AHEAD 256
+#define XWALK_CACHED 16384
+CPK_INTERNAL void xwalk_init(struct xwalk *w, const struct xfs *f,
+			     int recursive, int follow);
+CPK_INTERNAL void xwalk_release(struct xwalk *w);
+/* Starts on operand SRC (to be named DSTROOT): adds its entry to P. */
+CPK_INTERNAL cpk_err_t xwalk_source(struct xwalk *w, struct xplan *p,
+				    const char *src, const char *dstroot);
+/* Adds entries to P until the operand is walked (*MORE = 0) or P is full
+ * (xplan_full(P, SEG_MAX); *MORE = 1).  Directories the walk leaves go to
+ * P's closed list. */
+CPK_INTERNAL cpk_err_t xwalk_fill(struct xwalk *w, struct xplan *p,
+				  size_t seg_max, int *more);
+/* The whole of operand SRC into P (no segments; for tests). */
 CPK_INTERNAL cpk_err_t xplan_walk(struct xplan *p, const struct xfs *f,
 				  const char *src, const char *dstroot,
 				  int recursive, int follow);
@@ -171,42 +233,71 @@ CPK_INTERNAL char *xplan_dst_root(const char *src, const char *dst,
 CPK_INTERNAL char *xplan_tmp_name(const char *path);
 /* DIR/NAME (DIR "" gives NAME).  A new string. */
 CPK_INTERNAL char *xplan_join(const char *dir, const char *name);
-/* SHA-256 hex over every entry's rel, type, size, mode and mtime. */
+/* SHA-256 hex over every entry's rel, type, size, mode and mtime (of this
+ * segment). */
 CPK_INTERNAL void xplan_digest(const struct xplan *p, char hex[65]);
 
 /* ---- the journal (journal.c) ------------------------------------------ */
 
 /*
  * A text file:  the header (lines up to "."), then records appended and
- * fsync'ed as work completes: "C FILE CHUNK" (a chunk of a big file is at
+ * fsync'ed as work completes: "S K BASE N SHA256" (segment K, entries
+ * BASE..BASE+N-1, was planned; the digest of xplan_digest(), written before
+ * any record of its entries), "C FILE CHUNK" (a chunk of a big file is at
  * the destination, in its temporary file) and "F FILE" (FILE is complete
- * under its final name).  FILE is the index in the plan.  A torn last
- * line is ignored.
+ * under its final name).  FILE is the entry's number in the whole copy.
+ * A torn last line is ignored.
  */
 struct xjournal {
 	int fd;
 	char *path;
 };
+struct xseg {
+	uint64_t base;
+	size_t n;
+	char hex[65];
+};
+struct xrchunk {
+	uint64_t g;
+	uint32_t c;
+};
+/* What an earlier run recorded: its segments, a bit per finished file and
+ * the finished chunks of files not finished (sorted). */
+struct xresume {
+	struct xseg *segs;
+	size_t nsegs;
+	unsigned char *fdone;
+	uint64_t nbits;
+	struct xrchunk *chunks;
+	size_t nchunks, capchunks;
+	size_t records;
+};
 /* The header text for a transfer (a new string). */
 CPK_INTERNAL char *xjournal_header(int dir, const char *const *srcs,
 				   size_t nsrc, const char *dst,
 				   uint64_t cmin, uint64_t cmax,
-				   const struct xplan *p);
-/* Applies the records of TEXT (a whole journal) to P when its header is
- * HEADER: marks chunks and files done.  A TEXT that starts with another
- * header is CPK_ERR_INVALID.  *RECORDS counts the records applied. */
-CPK_INTERNAL cpk_err_t xjournal_apply(const char *text, size_t len,
-				      const char *header, struct xplan *p,
-				      size_t *records);
-/* Opens PATH: reads and applies it if it exists with the same header,
- * else creates it with HEADER.  */
+				   unsigned parts, size_t seg);
+/* Reads journal F (positioned at its start) into *R when its header is
+ * HEADER.  Another header is CPK_ERR_INVALID ("another transfer"), a bad
+ * record too ("damaged record at byte N"). */
+CPK_INTERNAL cpk_err_t xresume_load(FILE *f, const char *header,
+				    struct xresume *r);
+CPK_INTERNAL void xresume_release(struct xresume *r);
+/* Opens PATH: reads it into *R if it exists with the same header, else
+ * creates it with HEADER. */
 CPK_INTERNAL cpk_err_t xjournal_open(struct xjournal *j, const char *path,
-				     const char *header, struct xplan *p,
-				     size_t *records);
-/* The chunking (parts) an existing journal at PATH was written with, so
- * that a resume cuts files the same way whatever its connection count;
+				     const char *header, struct xresume *r);
+/* Segment K has been planned as P: if R recorded it, checks that it is the
+ * same (else CPK_ERR_INVALID: the sources changed) and marks what R says
+ * is done; else records it in J (if J is open). */
+CPK_INTERNAL cpk_err_t xjournal_segment(struct xjournal *j,
+					const struct xresume *r, unsigned k,
+					struct xplan *p);
+/* The chunking (parts) and segment size an existing journal at PATH was
+ * written with, so that a resume plans the same way whatever its options;
  * 0 when there is no readable journal or it does not say. */
-CPK_INTERNAL unsigned xjournal_parts(const char *path);
+CPK_INTERNAL int xjournal_layout(const char *path, unsigned *parts,
+				 size_t *seg);
 /* Appends TEXT and fsyncs. */
 CPK_INTERNAL cpk_err_t xjournal_append(struct xjournal *j, const char *text,
 				       size_t len);

@@ -61,3 +61,17 @@ small_tree() {
 			chmod(($i % 2) ? 0640 : 0600, "$dir/$name");
 		}' "$@"
 }
+
+# records FILE PATTERN: how many complete lines of FILE match PATTERN
+records() { local n; n=$(grep -c "$2" "$1" 2>/dev/null); echo "${n:-0}"; }
+# wait_records FILE PATTERN N PID: until FILE has N such lines (10 s at most),
+# or PID is gone; fails if the count was not reached.
+wait_records() {
+	local i
+	for i in $(seq 1 2000); do
+		[ "$(records "$1" "$2")" -ge "$3" ] && return 0
+		kill -0 "$4" 2>/dev/null || return 1
+		sleep 0.005
+	done
+	return 1
+}

@@ -1,4 +1,7 @@
-/* Unit tests of the resume journal: header, records, torn and bad lines. */
+/* Unit tests of the resume journal: header, segment and work records, torn
+ * and bad lines, records applied segment by segment. */
+#define _GNU_SOURCE
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -9,7 +12,9 @@
 
 #define MiB (1024ULL * 1024)
 
-static void make_plan(struct xplan *p, uint64_t mtime)
+/* Segment 0: a dir, a 5 MiB file, a small file; segment 1 (BASE 3): two
+ * small files. */
+static void make_plan(struct xplan *p, int seg, uint64_t mtime)
 {
 	struct xstat big = { XT_FILE, 5 * MiB, 0644, 1, 0 };
 	struct xstat small = { XT_FILE, 10, 0600, 1, 0 };
@@ -17,94 +22,175 @@ static void make_plan(struct xplan *p, uint64_t mtime)
 
 	big.mtime = (uint32_t)mtime;
 	memset(p, 0, sizeof(*p));
-	xplan_add(p, strdup("src"), strdup("/d/src"), strdup("src"), &dir, NULL);
-	xplan_add(p, strdup("src/big"), strdup("/d/src/big"), strdup("src/big"),
-		  &big, NULL);
-	xplan_add(p, strdup("src/a b"), strdup("/d/src/a b"), strdup("src/a b"),
-		  &small, NULL);
+	if (seg == 0) {
+		xplan_add(p, strdup("src"), strdup("/d/src"), strdup("src"), &dir,
+			  NULL);
+		xplan_add(p, strdup("src/big"), strdup("/d/src/big"),
+			  strdup("src/big"), &big, NULL);
+		xplan_add(p, strdup("src/a b"), strdup("/d/src/a b"),
+			  strdup("src/a b"), &small, NULL);
+	} else {
+		p->base = 3;
+		xplan_add(p, strdup("src/c"), strdup("/d/src/c"), strdup("src/c"),
+			  &small, NULL);
+		xplan_add(p, strdup("src/d"), strdup("/d/src/d"), strdup("src/d"),
+			  &small, NULL);
+	}
 	xplan_tasks(p, 1 * MiB, 1 * MiB, 2);
+}
+
+/* The "S" record of segment SEG as planned by make_plan(). */
+static void seg_rec(char *out, size_t n, int seg, uint64_t mtime)
+{
+	struct xplan p;
+	char hex[65];
+
+	make_plan(&p, seg, mtime);
+	xplan_digest(&p, hex);
+	snprintf(out, n, "S %d %d %d %s\n", seg, seg ? 3 : 0, seg ? 2 : 3, hex);
+	xplan_release(&p);
+}
+
+static cpk_err_t load(const char *txt, const char *h, struct xresume *r)
+{
+	FILE *f = fmemopen((void *)txt, strlen(txt), "r");
+	cpk_err_t err = xresume_load(f, h, r);
+
+	fclose(f);
+	return err;
 }
 
 int main(void)
 {
 	const char *srcs[] = { "src dir/x%y" };
 	struct xplan p, q;
+	struct xresume r;
 	struct xjournal j;
-	char *h, *h2, path[] = "/tmp/cpk-journal-test.XXXXXX", *txt;
-	size_t n;
+	char *h, *h2, path[] = "/tmp/cpk-journal-test.XXXXXX";
+	char txt[2048], s0[128], s1[128], s0b[128];
+	unsigned parts;
+	size_t seg;
 	int fd;
 
-	make_plan(&p, 100);
-	h = xjournal_header(CPK_XFER_PUT, srcs, 1, "/d", MiB, MiB, &p);
-	ok(h && !strncmp(h, "cpk-journal 1\ndirection put\nsource src%20dir/x%25y\n",
+	h = xjournal_header(CPK_XFER_PUT, srcs, 1, "/d", MiB, MiB, 0, 0);
+	ok(h && !strncmp(h, "cpk-journal 2\ndirection put\nsource src%20dir/x%25y\n",
 			 51), "header names the direction and escaped sources");
-	ok(h && strstr(h, "plan 3 entries 2 files 5242890 bytes sha256 ") != NULL,
-	   "header counts entries, files, bytes");
-	is_int(p.e[1].nchunks, 5, "5 MiB in 1 MiB chunks");
+	ok(h && strstr(h, "\nchunk 1048576 1048576 parts 16\nsegment 16384\n.\n"),
+	   "header names the chunking and the segment size");
+	h2 = xjournal_header(CPK_XFER_PUT, srcs, 1, "/d", MiB, MiB, 0, 100);
+	ok(strcmp(h, h2) != 0, "another segment size: another header");
+	free(h2);
+	seg_rec(s0, sizeof(s0), 0, 100);
+	seg_rec(s1, sizeof(s1), 1, 100);
+	seg_rec(s0b, sizeof(s0b), 0, 101);
+	ok(strcmp(s0, s0b) != 0, "a changed mtime changes the segment's digest");
 
-	txt = malloc(strlen(h) + 64);
-	snprintf(txt, strlen(h) + 64, "%sC 1 0\nC 1 3\nC 1 3\nF 2\nC 1 4", h);
-	ok(xjournal_apply(txt, strlen(txt), h, &p, &n) == CPK_OK,
-	   "records applied");
-	is_int((long long)n, 4, "four whole records (the torn last one ignored)");
+	/* records of two segments; a torn last line */
+	snprintf(txt, sizeof(txt), "%s%sC 1 0\nC 1 3\nC 1 3\nF 2\n%sF 4\nC 1 4",
+		 h, s0, s1);
+	ok(load(txt, h, &r) == CPK_OK, "records loaded: %s", cpk_errmsg());
+	is_int((long long)r.records, 7, "seven whole records (the torn one "
+	       "ignored)");
+	is_int((long long)r.nsegs, 2, "two segments");
+	make_plan(&p, 0, 100);
+	ok(xjournal_segment(NULL, &r, 0, &p) == CPK_OK, "segment 0 applies");
+	is_int(p.e[1].nchunks, 5, "5 MiB in 1 MiB chunks");
 	ok(p.e[1].cdone[0] && p.e[1].cdone[3] && !p.e[1].cdone[4] &&
 	   !p.e[1].cdone[1], "chunks 0 and 3 done, 4 (torn) not");
 	is_int(p.e[1].left, 3, "a repeated record counts once");
-	ok(p.e[2].done, "small file done");
+	ok(p.e[2].done && !p.e[1].done, "the small file done, the big not");
+	xplan_release(&p);
+	make_plan(&p, 1, 100);
+	ok(xjournal_segment(NULL, &r, 1, &p) == CPK_OK, "segment 1 applies");
+	ok(!p.e[0].done && p.e[1].done, "entry 4 (the second of segment 1) done");
+	xplan_release(&p);
+	make_plan(&p, 1, 100);
+	ok(xjournal_segment(NULL, &r, 0, &p) == CPK_ERR_INVALID &&
+	   strstr(cpk_errmsg(), "another transfer"),
+	   "segment 1 planned where 0 was: refused");
+	xplan_release(&p);
+	make_plan(&p, 0, 101);
+	ok(xjournal_segment(NULL, &r, 0, &p) == CPK_ERR_INVALID &&
+	   strstr(cpk_errmsg(), "changed since"),
+	   "the files changed since: refused (%s)", cpk_errmsg());
+	xplan_release(&p);
+	xresume_release(&r);
 
-	snprintf(txt, strlen(h) + 64, "%sC 1 9\n", h);
-	make_plan(&q, 100);
-	ok(xjournal_apply(txt, strlen(txt), h, &q, &n) == CPK_ERR_INVALID,
-	   "chunk index out of range: damaged");
-	xplan_release(&q);
-	snprintf(txt, strlen(h) + 64, "%sF 0\n", h);
-	make_plan(&q, 100);
-	ok(xjournal_apply(txt, strlen(txt), h, &q, &n) == CPK_ERR_INVALID,
-	   "F of a directory: damaged");
-	xplan_release(&q);
-	snprintf(txt, strlen(h) + 64, "%sX 1\n", h);
-	make_plan(&q, 100);
-	ok(xjournal_apply(txt, strlen(txt), h, &q, &n) == CPK_ERR_INVALID,
-	   "unknown record: damaged");
-	xplan_release(&q);
+	/* a file finished: its chunk records are not kept */
+	snprintf(txt, sizeof(txt), "%s%sC 1 0\nC 1 1\nF 1\n", h, s0);
+	ok(load(txt, h, &r) == CPK_OK && r.nchunks == 0,
+	   "chunks of a finished file dropped");
+	xresume_release(&r);
 
-	/* another transfer: the source changed */
-	make_plan(&q, 101);
-	h2 = xjournal_header(CPK_XFER_PUT, srcs, 1, "/d", MiB, MiB, &q);
-	ok(strcmp(h, h2) != 0, "a changed mtime changes the header");
-	snprintf(txt, strlen(h) + 64, "%sC 1 0\n", h);
-	ok(xjournal_apply(txt, strlen(txt), h2, &q, &n) == CPK_ERR_INVALID &&
-	   strstr(cpk_errmsg(), "another transfer"), "refused: %s", cpk_errmsg());
+	/* damaged journals */
+	snprintf(txt, sizeof(txt), "%sF 1\n", h);
+	ok(load(txt, h, &r) == CPK_ERR_INVALID && strstr(cpk_errmsg(), "damaged"),
+	   "a record before its segment: damaged");
+	snprintf(txt, sizeof(txt), "%s%sF 3\n", h, s0);
+	ok(load(txt, h, &r) == CPK_ERR_INVALID,
+	   "a record beyond the recorded segments: damaged");
+	snprintf(txt, sizeof(txt), "%s%sX 1\n", h, s0);
+	ok(load(txt, h, &r) == CPK_ERR_INVALID, "unknown record: damaged");
+	snprintf(txt, sizeof(txt), "%s%s", h, s1);
+	ok(load(txt, h, &r) == CPK_ERR_INVALID, "segment 1 first: damaged");
+	snprintf(txt, sizeof(txt), "%s%sC 1 9\n", h, s0);
+	ok(load(txt, h, &r) == CPK_OK, "chunk 9 of a 5-chunk file loads");
+	make_plan(&q, 0, 100);
+	ok(xjournal_segment(NULL, &r, 0, &q) == CPK_ERR_INVALID &&
+	   strstr(cpk_errmsg(), "damaged"), "and is refused when applied");
 	xplan_release(&q);
+	xresume_release(&r);
+	snprintf(txt, sizeof(txt), "%s%sF 0\n", h, s0);
+	ok(load(txt, h, &r) == CPK_OK, "F of a directory loads");
+	make_plan(&q, 0, 100);
+	ok(xjournal_segment(NULL, &r, 0, &q) == CPK_ERR_INVALID,
+	   "and is refused when applied");
+	xplan_release(&q);
+	xresume_release(&r);
+	snprintf(txt, sizeof(txt), "cpk-journal 1\ndirection put\n.\nC 0 0\n");
+	ok(load(txt, h, &r) == CPK_ERR_INVALID &&
+	   strstr(cpk_errmsg(), "another transfer"), "another header: refused");
 
-	/* open, append, reopen */
+	/* open, record a segment and work, reopen */
 	fd = mkstemp(path);
 	close(fd);
 	unlink(path);
-	make_plan(&q, 100);
-	is_int((int)xjournal_parts(path), 0, "no journal: no parts");
-	ok(xjournal_open(&j, path, h, &q, &n) == CPK_OK && n == 0,
+	ok(!xjournal_layout(path, &parts, &seg), "no journal: no layout");
+	ok(xjournal_open(&j, path, h, &r) == CPK_OK && r.records == 0,
 	   "a new journal is created");
-	is_int((int)xjournal_parts(path), 16, "its header says 16 parts");
+	parts = 0;
+	seg = 0;
+	ok(xjournal_layout(path, &parts, &seg) && parts == 16 && seg == 16384,
+	   "its header says 16 parts, segments of 16384");
+	make_plan(&q, 0, 100);
+	ok(xjournal_segment(&j, &r, 0, &q) == CPK_OK, "segment 0 recorded");
 	ok(xjournal_append(&j, "C 1 2\n", 6) == CPK_OK, "record appended");
 	xjournal_close(&j, 0);
+	xresume_release(&r);
 	xplan_release(&q);
-	make_plan(&q, 100);
-	ok(xjournal_open(&j, path, h, &q, &n) == CPK_OK && n == 1 &&
-	   q.e[1].cdone[2], "reopened: the record applies");
+	ok(xjournal_open(&j, path, h, &r) == CPK_OK && r.records == 2,
+	   "reopened: two records");
+	make_plan(&q, 0, 100);
+	ok(xjournal_segment(&j, &r, 0, &q) == CPK_OK && q.e[1].cdone[2],
+	   "the chunk record applies");
+	xplan_release(&q);
+	make_plan(&q, 1, 100);
+	ok(xjournal_segment(&j, &r, 1, &q) == CPK_OK, "a new segment recorded");
 	xjournal_close(&j, 0);
+	xresume_release(&r);
 	xplan_release(&q);
-	make_plan(&q, 101);
-	ok(xjournal_open(&j, path, h2, &q, &n) == CPK_ERR_INVALID &&
+	ok(xjournal_open(&j, path, h, &r) == CPK_OK && r.nsegs == 2,
+	   "reopened: both segments");
+	xjournal_close(&j, 0);
+	xresume_release(&r);
+	h2 = xjournal_header(CPK_XFER_GET, srcs, 1, "/d", MiB, MiB, 0, 0);
+	ok(xjournal_open(&j, path, h2, &r) == CPK_ERR_INVALID &&
 	   strstr(cpk_errmsg(), path), "another transfer's journal refused: %s",
 	   cpk_errmsg());
 	xjournal_close(&j, 1);
 	ok(access(path, F_OK) != 0, "close with remove deletes it");
-	xplan_release(&q);
 
-	free(txt);
 	free(h);
 	free(h2);
-	xplan_release(&p);
 	return done_testing();
 }
