@@ -84,9 +84,8 @@ rm -rf "$R/small"
 pid=$!
 wait_records "$J" '^S 2 ' 1 "$pid"; ok $? "killed once the journal records the third segment"
 kill -9 "$pid"; wait "$pid" 2>/dev/null
-first=$(cd "$S" && find . -type f | LC_ALL=C sort | head -1)
-touch -d @1500000000 "$S/$first"
-is "$(run "${COPY[@]}" "${RS[@]}" --resume "$J" "$S" "$H:$R")" 1 "--resume after a file changed: refused"
+find "$S" -type f -exec touch -d @1500000000 {} +
+is "$(run "${COPY[@]}" "${RS[@]}" --resume "$J" "$S" "$H:$R")" 1 "--resume after the files changed: refused"
 grep -q "changed since" "$SCRATCH/err"; ok $? "  says the files changed: $(cat "$SCRATCH/err")"
 [ -e "$J" ]; ok $? "  the journal is kept"
 done_testing

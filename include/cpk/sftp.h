@@ -206,19 +206,37 @@ cpk_err_t cpk_sftp_listdir(struct cpk_sftp *s, const char *path,
 /* Frees an array from cpk_sftp_listdir().  Accepts NULL. */
 void cpk_sftp_names_free(struct cpk_sftp_name *names, size_t n);
 
+/* A directory read in pieces, for directories too big to hold whole:
+ * cpk_sftp_opendir(), then cpk_sftp_readdir() until *EOF, then
+ * cpk_sftp_close() on the handle. */
+cpk_err_t cpk_sftp_opendir(struct cpk_sftp *s, const char *path,
+			   struct cpk_sftp_handle *h);
+/* The next entries of open directory H (without "." and ".."), in the
+ * server's order: at least WANT unless the directory ends first (then
+ * *EOF is 1); several READDIRs in flight.  *NAMES is a new array of *N
+ * entries (cpk_sftp_names_free()). */
+cpk_err_t cpk_sftp_readdir(struct cpk_sftp *s, const struct cpk_sftp_handle *h,
+			   size_t want, struct cpk_sftp_name **names,
+			   size_t *n, int *eof);
+
 /* One directory listed by cpk_sftp_listdir_many(). */
 struct cpk_sftp_dir {
 	struct cpk_sftp_name *names;	/* as from cpk_sftp_listdir() */
 	size_t n;
+	int truncated;			/* more than MAX entries: none given */
 	cpk_err_t err;			/* this directory's own error */
 	char *msg;			/* and its message (else NULL) */
 };
 /* Lists the N directories PATHS into OUT[N] with their requests in flight
- * together (a round trip or so for all, not three each).  A directory
- * that cannot be listed has its error in OUT; the call fails only when the
- * connection does (OUT is then empty).  Free with cpk_sftp_dirs_free(). */
+ * together (a round trip or so for all, not three each).  Directory i,
+ * if it has more than MAX[i] entries (MAX NULL, or MAX[i] 0: no limit),
+ * is not kept: OUT[i] says truncated (read it with cpk_sftp_readdir()).
+ * MAX is borrowed for the call.  A directory that cannot be listed has its
+ * error in OUT; the call fails only when the connection does (OUT is then
+ * empty).  Free with cpk_sftp_dirs_free(). */
 cpk_err_t cpk_sftp_listdir_many(struct cpk_sftp *s, const char *const *paths,
-				size_t n, struct cpk_sftp_dir *out);
+				size_t n, const size_t *max,
+				struct cpk_sftp_dir *out);
 void cpk_sftp_dirs_free(struct cpk_sftp_dir *dirs, size_t n);
 
 /* ---- pipelined transfers ---------------------------------------------- */

@@ -1260,31 +1260,25 @@ static cpk_err_t plan_segment(struct cpk_xfer *x, const char *const *srcs,
 			      size_t nsrc, const char *dst, int *more)
 {
 	cpk_err_t err;
+	char *root;
 
-	*more = 0;
 	for (;;) {
 		if ((err = xwalk_fill(&x->walk, &x->p, x->seg, more)) != 0 ||
-		    *more)
+		    *more || x->src_i == nsrc)
 			return err;
-		if (x->src_i == nsrc)
-			return CPK_OK;
 		if (xplan_full(&x->p, x->seg)) {
 			*more = 1;
 			return CPK_OK;
 		}
-		{
-			char *root = xplan_dst_root(srcs[x->src_i],
-						    *dst ? dst : ".",
-						    x->dst_dir);
-
-			if (!root)
-				return cpk_err_set(CPK_ERR_NOMEM, "out of memory");
-			err = xwalk_source(&x->walk, &x->p, srcs[x->src_i], root);
-			free(root);
-			x->src_i++;
-			if (err)
-				return err;
-		}
+		/* the next operand */
+		root = xplan_dst_root(srcs[x->src_i], *dst ? dst : ".",
+				      x->dst_dir);
+		if (!root)
+			return cpk_err_set(CPK_ERR_NOMEM, "out of memory");
+		err = xwalk_source(&x->walk, &x->p, srcs[x->src_i++], root);
+		free(root);
+		if (err)
+			return err;
 	}
 }
 
@@ -1499,7 +1493,7 @@ cpk_err_t cpk_xfer_run(struct cpk_xfer *x, enum cpk_xfer_dir dir,
 	}
 	/* 3. segment by segment: walk, plan, copy, finish */
 	xwalk_init(&x->walk, dir == CPK_XFER_PUT ? &local : &remote,
-		   x->o.recursive, x->o.follow_links);
+		   x->o.recursive, x->o.follow_links, x->seg);
 	for (k = 0;; k++) {
 		const struct xfs *df;
 
@@ -1555,6 +1549,7 @@ cpk_err_t cpk_xfer_run(struct cpk_xfer *x, enum cpk_xfer_dir dir,
 	if (failed)
 		err = summary_error(x);
 out:
+	xwalk_release(&x->walk);	/* it borrows REMOTE */
 	report(x, &ps, 1);
 	x->st.seconds = since(&x->t0);
 	for (i = 0; i < x->nw; i++)

@@ -68,15 +68,20 @@ void xfs_names_free(char **names, size_t n)
 static cpk_err_t push_name(char ***v, struct xstat **sts, size_t *n,
 			   const char *name, const struct xstat *st)
 {
-	char **nv = cpk_reallocarray(*v, *n + 1, sizeof(**v));
-	struct xstat *ns;
+	char **nv = *v;
+	struct xstat *ns = *sts;
 
-	if (!nv)
-		return cpk_err_set(CPK_ERR_NOMEM, "out of memory");
-	*v = nv;
-	if (!(ns = cpk_reallocarray(*sts, *n + 1, sizeof(**sts))))
-		return cpk_err_set(CPK_ERR_NOMEM, "out of memory");
-	*sts = ns;
+	/* room for 2^k entries when N reaches 2^k (16 at least) */
+	if (*n >= 16 ? !(*n & (*n - 1)) : !*n) {
+		size_t cap = *n >= 16 ? *n * 2 : 16;
+
+		if (!(nv = cpk_reallocarray(*v, cap, sizeof(**v))))
+			return cpk_err_set(CPK_ERR_NOMEM, "out of memory");
+		*v = nv;
+		if (!(ns = cpk_reallocarray(*sts, cap, sizeof(**sts))))
+			return cpk_err_set(CPK_ERR_NOMEM, "out of memory");
+		*sts = ns;
+	}
 	if (!(nv[*n] = cpk_strdup(name)))
 		return cpk_err_set(CPK_ERR_NOMEM, "out of memory");
 	ns[*n] = *st;
@@ -121,46 +126,17 @@ static cpk_err_t sort_names(char **names, struct xstat *sts, size_t n)
 cpk_err_t xfs_list(const struct xfs *f, const char *path, char ***names,
 		   struct xstat **sts, size_t *n)
 {
-	cpk_err_t err = CPK_OK;
-	struct xstat st;
-	size_t i;
+	struct xdirrd *r;
+	cpk_err_t err;
+	int eof;
 
 	*names = NULL;
 	*sts = NULL;
 	*n = 0;
-	if (f->s) {
-		struct cpk_sftp_name *v = NULL;
-		size_t k = 0;
-
-		/* READDIR brings each entry's lstat attributes along */
-		if ((err = cpk_sftp_listdir(f->s, path, &v, &k)) != 0)
-			return err;
-		for (i = 0; i < k && !err; i++) {
-			from_remote(&v[i].attr, &st);
-			err = push_name(names, sts, n, v[i].name, &st);
-		}
-		cpk_sftp_names_free(v, k);
-	} else {
-		DIR *d = opendir(path);
-		struct dirent *de;
-		struct stat ls;
-
-		if (!d)
-			return cpk_err_sys("cannot list %s", path);
-		while (!err && (de = readdir(d))) {
-			if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-				continue;
-			if (fstatat(dirfd(d), de->d_name, &ls,
-				    AT_SYMLINK_NOFOLLOW) < 0) {
-				err = cpk_err_sys("cannot stat %s/%s", path,
-						  de->d_name);
-				break;
-			}
-			from_local(&ls, &st);
-			err = push_name(names, sts, n, de->d_name, &st);
-		}
-		closedir(d);
-	}
+	if ((err = xfs_opendir(f, path, &r)) != 0)
+		return err;
+	err = xfs_readdir(r, SIZE_MAX, names, sts, n, &eof);
+	xfs_closedir(r);
 	if (!err)
 		err = sort_names(*names, *sts, *n);
 	if (err) {
@@ -182,7 +158,7 @@ void xfs_listing_release(struct xlisting *l)
 }
 
 cpk_err_t xfs_list_many(const struct xfs *f, const char *const *paths,
-			size_t n, struct xlisting *out)
+			size_t n, const size_t *max, struct xlisting *out)
 {
 	struct cpk_sftp_dir *d;
 	size_t i, k;
@@ -198,7 +174,7 @@ cpk_err_t xfs_list_many(const struct xfs *f, const char *const *paths,
 	}
 	if (!(d = calloc(n ? n : 1, sizeof(*d))))
 		return cpk_err_set(CPK_ERR_NOMEM, "out of memory");
-	if ((err = cpk_sftp_listdir_many(f->s, paths, n, d)) != 0) {
+	if ((err = cpk_sftp_listdir_many(f->s, paths, n, max, d)) != 0) {
 		free(d);
 		return err;
 	}
@@ -207,6 +183,7 @@ cpk_err_t xfs_list_many(const struct xfs *f, const char *const *paths,
 
 		l->err = d[i].err;
 		l->msg = d[i].msg;
+		l->truncated = d[i].truncated;
 		d[i].msg = NULL;
 		for (k = 0; !l->err && k < d[i].n; k++) {
 			struct xstat st;
@@ -223,6 +200,120 @@ cpk_err_t xfs_list_many(const struct xfs *f, const char *const *paths,
 	cpk_sftp_dirs_free(d, n);
 	free(d);
 	return CPK_OK;
+}
+
+struct xdirrd {
+	const struct xfs *f;
+	DIR *d;				/* local */
+	struct cpk_sftp_handle h;	/* remote */
+	char *path;
+	int eof;
+};
+
+cpk_err_t xfs_opendir(const struct xfs *f, const char *path,
+		      struct xdirrd **out)
+{
+	struct xdirrd *r;
+	cpk_err_t err = CPK_OK;
+
+	*out = NULL;
+	if (!(r = calloc(1, sizeof(*r))) || !(r->path = cpk_strdup(path))) {
+		free(r);
+		return cpk_err_set(CPK_ERR_NOMEM, "out of memory");
+	}
+	r->f = f;
+	if (f->s)
+		err = cpk_sftp_opendir(f->s, path, &r->h);
+	else if (!(r->d = opendir(path)))
+		err = cpk_err_sys("cannot list %s", path);
+	if (err) {
+		free(r->path);
+		free(r);
+		return err;
+	}
+	*out = r;
+	return CPK_OK;
+}
+
+cpk_err_t xfs_readdir(struct xdirrd *r, size_t want, char ***names,
+		      struct xstat **sts, size_t *n, int *eof)
+{
+	cpk_err_t err = CPK_OK;
+	struct xstat st;
+	size_t i;
+
+	*names = NULL;
+	*sts = NULL;
+	*n = 0;
+	if (r->eof) {
+		*eof = 1;
+		return CPK_OK;
+	}
+	if (r->f->s) {
+		struct cpk_sftp_name *v = NULL;
+		size_t k = 0;
+
+		if ((err = cpk_sftp_readdir(r->f->s, &r->h, want, &v, &k,
+					    &r->eof)) != 0)
+			return err;
+		for (i = 0; i < k && !err; i++) {
+			from_remote(&v[i].attr, &st);
+			err = push_name(names, sts, n, v[i].name, &st);
+		}
+		cpk_sftp_names_free(v, k);
+	} else {
+		struct dirent *de;
+		struct stat ls;
+
+		while (!err && *n < want) {
+			errno = 0;
+			if (!(de = readdir(r->d))) {
+				if (errno)
+					err = cpk_err_sys("cannot list %s",
+							  r->path);
+				else
+					r->eof = 1;
+				break;
+			}
+			if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+				continue;
+			if (fstatat(dirfd(r->d), de->d_name, &ls,
+				    AT_SYMLINK_NOFOLLOW) < 0) {
+				err = cpk_err_sys("cannot stat %s/%s", r->path,
+						  de->d_name);
+				break;
+			}
+			from_local(&ls, &st);
+			err = push_name(names, sts, n, de->d_name, &st);
+		}
+	}
+	if (err) {
+		xfs_names_free(*names, *n);
+		free(*sts);
+		*names = NULL;
+		*sts = NULL;
+		*n = 0;
+		return err;
+	}
+	*eof = r->eof;
+	return CPK_OK;
+}
+
+void xfs_closedir(struct xdirrd *r)
+{
+	if (!r)
+		return;
+	if (r->d)
+		closedir(r->d);
+	else if (r->f->s)
+		(void)cpk_sftp_close(r->f->s, &r->h);
+	free(r->path);
+	free(r);
+}
+
+cpk_err_t xfs_sort(char **names, struct xstat *sts, size_t n)
+{
+	return sort_names(names, sts, n);
 }
 
 cpk_err_t xfs_readlink(const struct xfs *f, const char *path, char **out)

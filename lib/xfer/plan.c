@@ -463,8 +463,7 @@ struct xlcache {
 	unsigned char *taken;	/* v[i] was handed to the walk */
 	size_t n, cap, ntaken;
 	size_t entries;		/* names held */
-	size_t maxdir;		/* the longest listing fetched so far */
-	unsigned ahead;		/* directories to fetch per round now */
+	size_t ndirs, nnames;	/* listings fetched so far, and their names */
 };
 
 static void lcache_release(struct xlcache *c)
@@ -572,9 +571,11 @@ static int lcache_has(struct xlcache *c, const char *path)
 struct xwframe {
 	char *src, *dst, *rel;	/* owned */
 	struct xstat st;	/* the directory's own */
-	char **names;
+	char **names;		/* all of it, sorted; or (rd) the piece read */
 	struct xstat *sts;
 	size_t n, i;
+	struct xdirrd *rd;	/* a big directory, read in pieces */
+	int eof;		/* rd: nothing more to read */
 };
 
 static void frame_release(struct xwframe *fr)
@@ -584,16 +585,30 @@ static void frame_release(struct xwframe *fr)
 	free(fr->rel);
 	xfs_names_free(fr->names, fr->n);
 	free(fr->sts);
+	xfs_closedir(fr->rd);
 	memset(fr, 0, sizeof(*fr));
 }
 
+/* The next piece of a big directory into FR. */
+static cpk_err_t frame_read(struct xwalk *w, struct xwframe *fr)
+{
+	xfs_names_free(fr->names, fr->n);
+	free(fr->sts);
+	fr->names = NULL;
+	fr->sts = NULL;
+	fr->n = fr->i = 0;
+	return xfs_readdir(fr->rd, XWALK_PIECE, &fr->names, &fr->sts, &fr->n,
+			   &fr->eof);
+}
+
 void xwalk_init(struct xwalk *w, const struct xfs *f, int recursive,
-		int follow)
+		int follow, size_t whole)
 {
 	memset(w, 0, sizeof(*w));
 	w->f = f;
 	w->recursive = recursive;
 	w->follow = follow;
+	w->whole = whole ? whole : XPLAN_SEG_FILES;
 }
 
 void xwalk_release(struct xwalk *w)
@@ -630,18 +645,17 @@ static cpk_err_t fetch_ahead(struct xwalk *w, const char *src)
 	struct xlcache *c = w->c;
 	char **paths = NULL;
 	struct xlisting *out = NULL;
-	size_t n = 0, i, d, k, max;
+	size_t n = 0, i, d, k, max, room, *caps = NULL;
 	cpk_err_t err = CPK_OK;
 
-	/* Sizes are known only once listed: a round fetches at most what
-	 * the longest listing so far would fill the cache with, starting
-	 * small and doubling while listings are short. */
-	if (!c->ahead)
-		c->ahead = 16;
-	max = 1 + (c->entries < XWALK_CACHED ? XWALK_CACHED - c->entries : 0) /
-		  (c->maxdir ? c->maxdir : 1);
-	if (max > c->ahead)
-		max = c->ahead;
+	/* Sizes are known only once listed: a round takes as many
+	 * directories as would fill the cache if each were as long as the
+	 * listings so far on average, each capped at twice its share (a
+	 * longer one is dropped, and listed when the walk gets there). */
+	room = c->entries < XWALK_CACHED ? XWALK_CACHED - c->entries : 0;
+	max = 1 + room / (c->ndirs ? (c->nnames / c->ndirs) + 1 : 64);
+	if (max > XWALK_AHEAD)
+		max = XWALK_AHEAD;
 	if (!(paths = calloc(max, sizeof(*paths))) ||
 	    !(paths[n++] = cpk_strdup(src)))
 		goto nomem;
@@ -681,18 +695,25 @@ static cpk_err_t fetch_ahead(struct xwalk *w, const char *src)
 			paths[n++] = sub;
 		}
 	}
-	if (!(out = calloc(n, sizeof(*out))))
+	if (!(out = calloc(n, sizeof(*out))) ||
+	    !(caps = calloc(n, sizeof(*caps))))
 		goto nomem;
-	if ((err = xfs_list_many(w->f, (const char *const *)paths, n, out)) != 0)
+	/* SRC itself: whole up to w->whole entries (bigger ones are read in
+	 * pieces: the same decision whatever was fetched before) */
+	caps[0] = w->whole;
+	for (i = 1; i < n; i++)
+		caps[i] = 2 * (room / n) + 64;
+	if ((err = xfs_list_many(w->f, (const char *const *)paths, n, caps,
+				 out)) != 0)
 		goto out;
 	for (i = 0; i < n && !err; i++) {
-		if (out[i].n > c->maxdir)
-			c->maxdir = out[i].n;
+		if (i && out[i].truncated)
+			continue;	/* over its share: left for later */
+		c->ndirs++;
+		c->nnames += out[i].n;
 		err = lcache_add(c, paths[i], &out[i]);
 		paths[i] = NULL;
 	}
-	if (c->entries < XWALK_CACHED / 2 && c->ahead < XWALK_AHEAD)
-		c->ahead *= 2;
 	goto out;
 nomem:
 	err = cpk_err_set(CPK_ERR_NOMEM, "out of memory");
@@ -704,6 +725,7 @@ out:
 	}
 	free(paths);
 	free(out);
+	free(caps);
 	return err;
 }
 
@@ -759,11 +781,30 @@ static cpk_err_t push_dir(struct xwalk *w, char *src, char *dst, char *rel,
 			xfs_listing_release(&l);
 			goto fail;
 		}
-		fr.names = l.names;
-		fr.sts = l.sts;
-		fr.n = l.n;
-	} else if ((err = xfs_list(w->f, src, &fr.names, &fr.sts, &fr.n)) != 0) {
-		goto fail;
+		if (l.truncated) {
+			/* too big to hold: read in pieces */
+			if ((err = xfs_opendir(w->f, src, &fr.rd)) != 0 ||
+			    (err = frame_read(w, &fr)) != 0)
+				goto fail;
+		} else {
+			fr.names = l.names;
+			fr.sts = l.sts;
+			fr.n = l.n;
+		}
+	} else {
+		/* whole and sorted if it is not too big, else in pieces, in
+		 * the order the file system gives (the same while it does not
+		 * change, which a resume checks) */
+		if ((err = xfs_opendir(w->f, src, &fr.rd)) != 0 ||
+		    (err = xfs_readdir(fr.rd, w->whole + 1, &fr.names, &fr.sts,
+				       &fr.n, &fr.eof)) != 0)
+			goto fail;
+		if (fr.eof) {
+			xfs_closedir(fr.rd);
+			fr.rd = NULL;
+			if ((err = xfs_sort(fr.names, fr.sts, fr.n)) != 0)
+				goto fail;
+		}
 	}
 	w->fr[w->depth++] = fr;
 	return CPK_OK;
@@ -815,6 +856,11 @@ cpk_err_t xwalk_fill(struct xwalk *w, struct xplan *p, size_t seg_max,
 		const char *name;
 		struct xent *e;
 
+		if (fr->i == fr->n && fr->rd && !fr->eof) {
+			if ((err = frame_read(w, fr)) != 0)
+				return err;
+			continue;
+		}
 		if (fr->i == fr->n) {
 			/* the walk leaves it: its subtree is all planned */
 			err = xplan_close_dir(p, fr->dst, &fr->st);
@@ -868,7 +914,7 @@ cpk_err_t xplan_walk(struct xplan *p, const struct xfs *f, const char *src,
 	cpk_err_t err;
 	int more;
 
-	xwalk_init(&w, f, recursive, follow);
+	xwalk_init(&w, f, recursive, follow, SIZE_MAX - 1);
 	err = xwalk_source(&w, p, src, dstroot);
 	if (!err)
 		err = xwalk_fill(&w, p, SIZE_MAX, &more);

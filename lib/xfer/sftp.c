@@ -1950,6 +1950,93 @@ out:
 	return CPK_OK;
 }
 
+cpk_err_t cpk_sftp_opendir(struct cpk_sftp *s, const char *path,
+			   struct cpk_sftp_handle *h)
+{
+	struct sync y = SYNC_INIT;
+	cpk_err_t err;
+
+	if ((err = sync_guard(s)) != 0)
+		return err;
+	y.h = h;
+	if ((err = cpk_sftp_req_opendir(s, path, sync_cb, &y)) != 0)
+		return err;
+	return sync_wait(s, &y, "open directory", path);
+}
+
+/* READDIRs in flight at once on one directory handle. */
+#define READDIR_AHEAD 16
+
+cpk_err_t cpk_sftp_readdir(struct cpk_sftp *s, const struct cpk_sftp_handle *h,
+			   size_t want, struct cpk_sftp_name **names,
+			   size_t *n, int *eof)
+{
+	struct sync y[READDIR_AHEAD];
+	struct cpk_sftp_name *v = NULL;
+	size_t nv = 0, cap = 0;
+	unsigned k, sent;
+	cpk_err_t err = CPK_OK;
+
+	*names = NULL;
+	*n = 0;
+	*eof = 0;
+	if ((err = sync_guard(s)) != 0)
+		return err;
+	memset(y, 0, sizeof(y));
+	while (!err && !*eof && nv < want) {
+		/* a server runs them in order: each gets the next batch (of
+		 * up to 100 entries from OpenSSH's sftp-server) */
+		size_t left = want - nv;
+		unsigned need = left >= 100 * READDIR_AHEAD ? READDIR_AHEAD :
+				(unsigned)((left + 99) / 100);
+
+		for (sent = 0; sent < need && s->nfree > 1; sent++) {
+			memset(&y[sent], 0, sizeof(y[sent]));
+			if ((err = cpk_sftp_req_readdir(s, h, sync_cb,
+							&y[sent])) != 0)
+				break;
+		}
+		for (k = 0; k < sent; k++) {
+			cpk_err_t e = sync_wait(s, &y[k], "read directory", NULL);
+
+			if (e && !err)
+				err = e;
+			if (!err && y[k].r.eof)
+				*eof = 1;
+			if (!err && !*eof && nv + y[k].n > cap) {
+				size_t nc = cap ? cap * 2 : 256;
+				struct cpk_sftp_name *t;
+
+				while (nc < nv + y[k].n)
+					nc *= 2;
+				if (!(t = cpk_reallocarray(v, nc, sizeof(*t))))
+					err = cpk_err_set(CPK_ERR_NOMEM,
+							  "out of memory");
+				else
+					v = t, cap = nc;
+			}
+			if (!err && !*eof && y[k].n) {
+				memcpy(v + nv, y[k].names, y[k].n * sizeof(*v));
+				nv += y[k].n;
+				free(y[k].names);
+			} else {
+				cpk_sftp_names_free(y[k].names, y[k].n);
+			}
+			y[k].names = NULL;
+			y[k].n = 0;
+		}
+		if (!sent && !err)
+			err = pump(s, -1);	/* no room: wait for some */
+	}
+	if (err) {
+		cpk_sftp_names_free(v, nv);
+		return err;
+	}
+	*names = v;
+	*n = nv;
+	return CPK_OK;
+}
+
 /* Several directories listed at once: a small state machine per directory
  * (OPENDIR, READDIR until EOF, CLOSE), each reply queueing the next request
  * in the slot it just freed. */
@@ -1960,6 +2047,7 @@ struct ldir {
 	struct cpk_sftp_handle h;
 	size_t idx;		/* in the caller's array */
 	int state;		/* L_OPEN, L_READ, L_CLOSE, L_FREE */
+	int truncated;		/* more than run->max entries */
 	cpk_err_t err;
 	char *msg;
 };
@@ -1968,6 +2056,7 @@ enum { L_FREE, L_OPEN, L_READ, L_CLOSE };
 struct lrun {
 	const char *const *paths;
 	struct cpk_sftp_dir *out;
+	const size_t *max;
 	unsigned active;
 };
 
@@ -2002,7 +2091,10 @@ static void ldir_cb(struct cpk_sftp *s, const struct cpk_sftp_reply *r,
 	if (d->state == L_OPEN && !d->err) {
 		d->state = L_READ;
 		err = cpk_sftp_req_readdir(s, &d->h, ldir_cb, d);
-	} else if (d->state == L_READ && (d->err || d->y.r.eof)) {
+	} else if (d->state == L_READ && (d->err || d->y.r.eof ||
+					  (l->max && l->max[d->idx] &&
+					   d->y.n > l->max[d->idx]))) {
+		d->truncated = !d->err && !d->y.r.eof;
 		d->state = L_CLOSE;
 		err = cpk_sftp_req_close(s, &d->h, ldir_cb, d);
 	} else if (d->state == L_READ) {
@@ -2013,7 +2105,8 @@ static void ldir_cb(struct cpk_sftp *s, const struct cpk_sftp_reply *r,
 
 		o->err = d->err;
 		o->msg = d->msg;
-		if (d->err) {
+		o->truncated = d->truncated && !d->err;
+		if (d->err || o->truncated) {
 			cpk_sftp_names_free(d->y.names, d->y.n);
 		} else {
 			o->names = d->y.names;
@@ -2039,9 +2132,10 @@ static void ldir_cb(struct cpk_sftp *s, const struct cpk_sftp_reply *r,
 }
 
 cpk_err_t cpk_sftp_listdir_many(struct cpk_sftp *s, const char *const *paths,
-				size_t n, struct cpk_sftp_dir *out)
+				size_t n, const size_t *max,
+				struct cpk_sftp_dir *out)
 {
-	struct lrun l = { paths, out, 0 };
+	struct lrun l = { paths, out, max, 0 };
 	struct ldir *pool;
 	unsigned np, k;
 	size_t next = 0;

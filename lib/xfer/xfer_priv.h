@@ -53,14 +53,30 @@ struct xlisting {
 	char **names;
 	struct xstat *sts;
 	size_t n;
+	int truncated;		/* more than MAX entries: none given */
 	cpk_err_t err;
 	char *msg;		/* the error's message */
 };
 /* Lists the N directories PATHS into OUT[N]; on a remote side with all the
- * requests in flight together.  Fails only when the connection does. */
+ * requests in flight together, and directory i only marked truncated if it
+ * has more than MAX[i] entries (MAX NULL or 0: no limit).  Fails only when
+ * the connection does. */
 CPK_INTERNAL cpk_err_t xfs_list_many(const struct xfs *f,
 				     const char *const *paths, size_t n,
-				     struct xlisting *out);
+				     const size_t *max, struct xlisting *out);
+/* A directory read in pieces, in the order the file system (or server)
+ * gives: xfs_opendir(), xfs_readdir() until *EOF, xfs_closedir(). */
+struct xdirrd;
+CPK_INTERNAL cpk_err_t xfs_opendir(const struct xfs *f, const char *path,
+				   struct xdirrd **out);
+/* The next WANT entries or so (fewer at the end: *EOF) as xfs_list()
+ * gives them, unsorted. */
+CPK_INTERNAL cpk_err_t xfs_readdir(struct xdirrd *r, size_t want,
+				   char ***names, struct xstat **sts,
+				   size_t *n, int *eof);
+CPK_INTERNAL void xfs_closedir(struct xdirrd *r);
+/* Sorts NAMES by name, STS along. */
+CPK_INTERNAL cpk_err_t xfs_sort(char **names, struct xstat *sts, size_t n);
 CPK_INTERNAL void xfs_listing_release(struct xlisting *l);
 CPK_INTERNAL cpk_err_t xfs_readlink(const struct xfs *f, const char *path,
 				    char **out);
@@ -192,11 +208,11 @@ CPK_INTERNAL cpk_err_t xplan_tasks(struct xplan *p, uint64_t cmin,
 				   uint64_t cmax, unsigned conns);
 /*
  * The walk of the sources, handed out a segment at a time: depth first,
- * each directory's entries sorted by name, the operand itself followed
- * (and every link if FOLLOW).  Memory: the listings of the directories on
- * the current path, plus (remote side) listings fetched ahead, at most
- * at most XWALK_AHEAD directories a round, as many as XWALK_CACHED names
- * would take if each were as long as the longest listing seen.
+ * the operand itself followed (and every link if FOLLOW).  Memory: the
+ * listings (or, of big directories, the pieces) of the directories on the
+ * current path, plus (remote side) listings fetched ahead, at most
+ * at most XWALK_AHEAD directories a round and about XWALK_CACHED names
+ * (2 x XWALK_CACHED while a round is read).
  */
 struct xwframe;
 struct xlcache;
@@ -207,11 +223,17 @@ struct xwalk {
 				 * first */
 	size_t depth, cap;
 	struct xlcache *c;	/* remote listings fetched ahead */
+	size_t whole;		/* directories of more entries are read in
+				 * pieces of XWALK_PIECE */
 };
 #define XWALK_AHEAD 256
 #define XWALK_CACHED 16384
+#define XWALK_PIECE 2048	/* entries read at a time from a big directory */
+/* Directories of up to WHOLE entries (0: XPLAN_SEG_FILES) are listed
+ * whole and sorted by name, bigger ones read in pieces (XWALK_PIECE) in
+ * the order the file system gives. */
 CPK_INTERNAL void xwalk_init(struct xwalk *w, const struct xfs *f,
-			     int recursive, int follow);
+			     int recursive, int follow, size_t whole);
 CPK_INTERNAL void xwalk_release(struct xwalk *w);
 /* Starts on operand SRC (to be named DSTROOT): adds its entry to P. */
 CPK_INTERNAL cpk_err_t xwalk_source(struct xwalk *w, struct xplan *p,

@@ -779,6 +779,68 @@ static void test_ops(ssh_session ss)
 	cpk_sftp_free(s);
 }
 
+/* A directory of 1,000 entries read in pieces, and listed with a cap. */
+static void test_readdir(ssh_session ss)
+{
+	struct cpk_sftp *s = sftp_or_bail(ss, NULL);
+	struct cpk_sftp_handle h;
+	struct cpk_sftp_dir ld[2];
+	const char *paths[2];
+	size_t caps[2];
+	char d[4096], none[4096];
+	unsigned char seen[1000];
+	size_t total = 0, pieces = 0, dup = 0, bad = 0, i;
+	int eof = 0, fd, k;
+	cpk_err_t err = CPK_OK;
+
+	snprintf(d, sizeof(d), "%s", P("rd"));
+	snprintf(none, sizeof(none), "%s", P("rd-none"));
+	ok(!cpk_sftp_mkdir(s, d, 0755), "a directory for 1,000 entries");
+	for (k = 0; k < 1000; k++)
+		if ((fd = open(P("rd/e%04d", k), O_CREAT | O_WRONLY, 0644)) >= 0)
+			close(fd);
+	memset(seen, 0, sizeof(seen));
+	ok(!cpk_sftp_opendir(s, d, &h), "opendir");
+	while (!err && !eof) {
+		struct cpk_sftp_name *n = NULL;
+		size_t cnt = 0;
+
+		err = cpk_sftp_readdir(s, &h, 300, &n, &cnt, &eof);
+		if (!err && cnt < 300 && !eof)
+			bad++;
+		for (i = 0; !err && i < cnt; i++) {
+			int v = -1;
+
+			if (sscanf(n[i].name, "e%d", &v) != 1 || v < 0 || v > 999)
+				bad++;
+			else if (seen[v]++)
+				dup++;
+		}
+		total += cnt;
+		pieces++;
+		cpk_sftp_names_free(n, cnt);
+	}
+	ok(!err && eof, "readdir in pieces to the end: %s", err ? cpk_errmsg() : "ok");
+	is_int((long long)total, 1000, "1,000 entries, no . or ..");
+	ok(!dup && !bad && pieces >= 4, "each once, in %zu pieces of 300 or more",
+	   pieces);
+	ok(!cpk_sftp_close(s, &h), "closedir");
+	paths[0] = d;
+	paths[1] = none;
+	caps[0] = 999;
+	caps[1] = 0;
+	err = cpk_sftp_listdir_many(s, paths, 2, caps, ld);
+	ok(!err && ld[0].truncated && !ld[0].n && !ld[0].err && ld[1].err,
+	   "listdir_many with a cap of 999: truncated, the missing one failed");
+	cpk_sftp_dirs_free(ld, 2);
+	caps[0] = 1000;
+	err = cpk_sftp_listdir_many(s, paths, 1, caps, ld);
+	ok(!err && !ld[0].truncated && ld[0].n == 1000,
+	   "with a cap of 1,000: all 1,000");
+	cpk_sftp_dirs_free(ld, 1);
+	cpk_sftp_free(s);
+}
+
 /* ---- request API ----------------------------------------------------- */
 
 struct counter {
@@ -1064,6 +1126,7 @@ int main(void)
 	test_threads();
 	test_many(ss);
 	test_ops(ss);
+	test_readdir(ss);
 	test_async(ss);
 	test_permission(ss);
 	test_midway_errors(ss);
