@@ -77,6 +77,7 @@ start=$(date +%s%N)
 is "$(run "${COPY[@]}" -r -n 4 --json "$S" "$H:$R")" 0 "put -r 2,000 small files over 4 connections"
 diag "put 2,000 files: $(( ($(date +%s%N) - start) / 1000000 )) ms"
 is "$(json_field files_done)" 2000 "  2,000 files done"
+is "$(json_field segments)" 1 "  in one segment"
 is "$(json_field conns)" 4 "  4 connections"
 is "$(tree_state "$R/small")" "$(tree_state "$S")" "  modes, mtimes, sizes equal"
 is "$(tree_sums "$R/small")" "$(tree_sums "$S")" "  sha256 equal"

@@ -63,6 +63,11 @@ for t in tenth many; do
 	diag "put $t: $(( ($(date +%s%N) - start) / 1000000 )) ms"
 	RSS[put-$t]=$(rss)
 	is "$(json_field files_done)" "$(find "$L/$t" -type f | wc -l)" "  all files done"
+	if [ $t = many ]; then
+		[ "$(json_field segments)" -ge 7 ]; ok $? "  in $(json_field segments) segments of at most 16,384 entries"
+	else
+		is "$(json_field segments)" 1 "  in one segment"
+	fi
 	start=$(date +%s%N)
 	is "$(run "${TIME[@]}" "${COPY[@]}" --json -r -n 8 "$H:$R/$t" "$B")" 0 "get -r $t back"
 	diag "get $t: $(( ($(date +%s%N) - start) / 1000000 )) ms"

@@ -192,6 +192,7 @@ static void print_json(const struct cpk_xfer_stats *st, const char *err)
 	cpk_json_ku64(&j, "chunks_total", st->chunks_total);
 	cpk_json_ku64(&j, "chunks_sent", st->chunks_sent);
 	cpk_json_ku64(&j, "chunks_skipped", st->chunks_skipped);
+	cpk_json_ku64(&j, "segments", st->segments);
 	cpk_json_ku64(&j, "retries", st->retries);
 	cpk_json_ku64(&j, "reconnects", st->reconnects);
 	cpk_json_ku64(&j, "verified", st->verified);

@@ -149,6 +149,7 @@ struct cpk_xfer_stats {
 	uint64_t retries;	/* pieces of work retried after a drop */
 	uint64_t reconnects;	/* connections reopened */
 	uint64_t verified;	/* files whose SHA-256 matched */
+	uint64_t segments;	/* segments the tree was walked and copied in */
 	unsigned conns;		/* connections used */
 	unsigned channels;	/* channels per connection */
 	double rtt_ms;		/* measured SFTP round trip (first connection) */

@@ -1514,6 +1514,7 @@ cpk_err_t cpk_xfer_run(struct cpk_xfer *x, enum cpk_xfer_dir dir,
 			goto out;
 		if (!k && more)
 			x->multi = 1;
+		x->st.segments = k + 1;
 		count_segment(x, df, &todo);
 		if ((err = copy_segment(x, &xs, &s, n, todo, !x->multi,
 					&ps)) != 0)
