@@ -1172,23 +1172,30 @@ static void note_failure(struct cpk_xfer *x, const char *dst, const char *why)
 	x->nshown++;
 }
 
-/* After a segment: what did not make it, before its plan is let go. */
-static void note_segment(struct cpk_xfer *x)
+/* After a segment: what did not make it, before its plan is let go.
+ * Returns whether anything did not. */
+static int note_segment(struct cpk_xfer *x)
 {
 	struct xplan *p = &x->p;
 	size_t i;
+	int failed = 0;
 
 	for (i = 0; i < p->n; i++) {
 		struct xent *e = &p->e[i];
 
 		if (e->st.type == XT_FILE && !e->done)
 			x->st.files_failed++;
-		if (e->failed || (e->st.type != XT_DIR && !e->done))
+		if (e->failed || (e->st.type != XT_DIR && !e->done)) {
 			note_failure(x, e->dst, e->err);
+			failed = 1;
+		}
 	}
 	for (i = 0; i < p->nclosed; i++)
-		if (p->closed[i].failed)
+		if (p->closed[i].failed) {
 			note_failure(x, p->closed[i].dst, p->closed[i].err);
+			failed = 1;
+		}
+	return failed;
 }
 
 /* "copied 3 of 5 files (...); not copied: a (why), b (why), and 4 more". */
@@ -1530,13 +1537,7 @@ cpk_err_t cpk_xfer_run(struct cpk_xfer *x, enum cpk_xfer_dir dir,
 			if (err)
 				goto out;
 		}
-		note_segment(x);
-		for (i = 0; i < x->p.n; i++)
-			if (x->p.e[i].failed || (x->p.e[i].st.type == XT_FILE &&
-						 !x->p.e[i].done))
-				failed = 1;
-		for (i = 0; i < x->p.nclosed; i++)
-			failed |= x->p.closed[i].failed;
+		failed |= note_segment(x);
 		if (!more)
 			break;
 		if (x->conn_err && !workers_connected(x)) {

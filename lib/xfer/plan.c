@@ -907,21 +907,6 @@ cpk_err_t xwalk_fill(struct xwalk *w, struct xplan *p, size_t seg_max,
 	return CPK_OK;
 }
 
-cpk_err_t xplan_walk(struct xplan *p, const struct xfs *f, const char *src,
-		     const char *dstroot, int recursive, int follow)
-{
-	struct xwalk w;
-	cpk_err_t err;
-	int more;
-
-	xwalk_init(&w, f, recursive, follow, SIZE_MAX - 1);
-	err = xwalk_source(&w, p, src, dstroot);
-	if (!err)
-		err = xwalk_fill(&w, p, SIZE_MAX, &more);
-	xwalk_release(&w);
-	return err;
-}
-
 void xplan_digest(const struct xplan *p, char hex[65])
 {
 	struct xsha256 c;

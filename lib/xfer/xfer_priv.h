@@ -243,10 +243,6 @@ CPK_INTERNAL cpk_err_t xwalk_source(struct xwalk *w, struct xplan *p,
  * P's closed list. */
 CPK_INTERNAL cpk_err_t xwalk_fill(struct xwalk *w, struct xplan *p,
 				  size_t seg_max, int *more);
-/* The whole of operand SRC into P (no segments; for tests). */
-CPK_INTERNAL cpk_err_t xplan_walk(struct xplan *p, const struct xfs *f,
-				  const char *src, const char *dstroot,
-				  int recursive, int follow);
 /* The destination root for source SRC: DST/basename(SRC) when DST_IS_DIR,
  * else DST.  A new string, NULL on allocation failure. */
 CPK_INTERNAL char *xplan_dst_root(const char *src, const char *dst,
