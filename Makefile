@@ -1,7 +1,10 @@
 # clusterpack: one plain GNU Makefile.
 #   make            build libclusterpack (static + shared) and cpk
 #   make deps       install build and test dependencies (apt, as root)
-#   make check      deps, then every test (normal build and ASan/UBSan build)
+#   make check      deps, then every test (normal build and ASan/UBSan build);
+#                   T='tests/t2000-ldap.sh ...' runs only those, in the normal build
+#   make check-fresh the README's commands in fresh Debian 12 and 13 roots (as CI);
+#                   SUITE=bookworm|trixie runs `make check` in that one only
 #   make demo       render the example and run jobs on a local Slurm
 #   make fuzz       build and run the description parser fuzzer (FUZZ_TIME=600)
 #   make install    PREFIX=/usr/local DESTDIR=
@@ -23,6 +26,11 @@ SAN       ?=
 
 -include config.mak
 
+# The libraries' flags are read when make reads this file.  Targets that
+# install them first (demo, check) therefore build in a second make, started
+# after `deps`; everything that compiles checks first that they are there
+# (pkgcheck), so a missing library is an error that says what to do, never a
+# silent link without it.
 PKGS      := yaml-0.1 libssh ldap lber libcrypto
 DEP_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 DEP_LIBS  := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
@@ -71,11 +79,16 @@ SHARED    := $(B)/$(SONAME)
 CPK       := $(B)/cpk
 
 .SECONDARY:
-.PHONY: all deps check test test-unit test-san test-tsan demo fuzz fuzz-build install bench-transfer \
-        clean bench man
+.PHONY: all deps check check-fresh test test-unit test-san test-tsan demo fuzz fuzz-build install \
+        bench-transfer clean bench man pkgcheck
 all: $(STATIC) $(SHARED) $(CPK) man
 
-$(B)/%.o: %.c
+pkgcheck:
+	@$(PKG_CONFIG) --exists $(PKGS) 2>/dev/null || { \
+	  echo "make: the build needs $(PKGS) (found with $(PKG_CONFIG)), which are not all installed:" >&2; \
+	  echo "make: run 'make deps' as root first (or 'make demo' / 'make check', which do)" >&2; exit 1; }
+
+$(B)/%.o: %.c | pkgcheck
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
@@ -102,12 +115,12 @@ $(B)/tests/progs/%: $(B)/tests/progs/%.o $(STATIC)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(STATIC) $(DEP_LIBS)
 
-$(B)/tests/progs/%.o: tests/progs/%.c
+$(B)/tests/progs/%.o: tests/progs/%.c | pkgcheck
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(ALL_CFLAGS) -Itests -c -o $@ $<
 
-$(B)/tests/unit/%_test.o: tests/unit/%_test.c
+$(B)/tests/unit/%_test.o: tests/unit/%_test.c | pkgcheck
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(ALL_CFLAGS) -Itests -c -o $@ $<
@@ -127,10 +140,19 @@ deps:
 
 # The tests: unit programs and shell tests, all TAP, run by prove.  The second
 # pass repeats the unit and CLI tests with AddressSanitizer/UBSan.
+# T=... (shell tests by path, unit tests by source or binary path) runs only those.
 TESTS_SH := $(sort $(wildcard tests/t[0-9]*.sh))
-test: all $(UNIT_BINS) $(PROG_BINS)
+T_UNIT   := $(foreach t,$(T),$(if $(filter %_test.c,$t),$(t:tests/unit/%_test.c=$(B)/tests/%.t),$(filter %.t,$t)))
+T_SH     := $(filter %.sh,$(T))
+T_OTHER  := $(filter-out %.sh %.t %_test.c,$(T))
+ifneq ($(T_OTHER),)
+$(error T names $(T_OTHER): give tests/tNNNN-*.sh or tests/unit/*_test.c paths)
+endif
+RUN_UNIT := $(if $(T),$(T_UNIT),$(UNIT_BINS))
+RUN_SH   := $(if $(T),$(T_SH),$(TESTS_SH))
+test: all $(RUN_UNIT) $(PROG_BINS)
 	$(Q)CPK=$(abspath $(CPK)) CPK_BUILD=$(abspath $(B)) \
-	  prove -e '' $(PROVE_FLAGS) $(UNIT_BINS:%=./%) $(TESTS_SH:%=./%)
+	  prove -e '' $(PROVE_FLAGS) $(RUN_UNIT:%=./%) $(RUN_SH:%=./%)
 
 test-san:
 	$(Q)$(MAKE) --no-print-directory B=build-san SAN=1 all $(UNIT_SRCS:tests/unit/%_test.c=build-san/tests/%.t) \
@@ -151,11 +173,24 @@ test-tsan:
 
 check: deps
 	$(Q)$(MAKE) --no-print-directory test
+ifeq ($(T),)
 	$(Q)$(MAKE) --no-print-directory test-san
 	$(Q)$(MAKE) --no-print-directory test-tsan
+endif
 
-demo: deps all
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all
 	$(Q)sh tests/rig/demo.sh $(abspath $(CPK))
+
+# What CI runs (.ci/run): a new machine's first `make demo` and `make check`
+# in a fresh Debian 12 root, and `make check` in a fresh Debian 13 root.
+check-fresh:
+ifeq ($(SUITE),)
+	$(Q)bash tests/rig/fresh-root.sh --suite bookworm 'make demo && make check'
+	$(Q)bash tests/rig/fresh-root.sh --suite trixie 'make check'
+else
+	$(Q)bash tests/rig/fresh-root.sh --suite $(SUITE) 'make check'
+endif
 
 # libFuzzer target for the description parser (clang).
 FUZZ_TIME ?= 600

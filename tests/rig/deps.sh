@@ -1,19 +1,53 @@
 #!/bin/sh
 # tests/rig/deps.sh: install clusterpack's build and test dependencies on
-# Debian 12 (`make deps`).  Idempotent: when every package is installed it
-# only asks dpkg and prints nothing.  Otherwise (as root) it runs
-# `apt-get update` and installs the missing ones without recommends, with a
-# policy-rc.d that keeps the packages' daemons (munged, slapd, nfsd, ...) from
-# being started.
+# Debian 12 (bookworm) or Debian 13 (trixie) (`make deps`).  Idempotent: when
+# every package is installed it only asks dpkg and prints nothing.  Otherwise
+# (as root) it runs `apt-get update` and installs the missing ones without
+# recommends, with a policy-rc.d that keeps the packages' daemons (munged,
+# slapd, nfsd, ...) from being started.  Every program a test or the demo runs
+# comes from this list: a fresh minimal Debian has none of them.
+#   sh tests/rig/deps.sh          install what is missing
+#   sh tests/rig/deps.sh --list   print this release's package list only
+# CPK_OS_RELEASE names another os-release file (for the tests).
 set -eu
 
-PKGS="build-essential pkg-config clang libclang-rt-14-dev libyaml-dev libssh-dev libssl-dev
+list=""
+case ${1:-} in
+"") ;;
+--list) list=1 ;;
+*) echo "deps: usage: deps.sh [--list]" >&2; exit 2 ;;
+esac
+
+# Packages named alike in both releases.
+PKGS="build-essential pkg-config clang libyaml-dev libssh-dev libssl-dev
 libldap-dev libslurm-dev libmunge-dev slurmctld slurmd slurm-client munge
 openssh-server openssh-client slapd ldap-utils nfs-kernel-server iproute2
-util-linux rsync perl valgrind"
+util-linux procps openssl rsync perl python3 time bc valgrind"
+
+# The release: the one place where package names differ between them.
+osr=${CPK_OS_RELEASE:-/etc/os-release}
+release=""
+if [ -r "$osr" ]; then
+	# shellcheck disable=SC1090 # the machine's own file
+	release=$(. "$osr" && [ "${ID:-}" = debian ] && echo "${VERSION_CODENAME:-}") || release=""
+fi
+case $release in
+bookworm) PKGS="$PKGS libclang-rt-14-dev" ;;	# clang 14's sanitizer/fuzzer runtime
+trixie) PKGS="$PKGS libclang-rt-dev" ;;		# the runtime of trixie's default clang
+*)
+	name=$( (. "$osr" && echo "${PRETTY_NAME:-${ID:-}}") 2>/dev/null || true)
+	echo "deps: this machine is '${name:-unknown}' ($osr); clusterpack supports" \
+		"Debian 12 (bookworm) and Debian 13 (trixie) only" >&2
+	exit 1 ;;
+esac
+if [ -n "$list" ]; then
+	# shellcheck disable=SC2086 # a list of package names
+	printf '%s\n' $PKGS
+	exit 0
+fi
 
 command -v dpkg-query >/dev/null 2>&1 || {
-	echo "deps: dpkg-query not found: this script is for Debian 12" >&2
+	echo "deps: dpkg-query not found: this script is for Debian 12 and 13" >&2
 	exit 1
 }
 
