@@ -1,7 +1,7 @@
 #!/bin/sh
 # cpk munge-key: creates a 1 KiB random key, 0400, never replaces one,
-# refuses keys that group or others can read, links and short keys; and a
-# real munged accepts the key it made.
+# refuses keys that group or others can read, that another user owns, links
+# and short keys; and a real munged accepts the key it made.
 . "$(dirname "$0")/lib/tap.sh"
 cd "$TOP" || exit 1
 scratch
@@ -25,8 +25,22 @@ k2="$SCRATCH/keys/other.key"
 chmod 0440 "$k2"
 is "$(run "$CPK" munge-key --key "$k2")" 1 "group-readable key refused"
 grep -q "has mode 0440: group or others may access" "$SCRATCH/err"; ok $? "and says why"
+chmod 0404 "$k2"
+is "$(run "$CPK" munge-key --key "$k2")" 1 "others-readable key refused"
+grep -q "has mode 0404: group or others may access" "$SCRATCH/err"; ok $? "and says why"
+chmod 0600 "$k2"
+is "$(run "$CPK" munge-key --key "$k2")" 0 "a 0600 key is usable"
+if [ "$(id -u)" = 0 ]; then
+	chown 65534 "$k2"
+	is "$(run "$CPK" munge-key --key "$k2")" 1 "a key owned by another user refused"
+	grep -q "is owned by uid 65534" "$SCRATCH/err"; ok $? "and says why"
+else
+	echo "ok $((tap_n + 1)) # SKIP chown needs root"; tap_n=$((tap_n + 1))
+	echo "ok $((tap_n + 1)) # SKIP chown needs root"; tap_n=$((tap_n + 1))
+fi
 ln -s "$k" "$SCRATCH/keys/link.key"
 is "$(run "$CPK" munge-key --key "$SCRATCH/keys/link.key")" 1 "symlinked key refused"
+grep -q "is a symbolic link" "$SCRATCH/err"; ok $? "and says why"
 head -c 16 /dev/urandom > "$SCRATCH/keys/short.key"; chmod 0400 "$SCRATCH/keys/short.key"
 is "$(run "$CPK" munge-key --key "$SCRATCH/keys/short.key")" 1 "short key refused"
 grep -q "holds 16 bytes; a munge key needs at least 32" "$SCRATCH/err"; ok $? "and says why"

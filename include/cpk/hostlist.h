@@ -4,7 +4,8 @@
  * Expansion: an expression is a comma-separated list of items; each item is
  * text with zero or more bracket groups "[ranges]"; a range is N or N-M
  * (N <= M).  A number written with a leading zero ("001") fixes the width:
- * c[001-003] gives c001 c002 c003; c[9-10] gives c9 c10.  Several bracket
+ * c[001-003] gives c001 c002 c003; c[9-10] gives c9 c10; either end may
+ * carry it: c[1-010] gives c001 ... c010.  Several bracket
  * groups multiply: r[1-2]n[1-2] gives r1n1 r1n2 r2n1 r2n2.
  *
  * Compression is the inverse for a list in a given order, the way Slurm

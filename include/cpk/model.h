@@ -147,7 +147,7 @@ struct cpk_slurm {
 	uint64_t controller_port, node_port;
 	char *slurm_user;
 	char *scheduler;	/* builtin, backfill */
-	char *select_type;	/* linear, cons_res, cons_tres */
+	char *select_type;	/* cons_tres, linear */
 	char *select_parameters;
 	int accounting;
 	char *proctrack;	/* cgroup, linuxproc, pgid */
@@ -155,7 +155,7 @@ struct cpk_slurm {
 	char *mpi_default;
 	char *state_dir, *spool_dir, *log_dir, *pid_dir;
 	uint64_t def_mem_per_cpu;	/* DefMemPerCPU, MiB; 0: none */
-	uint64_t max_node_count;	/* 0: static nodes + 128 */
+	uint64_t max_node_count;	/* default static nodes + 128; 0 with linear */
 	uint64_t tree_width;
 	uint64_t slurmd_timeout;
 	uint64_t return_to_service;

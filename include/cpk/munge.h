@@ -8,7 +8,8 @@
  *    (CPK_ERR_EXISTS).
  * 2. Anywhere: cpk_munge_key_check(path) says whether a key is usable:
  *    a regular file (not a link), at least CPK_MUNGE_KEY_MIN bytes, not
- *    readable or writable by group or others.
+ *    readable or writable by group or others, owned by root, the munge user
+ *    or the caller (anyone else could read it or give it away).
  */
 #ifndef CPK_MUNGE_H
 #define CPK_MUNGE_H

@@ -216,6 +216,11 @@ static void check_groups(struct ctx *c)
 				c->oom = 1;
 				break;
 			}
+			if (rc == 0 && m->nodes[other].group == gi) {
+				cpk_diag_add(c, &p, "%s.names: node '%s' is named twice in '%s'",
+					     path.buf, n->name, g->names);
+				continue;
+			}
 			if (rc == 0) {
 				struct cpk_pos q = where(c, &m->groups[m->nodes[other].group].names,
 							 &m->groups[m->nodes[other].group].pos);
@@ -534,7 +539,7 @@ static void check_filesystems(struct ctx *c)
 			cpk_diag_add(c, &p, "%s.server: '%s' is not the control node or a compute node",
 				     path.buf, fs->server);
 		}
-		if (!fs->clients.n) {
+		if (!fs->clients.n && cpk_pos_get(c->p, &fs->clients)) {	/* given empty */
 			p = where(c, &fs->clients, &fs->pos);
 			cpk_diag_add(c, &p, "%s.clients: no clients: name who may mount it",
 				     path.buf);
@@ -623,7 +628,15 @@ static void check_slurm(struct ctx *c)
 		}
 		s->def_mem_per_cpu = best;
 	}
-	if (!s->max_node_count) {
+	if (streq(s->select_type, "linear")) {
+		/* both Slurm 22.05 and 24.11 refuse MaxNodeCount without
+		 * cons_tres: no default, and a given one is an error */
+		if (s->max_node_count) {
+			struct cpk_pos p = where(c, &s->max_node_count, &none);
+
+			cpk_diag_add(c, &p, "slurm.max_node_count: Slurm accepts MaxNodeCount only with select_type cons_tres, not linear");
+		}
+	} else if (!s->max_node_count) {
 		s->max_node_count = m->n_nodes + 128;
 	} else if (s->max_node_count < m->n_nodes) {
 		struct cpk_pos p = where(c, &s->max_node_count, &none);

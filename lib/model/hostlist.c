@@ -263,13 +263,12 @@ cpk_err_t cpk_hostlist_expand(struct cpk_hostlist *hl, const char *expr,
 			r = fail(expr, p, errpos, "empty name in host list");
 			goto out;
 		}
-		for (k = 0; k < it.ngroups; k++) {
+		/* stop multiplying early: eight groups could overflow */
+		for (k = 0; k < it.ngroups && total <= CPK_HOSTLIST_MAX; k++)
 			total *= it.g[k].count;
-			if (total + (hl->n - n0) > CPK_HOSTLIST_MAX) {
-				r = fail(expr, start, errpos,
-					 "host list expands to too many names");
-				goto out;
-			}
+		if (total + (hl->n - n0) > CPK_HOSTLIST_MAX) {	/* plain names count too */
+			r = fail(expr, start, errpos, "host list expands to too many names");
+			goto out;
 		}
 		if ((r = emit(hl, &it)) != CPK_OK)
 			goto out;

@@ -347,6 +347,23 @@ static void choices_text(struct cpk_buf *b, const char *const *choices)
 			     choices[i]);
 }
 
+/* TEXT is none of F's choices: say which are, or what replaced it. */
+static void bad_choice(struct ctx *c, const struct field *f,
+		       const struct cpk_pos *pos, const char *path,
+		       const char *text)
+{
+	const char *hint = cpk_schema_retired(f, text);
+	struct cpk_buf e = CPK_BUF_INIT;
+
+	if (hint) {
+		cpk_diag_add(c, pos, "%s: %s", path, hint);
+		return;
+	}
+	choices_text(&e, f->choices);
+	bad_value(c, pos, path, text, e.buf);
+	cpk_buf_release(&e);
+}
+
 int cpk_strlist_push(struct cpk_strlist *l, const char *s)
 {
 	char **v = cpk_reallocarray(l->v, l->n + 1, sizeof(*v));
@@ -393,11 +410,7 @@ static int list_item(struct ctx *c, const struct field *f, struct cpk_strlist *l
 
 	if (f->type == F_ENUMLIST) {
 		if (!(canon = find_choice(f->choices, text))) {
-			struct cpk_buf e = CPK_BUF_INIT;
-
-			choices_text(&e, f->choices);
-			bad_value(c, pos, path, text, e.buf);
-			cpk_buf_release(&e);
+			bad_choice(c, f, pos, path, text);
 			return -1;
 		}
 	} else if (!*text || has_ctl(text)) {
@@ -472,8 +485,16 @@ int cpk_field_set(struct ctx *c, const struct field *f, void *base,
 		goto record;
 	case F_SIZE:
 		r = parse_size_mb(text, &v);
-		if (r == 0 && (v < f->min || v > f->max))
-			r = -1;
+		if (r == 0 && (v < f->min || v > f->max)) {
+			struct cpk_buf e = CPK_BUF_INIT;
+
+			cpk_buf_addf(&e, "a size from %llu to %llu MiB",
+				     (unsigned long long)f->min,
+				     (unsigned long long)f->max);
+			bad_value(c, pos, path, text, e.buf);
+			cpk_buf_release(&e);
+			return -1;
+		}
 		if (r < 0) {
 			bad_value(c, pos, path, text, r == -2
 				  ? "a whole number of MiB (e.g. 512M, 64G)"
@@ -495,11 +516,7 @@ int cpk_field_set(struct ctx *c, const struct field *f, void *base,
 		const char *canon = find_choice(f->choices, text);
 
 		if (!canon) {
-			struct cpk_buf e = CPK_BUF_INIT;
-
-			choices_text(&e, f->choices);
-			bad_value(c, pos, path, text, e.buf);
-			cpk_buf_release(&e);
+			bad_choice(c, f, pos, path, text);
 			return -1;
 		}
 		text = canon;

@@ -61,6 +61,9 @@ struct section {
 extern CPK_INTERNAL const struct section cpk_schema_root;
 extern CPK_INTERNAL const struct section cpk_schema_fragment;
 extern CPK_INTERNAL const struct section cpk_schema_nodegroup;
+/* What to write instead of VALUE, a value of F's choices that Slurm no
+ * longer accepts; NULL if VALUE was never a choice. */
+CPK_INTERNAL const char *cpk_schema_retired(const struct field *f, const char *value);
 
 /* Where each field that was given in a file was given. */
 struct posent {

@@ -3,6 +3,7 @@
  * defaults, --dump and the cluster.yaml(5) man page all come from here.
  */
 #include <stddef.h>
+#include <strings.h>
 
 #include "model_priv.h"
 
@@ -11,7 +12,7 @@
 
 static const char *const tls_choices[] = { "none", "starttls", "ldaps", NULL };
 static const char *const sched_choices[] = { "backfill", "builtin", NULL };
-static const char *const select_choices[] = { "cons_tres", "cons_res", "linear", NULL };
+static const char *const select_choices[] = { "cons_tres", "linear", NULL };
 static const char *const selparam_choices[] = {
 	"CR_Core_Memory", "CR_Core", "CR_CPU_Memory", "CR_CPU",
 	"CR_Socket_Memory", "CR_Socket", "CR_Memory", NULL };
@@ -22,6 +23,30 @@ static const char *const state_choices[] = { "UP", "DOWN", "DRAIN", "INACTIVE", 
 static const char *const oversub_choices[] = { "NO", "YES", "EXCLUSIVE", "FORCE", NULL };
 static const char *const fstype_choices[] = { "nfs", "nfs4", NULL };
 static const char *const cgplugin_choices[] = { "autodetect", "cgroup/v1", "cgroup/v2", NULL };
+
+/*
+ * Values that a Slurm release the project supports (22.05 to 24.11) no
+ * longer accepts, by the choice list they were taken out of, with what to
+ * write instead: the parser says this rather than only listing the choices.
+ */
+static const struct {
+	const char *const *choices;
+	const char *value, *hint;
+} retired[] = {
+	{ select_choices, "cons_res",
+	  "cons_res is gone from Slurm 23.11 on (Debian 13 ships 24.11): use cons_tres, which Slurm 22.05 has too and which does all cons_res did" },
+};
+
+const char *cpk_schema_retired(const struct field *f, const char *value)
+{
+	size_t i;
+
+	for (i = 0; i < CPK_ARRAY_SIZE(retired); i++)
+		if (f->choices == retired[i].choices &&
+		    !strcasecmp(value, retired[i].value))
+			return retired[i].hint;
+	return NULL;
+}
 
 #define M(f) offsetof(struct cpk_model, f)
 
@@ -172,7 +197,8 @@ static const struct section users_section = {
 #undef M
 #define M(f) offsetof(struct cpk_cgroup, f)
 static const struct field cgroup_fields[] = {
-	{ "plugin", F_ENUM, M(plugin), "autodetect", 0, 0, cgplugin_choices, NULL, 0, 0, "CgroupPlugin." },
+	{ "plugin", F_ENUM, M(plugin), "autodetect", 0, 0, cgplugin_choices, NULL, 0, 0,
+	  "CgroupPlugin: autodetect takes cgroup/v2 on a machine with the unified hierarchy (Debian 12 and 13 with systemd), cgroup/v1 on a legacy or hybrid one." },
 	{ "constrain_cores", F_BOOL, M(constrain_cores), "true", 0, 0, NULL, NULL, 0, 0, "ConstrainCores." },
 	{ "constrain_ram", F_BOOL, M(constrain_ram), "true", 0, 0, NULL, NULL, 0, 0, "ConstrainRAMSpace." },
 	{ "constrain_devices", F_BOOL, M(constrain_devices), "true", 0, 0, NULL, NULL, 0, 0,
@@ -193,14 +219,15 @@ static const struct field slurm_fields[] = {
 	{ "node_port", F_UINT, M(node_port), "6818", 1, 65535, NULL, NULL, 0, 0, "SlurmdPort." },
 	{ "slurm_user", F_NAME, M(slurm_user), "slurm", 0, 0, NULL, NULL, 0, 0, "SlurmUser." },
 	{ "scheduler", F_ENUM, M(scheduler), "backfill", 0, 0, sched_choices, NULL, 0, 0, "SchedulerType." },
-	{ "select_type", F_ENUM, M(select_type), "cons_tres", 0, 0, select_choices, NULL, 0, 0, "SelectType." },
+	{ "select_type", F_ENUM, M(select_type), "cons_tres", 0, 0, select_choices, NULL, 0, 0,
+	  "SelectType: cons_tres (Slurm 22.05 and 24.11 both have it; cons_res is gone from Slurm 23.11 on), or linear (whole nodes, no MaxNodeCount)." },
 	{ "select_parameters", F_ENUM, M(select_parameters), "CR_Core_Memory", 0, 0, selparam_choices, NULL, 0, 0,
 	  "SelectTypeParameters (not used with linear)." },
 	{ "accounting", F_BOOL, M(accounting), "false", 0, 0, NULL, NULL, 0, 0,
-	  "Job accounting through slurmdbd on the control node." },
+	  "Job accounting through slurmdbd on the control node; false leaves AccountingStorageType and JobAcctGatherType out (none)." },
 	{ "proctrack", F_ENUM, M(proctrack), "cgroup", 0, 0, proctrack_choices, NULL, 0, 0, "ProctrackType." },
 	{ "task_plugins", F_ENUMLIST, M(task_plugins), "affinity,cgroup", 0, 0, task_choices, NULL, 0, 0,
-	  "TaskPlugin: affinity, cgroup, or none." },
+	  "TaskPlugin: affinity and cgroup, or none (the key is then left out: no task plugin)." },
 	{ "mpi_default", F_ENUM, M(mpi_default), "none", 0, 0, mpi_choices, NULL, 0, 0, "MpiDefault." },
 	{ "state_dir", F_PATH, M(state_dir), "/var/lib/slurm/slurmctld", 0, 0, NULL, NULL, 0, 0, "StateSaveLocation." },
 	{ "spool_dir", F_PATH, M(spool_dir), "/var/lib/slurm/slurmd", 0, 0, NULL, NULL, 0, 0, "SlurmdSpoolDir." },
@@ -211,7 +238,7 @@ static const struct field slurm_fields[] = {
 	{ "def_mem_per_cpu", F_SIZE, M(def_mem_per_cpu), NULL, 1, UINT64_C(1) << 40, NULL, NULL, 0, 0,
 	  "DefMemPerCPU: memory per CPU of jobs that ask for none; default the smallest memory/cpus of the node groups (when all give memory), so such a job does not take a whole node." },
 	{ "max_node_count", F_UINT, M(max_node_count), NULL, 1, 1000000, NULL, NULL, 0, 0,
-	  "MaxNodeCount: room for dynamic nodes added later; default the static nodes + 128." },
+	  "MaxNodeCount: room for dynamic nodes added later; default the static nodes + 128 (with select_type cons_tres; Slurm refuses it with linear)." },
 	{ "tree_width", F_UINT, M(tree_width), "65533", 1, 65533, NULL, NULL, 0, 0,
 	  "TreeWidth; 65533 (no fan-out tree) is what dynamic nodes need." },
 	{ "slurmd_timeout", F_UINT, M(slurmd_timeout), "300", 1, 65533, NULL, NULL, 0, 0,

@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,12 +84,25 @@ out:
 	return r;
 }
 
+/* Whether UID may own the key: root, the caller, or the munge user. */
+static int trusted_owner(uid_t uid)
+{
+	struct passwd pw, *res = NULL;
+	char buf[4096];
+
+	if (uid == 0 || uid == geteuid())
+		return 1;
+	return getpwnam_r("munge", &pw, buf, sizeof(buf), &res) == 0 && res &&
+	       res->pw_uid == uid;
+}
+
 cpk_err_t cpk_munge_key_check(const char *path)
 {
 	struct stat st;
 	int fd;
 
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO put in the key's place must not hang the check */
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0) {
 		if (errno == ELOOP)
 			return cpk_err_set(CPK_ERR_INVALID,
@@ -96,8 +110,10 @@ cpk_err_t cpk_munge_key_check(const char *path)
 		return cpk_err_sys("cannot open the munge key %s", path);
 	}
 	if (fstat(fd, &st) < 0) {
+		cpk_err_t r = cpk_err_sys("cannot stat %s", path);
+
 		close(fd);
-		return cpk_err_sys("cannot stat %s", path);
+		return r;
 	}
 	close(fd);
 	if (!S_ISREG(st.st_mode))
@@ -106,6 +122,10 @@ cpk_err_t cpk_munge_key_check(const char *path)
 		return cpk_err_set(CPK_ERR_PERM,
 				   "%s has mode %04o: group or others may access the munge key (want 0400 or 0600)",
 				   path, (unsigned)(st.st_mode & 07777));
+	if (!trusted_owner(st.st_uid))
+		return cpk_err_set(CPK_ERR_PERM,
+				   "%s is owned by uid %u: the munge key must belong to root, the munge user or you",
+				   path, (unsigned)st.st_uid);
 	if (st.st_size < CPK_MUNGE_KEY_MIN)
 		return cpk_err_set(CPK_ERR_INVALID,
 				   "%s holds %lld bytes; a munge key needs at least %d",

@@ -61,6 +61,18 @@ static int any_gpus(const struct cpk_model *m)
 	return 0;
 }
 
+/*
+ * What slurm.conf leaves out.  Every line is written so that Slurm 22.05
+ * (Debian 12) and 24.11 (Debian 13) both read it: plugins that 23.11
+ * removed (select/cons_res, task/none, accounting_storage/none,
+ * jobacct_gather/none) are never named; "none" is said by leaving the key
+ * out, which both releases read as none.
+ */
+static int task_none(const struct cpk_strlist *l)
+{
+	return l->n == 0 || (l->n == 1 && !strcmp(l->v[0], "none"));
+}
+
 void cpk_render_slurm_conf(const struct cpk_model *m, struct cpk_buf *out)
 {
 	const struct cpk_slurm *s = &m->slurm;
@@ -82,9 +94,11 @@ void cpk_render_slurm_conf(const struct cpk_model *m, struct cpk_buf *out)
 	cpk_buf_addf(out, "SlurmctldLogFile=%s/slurmctld.log\n", s->log_dir);
 	cpk_buf_addf(out, "SlurmdLogFile=%s/slurmd.log\n", s->log_dir);
 	cpk_buf_addf(out, "ProctrackType=proctrack/%s\n", s->proctrack);
-	cpk_buf_addstr(out, "TaskPlugin=");
-	add_list(out, &s->task_plugins, ",", "task/");
-	cpk_buf_addch(out, '\n');
+	if (!task_none(&s->task_plugins)) {
+		cpk_buf_addstr(out, "TaskPlugin=");
+		add_list(out, &s->task_plugins, ",", "task/");
+		cpk_buf_addch(out, '\n');
+	}
 	cpk_buf_addf(out, "MpiDefault=%s\n", s->mpi_default);
 	cpk_buf_addf(out, "SchedulerType=sched/%s\n", s->scheduler);
 	cpk_buf_addf(out, "SelectType=select/%s\n", s->select_type);
@@ -94,7 +108,8 @@ void cpk_render_slurm_conf(const struct cpk_model *m, struct cpk_buf *out)
 		cpk_buf_addf(out, "DefMemPerCPU=%llu\n", (unsigned long long)s->def_mem_per_cpu);
 	cpk_buf_addf(out, "ReturnToService=%llu\n", (unsigned long long)s->return_to_service);
 	cpk_buf_addf(out, "SlurmdTimeout=%llu\n", (unsigned long long)s->slurmd_timeout);
-	cpk_buf_addf(out, "MaxNodeCount=%llu\n", (unsigned long long)s->max_node_count);
+	if (s->max_node_count)	/* not with linear: the model leaves it 0 */
+		cpk_buf_addf(out, "MaxNodeCount=%llu\n", (unsigned long long)s->max_node_count);
 	cpk_buf_addf(out, "TreeWidth=%llu\n", (unsigned long long)s->tree_width);
 	cpk_buf_addf(out, "PlugStackConfig=%s/plugstack.conf\n", s->config_dir);
 	if (any_gpus(m))
@@ -104,9 +119,6 @@ void cpk_render_slurm_conf(const struct cpk_model *m, struct cpk_buf *out)
 		cpk_buf_addf(out, "AccountingStorageHost=%s\n", m->control_name);
 		cpk_buf_addf(out, "JobAcctGatherType=jobacct_gather/%s\n",
 			     strcmp(s->proctrack, "cgroup") ? "linux" : "cgroup");
-	} else {
-		cpk_buf_addstr(out, "AccountingStorageType=accounting_storage/none\n");
-		cpk_buf_addstr(out, "JobAcctGatherType=jobacct_gather/none\n");
 	}
 	for (i = 0; i < s->extra.n; i++)
 		cpk_buf_addf(out, "%s\n", s->extra.v[i]);

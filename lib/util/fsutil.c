@@ -12,7 +12,8 @@
 #include "cpk/fsutil.h"
 #include "internal.h"
 
-static cpk_err_t write_all(int fd, const char *p, size_t len, const char *path)
+static cpk_err_t write_all(int fd, const char *p, size_t len, const char *path,
+			   const char *tmp)
 {
 	while (len) {
 		ssize_t n = write(fd, p, len);
@@ -20,7 +21,7 @@ static cpk_err_t write_all(int fd, const char *p, size_t len, const char *path)
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			return cpk_err_sys("cannot write %s", path);
+			return cpk_err_sys("cannot write %s (temporary file %s)", path, tmp);
 		}
 		p += n;
 		len -= (size_t)n;
@@ -53,18 +54,18 @@ cpk_err_t cpk_write_atomic(const char *path, const void *data, size_t len,
 		goto out;
 	}
 	if (fchmod(fd, mode) < 0) {
-		r = cpk_err_sys("cannot set the mode of %s", tmp.buf);
+		r = cpk_err_sys("cannot set the mode of %s (temporary file %s)", path, tmp.buf);
 		goto out;
 	}
-	if ((r = write_all(fd, data, len, tmp.buf)) != CPK_OK)
+	if ((r = write_all(fd, data, len, path, tmp.buf)) != CPK_OK)
 		goto out;
 	if (fsync(fd) < 0) {
-		r = cpk_err_sys("cannot sync %s", tmp.buf);
+		r = cpk_err_sys("cannot sync %s (temporary file %s)", path, tmp.buf);
 		goto out;
 	}
 	if (close(fd) < 0) {
 		fd = -1;
-		r = cpk_err_sys("cannot close %s", tmp.buf);
+		r = cpk_err_sys("cannot close %s (temporary file %s)", path, tmp.buf);
 		goto out;
 	}
 	fd = -1;

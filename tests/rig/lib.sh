@@ -761,6 +761,39 @@ stage:
 EOF
 }
 
+# rig_slurm_version: print the installed Slurm's MAJOR.MINOR (22.05 on
+# Debian 12, 24.11 on Debian 13), from `slurmd -V`.  The one place tests ask
+# which release they run against.
+rig_slurm_version() {
+	slurmd -V 2>/dev/null | awk '{ split($NF, v, "."); if (v[2] != "") { print v[1] "." v[2]; ok = 1 } }
+		END { exit !ok }'
+}
+
+# rig_cgroup_support: print what task/cgroup and proctrack/cgroup can use on
+# this machine: "v2" (/sys/fs/cgroup is cgroup2 with the cpuset and memory
+# controllers), "v1" (the legacy or hybrid hierarchy, freezer, cpuset, memory
+# and devices mounted and writable), or "none: WHY"; returns 1 for none.
+# Slurm's CgroupPlugin=autodetect picks the same.
+rig_cgroup_support() {
+	local c=/sys/fs/cgroup ctl d
+	if [ "$(stat -fc %T "$c" 2>/dev/null)" = cgroup2fs ]; then
+		ctl=$(cat "$c/cgroup.controllers" 2>/dev/null)
+		case " $ctl " in
+		*" cpuset "*" memory "* | *" memory "*" cpuset "*) ;;
+		*) echo "none: $c is cgroup v2 without the cpuset and memory controllers ($ctl)"; return 1 ;;
+		esac
+		[ -w "$c/cgroup.subtree_control" ] || { echo "none: $c/cgroup.subtree_control is not writable"; return 1; }
+		echo v2
+		return 0
+	fi
+	for d in freezer cpuset memory devices; do
+		[ "$(stat -fc %T "$c/$d" 2>/dev/null)" = cgroupfs ] ||
+			{ echo "none: no cgroup v2 at $c and no v1 $d controller at $c/$d"; return 1; }
+		[ -w "$c/$d" ] || { echo "none: $c/$d is not writable"; return 1; }
+	done
+	echo v1
+}
+
 # rig_handwritten_conf DIR [OUTDIR]: write, from the values rig_cluster_yaml
 # DIR used, the configuration `cpk render --role control` is meant to
 # produce (slurm.conf, plugstack.conf, cgroup.conf) into OUTDIR (DIR/etc).
@@ -785,7 +818,6 @@ SlurmdPidFile=$d/run/slurmd.pid
 SlurmctldLogFile=$d/log/slurmctld.log
 SlurmdLogFile=$d/log/slurmd.log
 ProctrackType=proctrack/linuxproc
-TaskPlugin=task/none
 MpiDefault=none
 SchedulerType=sched/backfill
 SelectType=select/cons_tres
@@ -795,8 +827,6 @@ SlurmdTimeout=300
 MaxNodeCount=129
 TreeWidth=65533
 PlugStackConfig=$o/plugstack.conf
-AccountingStorageType=accounting_storage/none
-JobAcctGatherType=jobacct_gather/none
 MinJobAge=3600
 NodeName=$RIG_HOST NodeAddr=127.0.0.1 CPUs=$((RIG_SOCKETS * RIG_CORES * RIG_THREADS)) Sockets=$RIG_SOCKETS CoresPerSocket=$RIG_CORES ThreadsPerCore=$RIG_THREADS RealMemory=$RIG_MEMORY State=UNKNOWN
 PartitionName=debug Nodes=ALL Default=YES MaxTime=UNLIMITED State=UP

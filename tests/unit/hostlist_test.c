@@ -1,6 +1,7 @@
 /* Unit tests for lib/model/hostlist.c: expansion, errors, compression. */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cpk/hostlist.h"
 #include "tap.h"
@@ -80,10 +81,42 @@ static void check_roundtrip(const char *expr)
 	cpk_hostlist_release(&hl);
 }
 
+/* Expansion appends to a list; a failure leaves the list as it was. */
+static void test_expand_appends(void)
+{
+	struct cpk_hostlist hl = CPK_HOSTLIST_INIT;
+
+	cpk_hostlist_push(&hl, "keep");
+	ok(cpk_hostlist_expand(&hl, "a[1-2]", NULL) == CPK_OK && hl.n == 3 &&
+	   !strcmp(hl.names[0], "keep") && !strcmp(hl.names[2], "a2"), "expand appends");
+	ok(cpk_hostlist_expand(&hl, "b[1-3],c[", NULL) != CPK_OK, "a bad expression fails");
+	ok(hl.n == 3 && !strcmp(hl.names[0], "keep") && !strcmp(hl.names[2], "a2"),
+	   "and takes back the names it had added (%zu names)", hl.n);
+	cpk_hostlist_release(&hl);
+	ok(hl.n == 0 && hl.names == NULL, "released");
+	ok(cpk_hostlist_expand(&hl, "b[1-3],c[", NULL) != CPK_OK && hl.n == 0 && !hl.names,
+	   "a failure on an empty list leaves it empty");
+	ok(cpk_hostlist_expand(&hl, "n[1-999999]", NULL) == CPK_OK && hl.n == 999999 &&
+	   !strcmp(hl.names[999998], "n999999"), "999,999 names: one under the limit");
+	ok(cpk_hostlist_expand(&hl, "m[1-2]", NULL) == CPK_OK && hl.n == 1000001,
+	   "the limit is per expression, not per list");
+	cpk_hostlist_release(&hl);
+	ok(cpk_hostlist_expand(&hl, "n[1-999999],m", NULL) == CPK_OK && hl.n == CPK_HOSTLIST_MAX,
+	   "a plain name counts: CPK_HOSTLIST_MAX names");
+	cpk_hostlist_release(&hl);
+	ok(cpk_hostlist_expand(&hl, "n[1-999999],m,o", NULL) != CPK_OK && hl.n == 0,
+	   "one more is refused");
+	cpk_hostlist_release(&hl);
+	ok(cpk_hostlist_expand(&hl, "n[0-999999]", NULL) == CPK_OK && hl.n == CPK_HOSTLIST_MAX,
+	   "exactly CPK_HOSTLIST_MAX names expand");
+	cpk_hostlist_release(&hl);
+}
+
 int main(void)
 {
 	struct cpk_hostlist big = CPK_HOSTLIST_INIT;
 
+	alarm(120);	/* a compression that loops forever fails here */
 	check_expand("c1", "c1");
 	check_expand("c[1-3]", "c1 c2 c3");
 	check_expand("c[001-003]", "c001 c002 c003");
@@ -95,6 +128,17 @@ int main(void)
 	check_expand("gpu[1-2]-ib", "gpu1-ib gpu2-ib");
 	check_expand("10.0.0.[11-13]", "10.0.0.11 10.0.0.12 10.0.0.13");
 	check_expand("[1-2]x", "1x 2x");
+	/* zero padding: from whichever end of a range is padded */
+	check_expand("c[1-010]", "c001 c002 c003 c004 c005 c006 c007 c008 c009 c010");
+	check_expand("c[08-10]", "c08 c09 c10");
+	check_expand("c[1-10]", "c1 c2 c3 c4 c5 c6 c7 c8 c9 c10");
+	check_expand("c[0-1]", "c0 c1");
+	check_expand("c[00-01]", "c00 c01");
+	check_expand("c[007]", "c007");
+	check_expand("c[999999998-999999999]", "c999999998 c999999999");
+	check_expand("a[1]b[2]c[3]d[4]e[5]f[6]g[7]h[8]", "a1b2c3d4e5f6g7h8");
+	check_expand("c[1-2,2]", "c1 c2 c2");
+	check_expand("c[3,1-2]x[1-2]", "c3x1 c3x2 c1x1 c1x2 c2x1 c2x2");
 
 	check_error("", 0, "empty host list");
 	check_error("c[1-3", 5, "missing ']'");
@@ -107,6 +151,16 @@ int main(void)
 	check_error("c 1", 1, "invalid character");
 	check_error("c[1-9999999999]", 4, "too long");
 	check_error("c[0-999999]x[0-9]", 0, "too many names");
+	check_error("a[1]b[2]c[3]d[4]e[5]f[6]g[7]h[8]i[9]", 33, "too many bracket groups");
+	check_error("a[1-1000]b[1-1000]c[1-1000]d[1-1000]e[1-1000]f[1-1000]g[1-1000]", 0,
+		    "too many names");
+	check_error("c[1-1000001]", 2, "range expands to too many names");
+	check_error("c[1-999999],d[1-2]", 12, "host list expands to too many names");
+	check_error("c[1-3],", 7, "empty name at end");
+	check_error("c[1-3]d]", 7, "unexpected ']'");
+	check_error("c[1-3x]", 5, "expected ',' or ']'");
+	check_error("c[,1]", 2, "expected a number");
+	check_error("c[1-2][", 7, "expected a number");
 
 	check_compress("c1 c2 c3", "c[1-3]");
 	check_compress("c001 c002 c003 c005", "c[001-003,005]");
@@ -126,6 +180,21 @@ int main(void)
 	check_roundtrip("c[9-11,20,22-23]");
 	check_roundtrip("r00n[001-250]");
 	check_roundtrip("n[9-10],n011,n[098-101]");
+	check_roundtrip("c[1-010]");
+	check_roundtrip("c[1-010],c[1-10],c[0001-0003]");
+	check_roundtrip("x1234567890,x1234567891,x1234567893");
+	check_roundtrip("c[1,1,2]");
+	check_roundtrip("a,b,a");
+	check_compress("c001 c002 c003 c004 c005 c006 c007 c008 c009 c010", "c[001-010]");
+	check_compress("c1 c1", "c[1,1]");
+	check_compress("", "");
+	check_compress("c1 c2 c4 c5 c7", "c[1-2,4-5,7]");
+	check_compress("c1 d1 d2", "c1,d[1-2]");
+	check_compress("c00 c01", "c[00-01]");
+	check_compress("c0 c1", "c[0-1]");
+	check_compress("c0 c10", "c[0,10]");
+
+	test_expand_appends();
 
 	ok(cpk_hostlist_expand(&big, "n[00001-10000]", NULL) == CPK_OK &&
 	   big.n == 10000 && !strcmp(big.names[9999], "n10000"),

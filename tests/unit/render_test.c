@@ -1,0 +1,394 @@
+/*
+ * Unit tests for lib/render: slurm.conf and cgroup.conf name only keys and
+ * plugins that Slurm 22.05 (Debian 12) and 24.11 (Debian 13) both accept,
+ * "none" is said by leaving the key out, and the branches the golden files
+ * do not reach (linear, accounting, task none, partition and node options,
+ * which files a role gets, and its errors).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cpk/model.h"
+#include "cpk/render.h"
+#include "tap.h"
+
+/*
+ * slurm.conf keys both releases parse (slurm_conf_options[] in
+ * src/common/read_config.c of slurm-22-05-8-1 and slurm-24-11-5-1) and
+ * cgroup.conf keys (src/common/cgroup.c, src/interfaces/cgroup.c) that
+ * 24.11 did not retire: a key that is not here is a typo or a key one of
+ * them refuses.
+ */
+static const char *const slurm_keys[] = {
+	"ClusterName", "SlurmctldHost", "SlurmctldPort", "SlurmdPort",
+	"SlurmUser", "AuthType", "AuthInfo", "CredType", "StateSaveLocation",
+	"SlurmdSpoolDir", "SlurmctldPidFile", "SlurmdPidFile",
+	"SlurmctldLogFile", "SlurmdLogFile", "ProctrackType", "TaskPlugin",
+	"MpiDefault", "SchedulerType", "SelectType", "SelectTypeParameters",
+	"DefMemPerCPU", "ReturnToService", "SlurmdTimeout", "MaxNodeCount",
+	"TreeWidth", "PlugStackConfig", "GresTypes", "AccountingStorageType",
+	"AccountingStorageHost", "JobAcctGatherType", "NodeName",
+	"PartitionName", "MinJobAge", NULL };
+static const char *const cgroup_keys[] = {
+	"CgroupPlugin", "ConstrainCores", "ConstrainRAMSpace",
+	"ConstrainDevices", "ConstrainSwapSpace", NULL };
+/* Plugins Slurm 23.11 removed: 24.11 cannot load them. */
+static const char *const removed[] = {
+	"select/cons_res", "task/none", "accounting_storage/none",
+	"jobacct_gather/none", NULL };
+
+static const char base[] =
+	"cluster: {name: t}\n"
+	"control: {name: ctl, address: 10.0.0.1}\n"
+	"nodes:\n"
+	"  - names: c[01-04]\n"
+	"    addresses: 10.0.0.[11-14]\n"
+	"    sockets: 2\n"
+	"    cores_per_socket: 4\n"
+	"    memory: 16G\n"
+	"partitions:\n"
+	"  - {name: p, nodes: ALL, default: true}\n";
+
+static struct cpk_model *parse(const char *extra, struct cpk_diags *d)
+{
+	struct cpk_model *m = NULL;
+	size_t len = strlen(base) + strlen(extra) + 1;
+	char *text = malloc(len);
+
+	snprintf(text, len, "%s%s", base, extra);
+	cpk_model_parse("t.yaml", text, strlen(text), &m, d);
+	free(text);
+	return m;
+}
+
+/* slurm.conf of BASE + EXTRA (NULL if the description is refused). */
+static char *slurm_conf(const char *extra)
+{
+	struct cpk_diags d = CPK_DIAGS_INIT;
+	struct cpk_model *m = parse(extra, &d);
+	struct cpk_buf b = CPK_BUF_INIT;
+
+	cpk_diags_release(&d);
+	if (!m)
+		return NULL;
+	cpk_render_slurm_conf(m, &b);
+	cpk_model_free(m);
+	return cpk_buf_detach(&b, NULL);
+}
+
+/* The diagnostics of BASE + EXTRA, one per line, without the last newline
+ * ("" if it is valid). */
+static char *diags(const char *extra)
+{
+	struct cpk_diags d = CPK_DIAGS_INIT;
+	struct cpk_model *m = parse(extra, &d);
+	struct cpk_buf b = CPK_BUF_INIT;
+
+	cpk_diags_format(&d, &b);
+	cpk_diags_release(&d);
+	cpk_model_free(m);
+	cpk_buf_addstr(&b, "");
+	while (b.len && b.buf[b.len - 1] == '\n')	/* one TAP line */
+		b.buf[--b.len] = '\0';
+	return cpk_buf_detach(&b, NULL);
+}
+
+/* TEXT has the line LINE (exactly). */
+static int has_line(const char *text, const char *line)
+{
+	size_t n = strlen(line);
+	const char *p;
+
+	for (p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+		if (!strncmp(p, line, n) && (p[n] == '\n' || !p[n]))
+			return 1;
+	return 0;
+}
+
+/* TEXT has a line starting with PREFIX. */
+static int has_prefix(const char *text, const char *prefix)
+{
+	const char *p;
+
+	for (p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+		if (!strncmp(p, prefix, strlen(prefix)))
+			return 1;
+	return 0;
+}
+
+/* The first key of a line not in KEYS, or NULL; comments and blanks skipped. */
+static char *unknown_key(const char *text, const char *const *keys)
+{
+	static char bad[64];
+	const char *p, *eq;
+	size_t i, n;
+
+	for (p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+		if (*p == '#' || *p == '\n')
+			continue;
+		eq = strchr(p, '=');
+		n = eq ? (size_t)(eq - p) : strcspn(p, "\n");
+		for (i = 0; keys[i]; i++)
+			if (strlen(keys[i]) == n && !strncmp(p, keys[i], n))
+				break;
+		if (!keys[i]) {
+			snprintf(bad, sizeof(bad), "%.*s", (int)(n < 60 ? n : 60), p);
+			return bad;
+		}
+	}
+	return NULL;
+}
+
+static const char *removed_plugin(const char *text)
+{
+	size_t i;
+
+	for (i = 0; removed[i]; i++)
+		if (strstr(text, removed[i]))
+			return removed[i];
+	return NULL;
+}
+
+static void keys_ok(const char *conf, const char *what)
+{
+	const char *k = conf ? unknown_key(conf, slurm_keys) : "(refused)";
+	const char *r = conf ? removed_plugin(conf) : NULL;
+
+	ok(!k, "%s: every key is one both Slurm releases read (%s)", what,
+	   k ? k : "ok");
+	ok(!r, "%s: no plugin Slurm 23.11 removed (%s)", what, r ? r : "none");
+}
+
+static void test_defaults(void)
+{
+	char *c = slurm_conf("");
+
+	if (!ok(c != NULL, "defaults: renders"))
+		return;
+	keys_ok(c, "defaults");
+	ok(has_line(c, "SelectType=select/cons_tres"), "defaults: select/cons_tres");
+	ok(has_line(c, "SelectTypeParameters=CR_Core_Memory"), "defaults: CR_Core_Memory");
+	ok(has_line(c, "TaskPlugin=task/affinity,task/cgroup"), "defaults: affinity and cgroup");
+	ok(has_line(c, "ProctrackType=proctrack/cgroup"), "defaults: proctrack/cgroup");
+	ok(has_line(c, "MaxNodeCount=132"), "defaults: MaxNodeCount = 4 nodes + 128");
+	ok(has_line(c, "DefMemPerCPU=2048"), "defaults: DefMemPerCPU = 16 GiB / 8 CPUs");
+	ok(!has_prefix(c, "AccountingStorageType=") && !has_prefix(c, "JobAcctGatherType="),
+	   "defaults: no accounting keys (both releases read that as none)");
+	ok(!has_prefix(c, "GresTypes="), "defaults: no GresTypes without GPUs");
+	free(c);
+}
+
+static void test_task_none(void)
+{
+	char *c = slurm_conf("slurm: {task_plugins: [none], proctrack: linuxproc}\n");
+
+	if (!ok(c != NULL, "task_plugins none: renders"))
+		return;
+	keys_ok(c, "task_plugins none");
+	ok(!has_prefix(c, "TaskPlugin="), "task_plugins none: no TaskPlugin line");
+	ok(has_line(c, "ProctrackType=proctrack/linuxproc"), "proctrack linuxproc");
+	free(c);
+	c = slurm_conf("slurm: {task_plugins: cgroup}\n");
+	ok(c && has_line(c, "TaskPlugin=task/cgroup"), "task_plugins cgroup alone");
+	free(c);
+}
+
+static void test_linear(void)
+{
+	char *c = slurm_conf("slurm: {select_type: linear}\n");
+	char *e;
+
+	if (!ok(c != NULL, "linear: renders"))
+		return;
+	keys_ok(c, "linear");
+	ok(has_line(c, "SelectType=select/linear"), "linear: select/linear");
+	ok(!has_prefix(c, "SelectTypeParameters="), "linear: no SelectTypeParameters");
+	ok(!has_prefix(c, "MaxNodeCount="), "linear: no MaxNodeCount (both releases refuse it)");
+	ok(!has_prefix(c, "DefMemPerCPU="), "linear: no derived DefMemPerCPU");
+	free(c);
+	e = diags("slurm:\n  select_type: linear\n  max_node_count: 64\n");
+	is_str(e, "t.yaml:13:19: error: slurm.max_node_count: Slurm accepts "
+	       "MaxNodeCount only with select_type cons_tres, not linear",
+	       "linear with max_node_count: refused where it is given");
+	free(e);
+}
+
+static void test_cons_res(void)
+{
+	char *e = diags("slurm:\n  select_type: cons_res\n");
+
+	ok(strstr(e, "t.yaml:12:16: error: slurm.select_type: ") != NULL,
+	   "cons_res: refused at its line and column: %s", e);
+	ok(strstr(e, "use cons_tres") != NULL && strstr(e, "23.11") != NULL,
+	   "cons_res: the message names cons_tres and the release that dropped it");
+	free(e);
+	e = diags("slurm:\n  select_type: Cons_Res\n");
+	ok(strstr(e, "use cons_tres") != NULL, "any case of cons_res gets the hint");
+	free(e);
+	e = diags("slurm:\n  select_type: cons_foo\n");
+	ok(strstr(e, "expected one of cons_tres or linear, got 'cons_foo'") != NULL,
+	   "another unknown value lists the choices: %s", e);
+	free(e);
+	e = diags("slurm:\n  task_plugins: [affinity, cons_res]\n");
+	ok(strstr(e, "expected one of affinity, cgroup or none, got 'cons_res'") != NULL,
+	   "the hint is only for the field cons_res was a choice of: %s", e);
+	free(e);
+}
+
+static void test_accounting(void)
+{
+	char *c = slurm_conf("slurm: {accounting: true}\n");
+
+	if (!ok(c != NULL, "accounting: renders"))
+		return;
+	keys_ok(c, "accounting");
+	ok(has_line(c, "AccountingStorageType=accounting_storage/slurmdbd") &&
+	   has_line(c, "AccountingStorageHost=ctl"), "accounting: slurmdbd on the control node");
+	ok(has_line(c, "JobAcctGatherType=jobacct_gather/cgroup"),
+	   "accounting with proctrack cgroup: jobacct_gather/cgroup");
+	free(c);
+	c = slurm_conf("slurm: {accounting: true, proctrack: pgid}\n");
+	ok(c && has_line(c, "JobAcctGatherType=jobacct_gather/linux"),
+	   "accounting with proctrack pgid: jobacct_gather/linux");
+	free(c);
+}
+
+static void test_nodes_partitions(void)
+{
+	char *c = slurm_conf(
+		"  - name: q\n"
+		"    nodes: c[03-04],c01\n"
+		"    max_time: '30:00'\n"
+		"    default_time: '10:00'\n"
+		"    max_nodes: 2\n"
+		"    priority_tier: 5\n"
+		"    oversubscribe: FORCE\n"
+		"    allow_groups: [a, b]\n"
+		"    state: DRAIN\n"
+		"slurm: {extra: ['MinJobAge=600']}\n");
+
+	if (!ok(c != NULL, "partition options: renders"))
+		return;
+	keys_ok(c, "partition options");
+	ok(has_line(c, "PartitionName=p Nodes=ALL Default=YES MaxTime=UNLIMITED State=UP"),
+	   "the default partition");
+	ok(has_line(c, "PartitionName=q Nodes=c[03-04,01] MaxTime=30:00 DefaultTime=10:00 "
+		    "MaxNodes=2 PriorityTier=5 OverSubscribe=FORCE AllowGroups=a,b State=DRAIN"),
+	   "every partition option, nodes compressed in the order given");
+	ok(has_line(c, "NodeName=c[01-04] NodeAddr=10.0.0.[11-14] CPUs=8 Sockets=2 "
+		    "CoresPerSocket=4 ThreadsPerCore=1 RealMemory=16384 State=UNKNOWN"),
+	   "the node line");
+	ok(has_line(c, "MinJobAge=600"), "slurm.extra lines verbatim");
+	free(c);
+}
+
+static void test_cgroup_conf(void)
+{
+	struct cpk_diags d = CPK_DIAGS_INIT;
+	struct cpk_model *m = parse("slurm:\n  cgroup: {plugin: cgroup/v2, constrain_swap: true}\n", &d);
+	struct cpk_buf b = CPK_BUF_INIT;
+	const char *k;
+
+	cpk_diags_release(&d);
+	if (!ok(m != NULL, "cgroup v2: parses"))
+		return;
+	cpk_render_cgroup_conf(m, &b);
+	k = unknown_key(b.buf, cgroup_keys);
+	ok(!k, "cgroup.conf: only keys both releases read (%s)", k ? k : "ok");
+	ok(has_line(b.buf, "CgroupPlugin=cgroup/v2") &&
+	   has_line(b.buf, "ConstrainSwapSpace=yes") &&
+	   has_line(b.buf, "ConstrainCores=yes") &&
+	   has_line(b.buf, "ConstrainRAMSpace=yes") &&
+	   has_line(b.buf, "ConstrainDevices=yes"), "cgroup.conf: cgroup/v2 and the constraints");
+	ok(!strstr(b.buf, "CgroupAutomount") && !strstr(b.buf, "CgroupMountpoint"),
+	   "cgroup.conf: no cgroup v1 mount keys (CgroupAutomount is gone in 24.11)");
+	cpk_buf_release(&b);
+	cpk_model_free(m);
+}
+
+static void test_gres(void)
+{
+	struct cpk_diags d = CPK_DIAGS_INIT;
+	struct cpk_model *m;
+	struct cpk_buf b = CPK_BUF_INIT;
+	static const char two[] =
+		"cluster: {name: t}\n"
+		"control: {name: ctl, address: 10.0.0.1}\n"
+		"nodes:\n"
+		"  - names: g[1-2]\n"
+		"    gpus: {type: a100, count: 2}\n"
+		"  - names: h1\n"
+		"    gpus: {count: 1, file: /dev/x0}\n"
+		"  - names: c1\n"
+		"partitions:\n"
+		"  - {name: p, nodes: ALL}\n";
+
+	cpk_model_parse("t.yaml", two, strlen(two), &m, &d);
+	cpk_diags_release(&d);
+	if (!ok(m != NULL, "gres: parses"))
+		return;
+	cpk_render_gres_conf(m, &b);
+	ok(has_line(b.buf, "NodeName=g[1-2] Name=gpu Type=a100 File=/dev/nvidia[0-1]"),
+	   "gres.conf: a typed group, default device files");
+	ok(has_line(b.buf, "NodeName=h1 Name=gpu File=/dev/x0"),
+	   "gres.conf: an untyped group, its own device file");
+	ok(!strstr(b.buf, "NodeName=c1"), "gres.conf: nothing for a group without GPUs");
+	cpk_buf_reset(&b);
+	cpk_render_slurm_conf(m, &b);
+	ok(has_line(b.buf, "GresTypes=gpu"), "slurm.conf: GresTypes=gpu");
+	ok(has_prefix(b.buf, "NodeName=g[1-2] CPUs=1 ") && strstr(b.buf, " Gres=gpu:a100:2 ") &&
+	   strstr(b.buf, " Gres=gpu:1 "), "slurm.conf: Gres=gpu:TYPE:N and gpu:N");
+	cpk_buf_release(&b);
+	cpk_model_free(m);
+}
+
+static void test_roles(void)
+{
+	struct cpk_diags d = CPK_DIAGS_INIT;
+	struct cpk_model *m = parse(
+		"filesystems:\n"
+		"  - {name: scratch, server: c01, export: /scratch, clients: ['c[02-04]']}\n", &d);
+	struct cpk_fileset fs = CPK_FILESET_INIT;
+	const struct cpk_file *f;
+	cpk_err_t r;
+
+	cpk_diags_release(&d);
+	if (!ok(m != NULL, "roles: parses"))
+		return;
+	r = cpk_render(m, CPK_ROLE_CONTROL, "ctl", &fs);
+	ok(r == CPK_OK, "control by its own name renders");
+	f = cpk_fileset_get(&fs, "fstab");
+	ok(f && strstr(f->data.buf, "c01:/scratch\t/scratch\tnfs") != NULL,
+	   "the control node mounts what a compute node serves");
+	f = cpk_fileset_get(&fs, "exports");
+	ok(f && !strstr(f->data.buf, "/scratch"), "and does not export it");
+	ok(!cpk_fileset_get(&fs, "sssd.conf"), "no ldap section: no sssd.conf");
+	cpk_fileset_release(&fs);
+	r = cpk_render(m, CPK_ROLE_CONTROL, "c01", &fs);
+	ok(r == CPK_ERR_NOTFOUND && fs.n == 0 &&
+	   strstr(cpk_errmsg(), "'c01' is not the control node (ctl)") != NULL,
+	   "control role for another node: %s", cpk_errmsg());
+	r = cpk_render(m, CPK_ROLE_COMPUTE, "ctl", &fs);
+	ok(r == CPK_ERR_NOTFOUND && fs.n == 0, "compute role for the control node: %s",
+	   cpk_errmsg());
+	r = cpk_render(m, CPK_ROLE_COMPUTE, "c02", &fs);
+	ok(r == CPK_OK && !cpk_fileset_get(&fs, "exports") &&
+	   cpk_fileset_get(&fs, "fstab"), "a client node: fstab, no exports");
+	cpk_fileset_release(&fs);
+	cpk_model_free(m);
+}
+
+int main(void)
+{
+	test_defaults();
+	test_task_none();
+	test_linear();
+	test_cons_res();
+	test_accounting();
+	test_nodes_partitions();
+	test_cgroup_conf();
+	test_gres();
+	test_roles();
+	return done_testing();
+}
