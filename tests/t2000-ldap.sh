@@ -1,11 +1,14 @@
 #!/bin/sh
 # t2000: the account library against real slapd servers (TAP).
 #   1. the harness: a server it starts is stopped by pid when the shell exits
-#   2. ldap.t main: an empty directory with openssh-lpk and TLS: every
+#   2. the rig's server answers, defines openssh-lpk, and speaks StartTLS
+#      and ldaps with the test CA (as ldapsearch sees it); then
+#      ldap.t main: an empty directory with openssh-lpk and TLS: every
 #      operation and its errors, 20 concurrent adds, 2,100-user paging
 #      ldap.t noca: certificates are checked even with LDAPTLS_REQCERT=never
 #   3. ldap.t down: the same URI once the server is stopped
-#   4. ldap.t nolpk: a server without the openssh-lpk schema
+#   4. a server without the openssh-lpk schema (and without TLS): the rig's
+#      checks, then ldap.t nolpk
 # CPK_BUILD: the build directory (make test sets it); the driver is
 # $CPK_BUILD/tests/progs/ldap_driver.
 here=$(cd "$(dirname "$0")" && pwd)
@@ -38,6 +41,34 @@ tap_run() {	# DESCRIPTION CMD...
 
 [ -x "$B/ldap_driver" ] || { echo "Bail out! $B/ldap_driver not built (make)"; exit 1; }
 
+# What the server of the last slapd_start offers, as ldapsearch sees it.
+# answers: its root DSE names $SLAPD_BASE over plain LDAP
+rig_answers() {
+	timeout 10 ldapsearch -x -LLL -o ldif-wrap=no -H "$SLAPD_URI" -b "" -s base \
+		namingContexts 2>&1 | grep -qx "namingContexts: $SLAPD_BASE"
+}
+# lpk: how many object classes named ldapPublicKey its subschema defines
+# ("no subschema" if the search failed: it must list posixAccount)
+rig_lpk() {
+	_s=$(timeout 10 ldapsearch -x -LLL -o ldif-wrap=no -H "$SLAPD_URI" \
+		-b cn=Subschema -s base objectClasses 2>&1)
+	if echo "$_s" | grep -q "NAME 'posixAccount'"; then
+		echo "$_s" | grep -c "NAME 'ldapPublicKey'"
+	else
+		echo "no subschema"
+	fi
+}
+# starttls / ldaps: a search over TLS that verifies the certificate with
+# the test CA succeeds (-ZZ: StartTLS must work)
+rig_starttls() {
+	LDAPTLS_CACERT=$SLAPD_CA_FILE LDAPTLS_REQCERT=demand timeout 10 ldapsearch -x -ZZ \
+		-LLL -H "$SLAPD_URI" -b "" -s base namingContexts >/dev/null 2>&1
+}
+rig_ldaps() {
+	LDAPTLS_CACERT=$SLAPD_CA_FILE LDAPTLS_REQCERT=demand timeout 10 ldapsearch -x \
+		-LLL -H "$SLAPD_LDAPS_URI" -b "" -s base namingContexts >/dev/null 2>&1
+}
+
 # 1. the harness stops what it started, by pid, when its shell exits
 sh -c ". '$here/rig/slapd.sh'; slapd_start >/dev/null || exit 1;
 	echo \$SLAPD_PID \$SLAPD_DIR > '$T/child'" </dev/null
@@ -48,7 +79,15 @@ ok_sh $? "harness: slapd $cpid stopped and $cdir removed at exit"
 
 # 2. everything, on a server with openssh-lpk and TLS
 slapd_start --tls || { echo "Bail out! cannot start slapd"; exit 1; }
-ok_sh 0 "slapd with openssh-lpk and TLS on $SLAPD_URI"
+rig_answers
+ok_sh $? "slapd answers on $SLAPD_URI with its base $SLAPD_BASE"
+lpk=$(rig_lpk)
+[ "$lpk" = 1 ]
+ok_sh $? "its subschema defines the openssh-lpk class ldapPublicKey ($lpk)"
+rig_starttls
+ok_sh $? "StartTLS with the test CA works"
+rig_ldaps
+ok_sh $? "ldaps with the test CA works on $SLAPD_LDAPS_URI"
 tap_run "ldap.t main" "$B/ldap_driver" main
 tap_run "ldap.t noca" env LDAPTLS_REQCERT=never "$B/ldap_driver" noca
 # what the library wrote, as another client sees it
@@ -75,7 +114,15 @@ tap_run "ldap.t down" "$B/ldap_driver" down "$down_uri"
 
 # 4. a server without openssh-lpk
 slapd_start --no-lpk || { echo "Bail out! cannot start slapd"; exit 1; }
-ok_sh 0 "slapd without openssh-lpk on $SLAPD_URI"
+rig_answers
+ok_sh $? "slapd without openssh-lpk answers on $SLAPD_URI"
+lpk=$(rig_lpk)
+[ "$lpk" = 0 ]
+ok_sh $? "its subschema has no ldapPublicKey ($lpk)"
+out=$(LDAPTLS_REQCERT=demand timeout 10 ldapsearch -x -ZZ -LLL -H "$SLAPD_URI" \
+	-b "" -s base namingContexts 2>&1)
+echo "$out" | grep -q "unsupported extended operation"
+ok_sh $? "and it refuses StartTLS (started without --tls)"
 tap_run "ldap.t nolpk" "$B/ldap_driver" nolpk
 slapd_stop
 

@@ -2,8 +2,9 @@
 # t2100: the account verbs of cpk (ldap init, user ..., group ...) against a
 # real slapd started here: output for people and --json, every error with
 # its message and exit code, names that try to inject filter or DN syntax,
-# concurrent adds, homes (owner, mode, skeleton, refusals) and that a failed
-# add leaves nothing behind.  Import has its own test (t2110).
+# concurrent adds, homes (owner, mode, skeleton, refusals), that a failed
+# add leaves nothing behind, boundaries (name and password lengths, the last
+# ids of a range, then "exhausted").  Import has its own test (t2110).
 . "$(dirname "$0")/lib/tap.sh"
 cd "$TOP" || exit 1
 . "$TOP/tests/lib/accounts.sh"
@@ -236,6 +237,64 @@ if [ "$(id -u)" = 0 ]; then
 	done
 	is "$bad" 0 "each concurrent home is owned by its own uid"
 fi
+
+# ---- boundaries and failures that must change nothing -----------------
+n32=$(printf 'a%.0s' $(seq 32))
+is "$(run "$CPK" user add "$n32" --no-home)" 0 "a 32-character name is taken"
+is "$(run "$CPK" user del "$n32")" 0 "and deleted"
+is "$(run "$CPK" user add "${n32}b" --no-home)" 1 "a 33-character name: exit 1"
+grep -q "longer than 32 characters" "$S/err"; ok $? "a 33-character name: says why"
+is "$(run "$CPK" user show "${n32}b")" 1 "and no such user was made"
+is "$(run "$CPK" user add zero --uid 0 --no-home)" 2 "--uid 0: exit 2"
+is "$(run "$CPK" group add zero --gid 0)" 2 "--gid 0: exit 2"
+is "$(run "$CPK" user show zero)$(run "$CPK" group show zero)" 11 "--uid 0 and --gid 0 made nothing"
+# passwords: 1024 bytes are taken, 1025 are not; a CRLF line ending is no part of it
+p1024=$(printf 'p%.0s' $(seq 1024))
+printf '%s' "$p1024" > "$S/p1024"
+is "$(printf '%s\n' "$p1024" | run "$CPK" user mod alice --password-stdin)" 0 "a 1024-byte password"
+ldapwhoami -x -H "$SLAPD_URI" -D "uid=alice,ou=People,$SLAPD_BASE" -y "$S/p1024" >/dev/null 2>&1
+ok $? "alice binds with the 1024-byte password"
+is "$(printf '%sq\n' "$p1024" | run "$CPK" user mod alice --password-stdin)" 1 "a 1025-byte password: exit 1"
+is "$(cat "$S/err")" "cpk: --password-stdin: the password is longer than 1024 bytes" "a 1025-byte password: message"
+ldapwhoami -x -H "$SLAPD_URI" -D "uid=alice,ou=People,$SLAPD_BASE" -y "$S/p1024" >/dev/null 2>&1
+ok $? "and the password is unchanged"
+is "$(printf 'crlf pass\r\n' | run "$CPK" user mod alice --password-stdin)" 0 "a password line ending in CRLF"
+printf 'crlf pass' > "$S/crlfpw"; chmod 600 "$S/crlfpw"
+ldapwhoami -x -H "$SLAPD_URI" -D "uid=alice,ou=People,$SLAPD_BASE" -y "$S/crlfpw" >/dev/null 2>&1
+ok $? "alice binds with it, without the CR"
+# several members: a failing one does not stop the others
+is "$(run "$CPK" group add-member gpu par0 ghost par1)" 1 "add-member with a missing user among others: exit 1"
+is "$(cat "$S/err")" "cpk: no such user 'ghost' under $SLAPD_BASE" "the missing user is named"
+run "$CPK" group show gpu --json >/dev/null
+is "$(json "$S/out" 'print(",".join(sorted(m for m in d["members"] if m != "alice")))')" "par0,par1" \
+   "the users around it were added"
+is "$(run "$CPK" group remove-member gpu ghost par0)" 1 "remove-member with a non-member among others: exit 1"
+run "$CPK" group show gpu --json >/dev/null
+is "$(json "$S/out" 'print(",".join(sorted(m for m in d["members"] if m != "alice")))')" "par1" \
+   "the member after it was removed"
+is "$(run "$CPK" group remove-member nogroup par1)" 1 "remove-member from a missing group: exit 1"
+is "$(cat "$S/err")" "cpk: no such group 'nogroup' under $SLAPD_BASE" "the missing group is named"
+is "$(run "$CPK" group del nogroup)" 1 "group del of a missing group: exit 1"
+is "$(cat "$S/err")" "cpk: no such group 'nogroup' under $SLAPD_BASE" "group del of a missing group: message"
+
+# ---- the ends of the id ranges (last: the pool is left past the ranges) ----
+sed 's/uid_range: .*/uid_range: 39998-39999/' "$S/cluster.yaml" > "$S/tiny.yaml"
+is "$(CPK_CONFIG=$S/tiny.yaml run "$CPK" user add tiny1 --no-home)" 0 "a range of 2 uids: first user"
+grep -q '^added user tiny1 (uid 39998, ' "$S/out"; ok $? "gets the range's first uid, 39998"
+is "$(CPK_CONFIG=$S/tiny.yaml run "$CPK" user add tiny2)" 0 "second user"
+grep -q '^added user tiny2 (uid 39999, ' "$S/out"; ok $? "gets the range's last uid, 39999"
+is "$(CPK_CONFIG=$S/tiny.yaml run "$CPK" user add tiny3)" 1 "a third user: exit 1"
+grep -q "no free uid left: users.uid_range 39998-39999 is exhausted" "$S/err"; ok $? "says the range is exhausted"
+is "$(run "$CPK" user show tiny3)$(run "$CPK" group show tiny3)" 11 "no user or group tiny3 was made"
+[ ! -e "$S/home/tiny3" ]; ok $? "nor a home"
+sed 's/gid_range: .*/gid_range: 29998-29999/' "$S/cluster.yaml" > "$S/tinyg.yaml"
+is "$(CPK_CONFIG=$S/tinyg.yaml run "$CPK" group add tg1)" 0 "a range of 2 gids: first group"
+is "$(cat "$S/out")" "added group tg1 (gid 29998)" "gets the range's first gid"
+is "$(CPK_CONFIG=$S/tinyg.yaml run "$CPK" group add tg2)" 0 "second group"
+is "$(cat "$S/out")" "added group tg2 (gid 29999)" "gets the range's last gid"
+is "$(CPK_CONFIG=$S/tinyg.yaml run "$CPK" group add tg3)" 1 "a third group: exit 1"
+grep -q "no free gid left: users.gid_range 29998-29999 is exhausted" "$S/err"; ok $? "says the range is exhausted"
+is "$(run "$CPK" group show tg3)" 1 "no group tg3 was made"
 
 # ---- errors of the connection ----------------------------------------
 cp "$S/cluster.yaml" "$S/badpw.yaml"

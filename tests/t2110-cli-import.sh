@@ -2,7 +2,9 @@
 # t2110: cpk user import against a real slapd: CSV and YAML files with good
 # and bad rows (each bad row reported as FILE:LINE with the reason, the good
 # ones added), the summary line, re-running (existing users), files that
-# cannot be used at all, and a failed home that undoes its row.
+# cannot be used at all, bad rows that must change nothing (missing groups,
+# uid 0, another uid, gecos at 255/256 bytes), and a failed home that
+# undoes its row.
 . "$(dirname "$0")/lib/tap.sh"
 cd "$TOP" || exit 1
 . "$TOP/tests/lib/accounts.sh"
@@ -127,6 +129,37 @@ is "$(run "$CPK" user import "$S/none.csv")" 1 "missing file: exit 1"
 is "$(run "$CPK" user import)" 2 "no file: exit 2"
 run "$CPK" user show zed >/dev/null
 is "$(cat "$S/err")" "cpk: no such user 'zed' under $SLAPD_BASE" "unusable files added nobody"
+
+# ---- more rows that must change nothing ----------------------------------
+g255=$(printf 'g%.0s' $(seq 255))
+cat > "$S/more.csv" <<CSV
+name,gecos,group,groups,uid
+gil,Gil,nogroup,,
+hap,Hap,,"staff,nogroup",
+ivy,Ivy,,,0
+olduser,Old User,,,31001
+jay,${g255}x,,,
+kay,$g255,,,
+CSV
+is "$(run "$CPK" user import --no-home "$S/more.csv")" 1 "more bad rows: exit 1"
+is "$(cat "$S/err")" "cpk: $S/more.csv:2: gil: no such group 'nogroup' under $SLAPD_BASE
+cpk: $S/more.csv:3: hap: no such group 'nogroup' under $SLAPD_BASE
+cpk: $S/more.csv:4: ivy: uid '0' is not a positive number
+cpk: $S/more.csv:5: user olduser exists with uid 31000, not 31001
+cpk: $S/more.csv:6: jay: gecos must be printable ASCII without ':', at most 255 bytes" \
+   "a missing primary group, a missing group among good ones, uid 0, another uid, 256-byte gecos"
+grep -q '^added kay (uid [0-9]*)$' "$S/out" && [ "$(wc -l < "$S/out")" = 2 ]
+ok $? "only kay, with a 255-byte gecos, was added"
+is "$(tail -n 1 "$S/out")" "$S/more.csv: added 1, existing 0, failed 5" "more bad rows: the summary"
+for u in gil hap ivy jay; do
+	run "$CPK" user show "$u" >/dev/null
+	is "$(cat "$S/err")" "cpk: no such user '$u' under $SLAPD_BASE" "bad row $u added no user"
+	is "$(run "$CPK" group show "$u")" 1 "bad row $u added no group"
+done
+run "$CPK" group show staff --json >/dev/null
+is "$(json "$S/out" 'print("hap" in d["members"])')" "False" "hap's good group staff did not get it as a member"
+run "$CPK" user show olduser --json >/dev/null
+is "$(json "$S/out" 'print(d["uid"])')" "31000" "olduser keeps its uid"
 
 # ---- a home that cannot be made undoes its row ---------------------------
 if [ "$(id -u)" = 0 ]; then

@@ -279,9 +279,11 @@ cpk_err_t cpk_ldap_user_del(struct cpk_ldap_conn *c, const char *name);
  * expire policy refuse the login) and disables every userPassword value
  * for LDAP binds: "{CRYPT}$6$..." becomes "{CRYPT}!$6$..." (the shadow
  * convention), any other "{SCHEME}..." becomes "{CRYPT}!{SCHEME}...", a
- * value crypt() can never match.  One modify that also asserts the old
+ * value crypt() can never match, and a cleartext value (no scheme, or
+ * "{CLEARTEXT}...") becomes "{CRYPT}!{CLEARTEXT}VALUE".  One modify that also asserts the old
  * values, so a concurrent password change makes it fail, not lose data.
- * LOCK 0 undoes exactly that (removes shadowExpire, strips the prefixes).
+ * LOCK 0 undoes exactly that (removes shadowExpire, strips the prefixes):
+ * every value comes back byte for byte.
  * Locking a locked user (or unlocking an unlocked one) changes nothing.
  */
 cpk_err_t cpk_ldap_user_lock(struct cpk_ldap_conn *c, const char *name,
@@ -392,8 +394,11 @@ cpk_err_t cpk_home_create(const struct cpk_users *users, const char *name,
 /*
  * Removes USERS->home_root/NAME and everything below it, refusing
  * (CPK_ERR_PERM) unless it is a real directory (not a symlink) owned by
- * UID.  Symbolic links inside are removed, not followed; mount points
- * below it (another st_dev) are refused.  CPK_ERR_NOTFOUND if absent.
+ * UID.  Symbolic links inside are removed, not followed.  A home that is
+ * itself a mount point, or holds one anywhere below it (another st_dev, or
+ * a bind mount: another statx mount id), is refused before anything is
+ * removed, so nothing on another filesystem is ever deleted.
+ * CPK_ERR_NOTFOUND if absent.
  */
 cpk_err_t cpk_home_remove(const struct cpk_users *users, const char *name,
 			  uid_t uid);

@@ -61,50 +61,89 @@ cpk_err_t cpk_ldap__nomem(void)
 	return cpk_err_set(CPK_ERR_NOMEM, "out of memory");
 }
 
+enum cpk_ldap_failure cpk_ldap__classify(int rc, int handshake,
+					const char *diag)
+{
+	switch (rc) {
+	case LDAP_TIMEOUT:
+	case LDAP_TIMELIMIT_EXCEEDED:
+		return CPK_LDAP_TIMEOUT;
+#ifdef LDAP_X_SERVER_UNKNOWN	/* OpenLDAP 2.7: the host does not resolve */
+	case LDAP_X_SERVER_UNKNOWN:
+		return CPK_LDAP_UNREACHABLE;
+#endif
+	case LDAP_SERVER_DOWN:
+	case LDAP_CONNECT_ERROR:
+		if (!handshake)
+			return CPK_LDAP_UNREACHABLE;
+		/* libldap answers CONNECT_ERROR only once the connection
+		 * (and for StartTLS the extended operation) is made: it is
+		 * the handshake that failed */
+		if (rc == LDAP_CONNECT_ERROR)
+			return CPK_LDAP_TLS;
+		/* an ldaps:// handshake that fails comes back as SERVER_DOWN,
+		 * with the TLS library's message in whatever wording that
+		 * library (GnuTLS, OpenSSL) has, or none (OpenSSL, when the
+		 * peer speaks no TLS at all); what tells it from a refused
+		 * connection or an unknown host is that the TCP connection
+		 * was made */
+		return handshake == 2 || (diag && *diag) ? CPK_LDAP_TLS
+							 : CPK_LDAP_UNREACHABLE;
+	default:
+		return CPK_LDAP_ANSWER;
+	}
+}
+
+const char *cpk_ldap__tls_detail(const char *diag)
+{
+	/* GnuTLS names libldap's own verification failure so */
+	if (!diag || !*diag || !strcmp(diag, "(unknown error code)"))
+		return NULL;
+	return diag;
+}
+
 cpk_err_t cpk_ldap__err(struct cpk_ldap_conn *c, int rc, const char *fmt, ...)
 {
 	char what[512];
 	char *diag = NULL;
 	const char *uri = c && c->uri ? c->uri : "(no uri)";
+	const char *detail;
+	size_t n;
 	va_list ap;
 	cpk_err_t r = map_code(rc);
-	int tls_failed = 0;
 
 	va_start(ap, fmt);
 	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
 	if (c && c->ld)
 		ldap_get_option(c->ld, LDAP_OPT_DIAGNOSTIC_MESSAGE, &diag);
-	if (diag && (!*diag || !strcmp(diag, "(unknown error code)"))) {
-		/* libldap's TLS layer leaves only this: the handshake failed */
-		tls_failed = c && c->tls && *diag;
-		ldap_memfree(diag);
-		diag = NULL;
-	}
-	switch (rc) {
-	case LDAP_SERVER_DOWN:
-	case LDAP_CONNECT_ERROR:
-		if (tls_failed) {
-			cpk_err_set(r, "TLS with the LDAP server %s failed (%s): "
-				    "its certificate is not trusted (ldap.ca_file: "
-				    "%s) or not issued for the host in the URI",
-				    uri, what, c->ca_file ? c->ca_file :
-				    "unset, the system's CAs");
-			break;
-		}
+	switch (cpk_ldap__classify(rc, c && c->tls && !c->opened ? 1 + !!c->connected : 0,
+				   diag)) {
+	case CPK_LDAP_TLS:
+		detail = cpk_ldap__tls_detail(diag);
+		n = detail ? strlen(detail) : 0;
+		if (n && detail[n - 1] == '.')
+			n--;
+		cpk_err_set(r, "TLS with the LDAP server %s failed (%s)%s%.*s; "
+			    "check that the server speaks TLS there and that its "
+			    "certificate is issued by a CA of ldap.ca_file (%s), "
+			    "for the host in the URI, and has not expired",
+			    uri, what, n ? ": " : "", (int)n, n ? detail : "",
+			    c->ca_file ? c->ca_file : "unset: the system's CAs");
+		break;
+	case CPK_LDAP_UNREACHABLE:
 		cpk_err_set(r, "cannot reach the LDAP server %s (%s): %s%s%s",
 			    uri, what, ldap_err2string(rc),
-			    diag ? ": " : "", diag ? diag : "");
+			    diag && *diag ? ": " : "", diag && *diag ? diag : "");
 		break;
-	case LDAP_TIMEOUT:
-	case LDAP_TIMELIMIT_EXCEEDED:
+	case CPK_LDAP_TIMEOUT:
 		cpk_err_set(r, "the LDAP server %s did not answer in time (%s): %s",
 			    uri, what, ldap_err2string(rc));
 		break;
-	default:
+	case CPK_LDAP_ANSWER:
 		cpk_err_set(r, "%s: %s: %s (LDAP error %d)%s%s", uri, what,
-			    ldap_err2string(rc), rc, diag ? ": " : "",
-			    diag ? diag : "");
+			    ldap_err2string(rc), rc, diag && *diag ? ": " : "",
+			    diag && *diag ? diag : "");
 		break;
 	}
 	ldap_memfree(diag);
@@ -316,6 +355,22 @@ static char *normalize_dn(const char *dn)
 	return r;
 }
 
+/* libldap's connection callbacks: lc_add runs once the TCP connection is
+ * made, before any TLS handshake, so a failure after it is not "cannot
+ * reach" (see cpk_ldap__classify). */
+static int conncb_add(LDAP *ld, Sockbuf *sb, LDAPURLDesc *srv,
+		      struct sockaddr *addr, struct ldap_conncb *ctx)
+{
+	struct cpk_ldap_conn *c = ctx->lc_arg;
+
+	c->connected = 1;
+	return 0;
+}
+
+static void conncb_del(LDAP *ld, Sockbuf *sb, struct ldap_conncb *ctx)
+{
+}
+
 static cpk_err_t set_options(struct cpk_ldap_conn *c,
 			     const struct cpk_ldap *cfg, int tls,
 			     unsigned timeout_ms)
@@ -338,6 +393,12 @@ static cpk_err_t set_options(struct cpk_ldap_conn *c,
 	    (rc = ldap_set_option(c->ld, LDAP_OPT_TIMEOUT,
 				  &rt)) != LDAP_OPT_SUCCESS)
 		return cpk_ldap__err(c, rc, "setting connection options");
+	c->conncb.lc_add = conncb_add;
+	c->conncb.lc_del = conncb_del;
+	c->conncb.lc_arg = c;
+	if ((rc = ldap_set_option(c->ld, LDAP_OPT_CONNECT_CB,
+				  &c->conncb)) != LDAP_OPT_SUCCESS)
+		return cpk_ldap__err(c, rc, "setting the connection callback");
 	if (!tls)
 		return CPK_OK;
 	if (cfg->ca_file && *cfg->ca_file) {
@@ -487,6 +548,7 @@ cpk_err_t cpk_ldap_open(const struct cpk_ldap *cfg,
 	}
 	if ((r = do_bind(c, cfg)) != CPK_OK)
 		goto out;
+	c->opened = 1;
 	*out = c;
 	c = NULL;
 out:

@@ -3,7 +3,10 @@
  * home_root goes through directory file descriptors: openat() with
  * O_NOFOLLOW, mkdirat(), symlinkat(), fchownat(AT_SYMLINK_NOFOLLOW),
  * unlinkat(), so a symbolic link planted by a user is never followed.
+ * Removal never leaves the home's own mount: another filesystem, or a bind
+ * mount of the same one (told apart by statx's mount id), is refused.
  */
+#define _GNU_SOURCE		/* statx */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -24,8 +27,35 @@ struct walk {
 	struct cpk_buf path;	/* for messages: the current directory */
 	uid_t uid;
 	gid_t gid;
-	dev_t dev;
+	dev_t dev;		/* removal: the home's device */
+	uint64_t mnt;		/* and its mount id, if have_mnt */
+	int have_mnt;
 };
+
+/* Sets *ID to the mount id of NAME in directory FD ("" with AT_EMPTY_PATH:
+ * FD itself) and returns 1; 0 if the kernel does not tell (before 5.8). */
+static int mount_id(int fd, const char *name, int flags, uint64_t *id)
+{
+	struct statx sx;
+
+	if (statx(fd, name, flags | AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT,
+		  STATX_MNT_ID, &sx) < 0 || !(sx.stx_mask & STATX_MNT_ID))
+		return 0;
+	*id = sx.stx_mnt_id;
+	return 1;
+}
+
+/* Whether entry NAME of directory FD (ST: its lstat) is on another mount
+ * than the home: a mount point, whatever is mounted there. */
+static int other_mount(const struct walk *w, int fd, const char *name,
+		       const struct stat *st)
+{
+	uint64_t id;
+
+	if (st->st_dev != w->dev)
+		return 1;
+	return w->have_mnt && mount_id(fd, name, 0, &id) && id != w->mnt;
+}
 
 static cpk_err_t copy_file(struct walk *w, int sfd, int dfd, const char *name,
 			   const struct stat *st)
@@ -195,8 +225,10 @@ static cpk_err_t copy_tree(struct walk *w, int sfd, int dfd, int depth)
 	return r;
 }
 
-/* Removes everything inside directory FD (on device w->dev). */
-static cpk_err_t remove_contents(struct walk *w, int fd, int depth)
+/* Removes everything inside directory FD (on w's mount); DRY: removes
+ * nothing, only looks for what would make the removal fail half-way (a
+ * mount point, a tree too deep). */
+static cpk_err_t remove_contents(struct walk *w, int fd, int depth, int dry)
 {
 	DIR *d = NULL;
 	struct dirent *de;
@@ -209,7 +241,8 @@ static cpk_err_t remove_contents(struct walk *w, int fd, int depth)
 				   "remove safely", w->path.buf);
 	/* entries removed while reading may make readdir skip others:
 	 * read again until a pass removes nothing */
-	for (pass = 0, removed = 1; removed && pass < 8 && r == CPK_OK; pass++) {
+	for (pass = 0, removed = 1; removed && pass < (dry ? 1 : 8) &&
+	     r == CPK_OK; pass++) {
 		removed = 0;
 		if ((r = open_stream(w, fd, &d)) != CPK_OK)
 			return r;
@@ -228,15 +261,14 @@ static cpk_err_t remove_contents(struct walk *w, int fd, int depth)
 						name);
 				break;
 			}
+			if (other_mount(w, fd, name, &st)) {
+				r = cpk_err_set(CPK_ERR_PERM,
+						"refusing to remove %s/%s: "
+						"another filesystem is mounted "
+						"there", w->path.buf, name);
+				break;
+			}
 			if (S_ISDIR(st.st_mode)) {
-				if (st.st_dev != w->dev) {
-					r = cpk_err_set(CPK_ERR_PERM,
-							"refusing to remove %s/%s: "
-							"another filesystem is "
-							"mounted there", w->path.buf,
-							name);
-					break;
-				}
 				sub = openat(fd, name, DIR_FLAGS);
 				if (sub < 0) {
 					r = cpk_err_sys("cannot open %s/%s",
@@ -244,18 +276,22 @@ static cpk_err_t remove_contents(struct walk *w, int fd, int depth)
 					break;
 				}
 				cpk_buf_addf(&w->path, "/%s", name);
-				r = remove_contents(w, sub, depth + 1);
+				r = remove_contents(w, sub, depth + 1, dry);
 				w->path.len = plen;
 				if (w->path.alloc)
 					w->path.buf[plen] = '\0';
 				close(sub);
 				if (r != CPK_OK)
 					break;
+				if (dry)
+					continue;
 				if (unlinkat(fd, name, AT_REMOVEDIR) < 0) {
 					r = cpk_err_sys("cannot remove %s/%s",
 							w->path.buf, name);
 					break;
 				}
+			} else if (dry) {
+				continue;
 			} else if (unlinkat(fd, name, 0) < 0 && errno != ENOENT) {
 				r = cpk_err_sys("cannot remove %s/%s",
 						w->path.buf, name);
@@ -307,7 +343,7 @@ static cpk_err_t open_home(const struct cpk_users *users, const char *name,
 cpk_err_t cpk_home_create(const struct cpk_users *users, const char *name,
 			  uid_t uid, gid_t gid)
 {
-	struct walk w = { CPK_BUF_INIT, uid, gid, 0 };
+	struct walk w = { CPK_BUF_INIT, uid, gid, 0, 0, 0 };
 	cpk_err_t r;
 	int rootfd = -1, hfd = -1, sfd = -1, made = 0;
 
@@ -354,7 +390,8 @@ out:
 			w.dev = st.st_dev;
 			cpk_buf_reset(&w.path);
 			cpk_buf_addf(&w.path, "%s/%s", users->home_root, name);
-			if (remove_contents(&w, hfd, 0) == CPK_OK)
+			w.have_mnt = mount_id(hfd, "", AT_EMPTY_PATH, &w.mnt);
+			if (remove_contents(&w, hfd, 0, 0) == CPK_OK)
 				(void)unlinkat(rootfd, name, AT_REMOVEDIR);
 		}
 		cpk_err_set(r, "%s", saved);
@@ -372,8 +409,9 @@ out:
 cpk_err_t cpk_home_remove(const struct cpk_users *users, const char *name,
 			  uid_t uid)
 {
-	struct walk w = { CPK_BUF_INIT, uid, 0, 0 };
-	struct stat st, st2;
+	struct walk w = { CPK_BUF_INIT, uid, 0, 0, 0, 0 };
+	struct stat st, st2, rst;
+	uint64_t rmnt;
 	cpk_err_t r;
 	int rootfd = -1, hfd = -1;
 
@@ -406,8 +444,23 @@ cpk_err_t cpk_home_remove(const struct cpk_users *users, const char *name,
 				w.path.buf);
 		goto out;
 	}
+	/* the home itself must not be a mount point: emptying it would empty
+	 * that filesystem, and the directory could not be removed after all */
 	w.dev = st.st_dev;
-	if ((r = remove_contents(&w, hfd, 0)) != CPK_OK)
+	w.have_mnt = mount_id(hfd, "", AT_EMPTY_PATH, &w.mnt);
+	if (fstat(rootfd, &rst) < 0) {
+		r = cpk_err_sys("cannot stat users.home_root %s", users->home_root);
+		goto out;
+	}
+	if (rst.st_dev != w.dev || (w.have_mnt && mount_id(rootfd, "",
+	    AT_EMPTY_PATH, &rmnt) && rmnt != w.mnt)) {
+		r = cpk_err_set(CPK_ERR_PERM, "refusing to remove %s: another "
+				"filesystem is mounted there", w.path.buf);
+		goto out;
+	}
+	/* look first, so that a refusal leaves the home as it was */
+	if ((r = remove_contents(&w, hfd, 0, 1)) != CPK_OK ||
+	    (r = remove_contents(&w, hfd, 0, 0)) != CPK_OK)
 		goto out;
 	if (unlinkat(rootfd, name, AT_REMOVEDIR) < 0)
 		r = cpk_err_sys("cannot remove %s", w.path.buf);

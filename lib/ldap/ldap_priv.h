@@ -15,6 +15,9 @@ struct cpk_ldap_conn {
 	LDAP *ld;
 	char *uri;
 	int tls;		/* 0 none, 1 starttls, 2 ldaps */
+	int opened;		/* cpk_ldap_open has succeeded: TLS is up */
+	int connected;		/* libldap made the TCP connection (conncb) */
+	struct ldap_conncb conncb;	/* tells us so; libldap keeps a pointer */
 	char *ca_file;		/* NULL: the system's CAs */
 	char *base;		/* base_dn as configured */
 	char *people;		/* people_ou,base */
@@ -48,6 +51,26 @@ CPK_INTERNAL cpk_err_t cpk_ldap__write_hook(struct cpk_ldap_conn *c, const char 
 CPK_INTERNAL cpk_err_t cpk_ldap__err(struct cpk_ldap_conn *c, int rc, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 CPK_INTERNAL cpk_err_t cpk_ldap__nomem(void);
+
+/*
+ * What a failed libldap call means, decided by its result code RC, whether
+ * a TLS handshake was part of the call (HANDSHAKE: 0 no, TLS is not
+ * configured or the connection is open; 1 TLS is configured and the
+ * connection is not open yet; 2 the same, and libldap's connect callback has
+ * seen the TCP connection made) and libldap's diagnostic message DIAG (may be
+ * NULL), never by one TLS library's wording: Debian 12's libldap (GnuTLS)
+ * and Debian 13's (OpenSSL) word the same failure differently.
+ */
+enum cpk_ldap_failure {
+	CPK_LDAP_ANSWER,	/* the server answered with an error */
+	CPK_LDAP_UNREACHABLE,	/* no connection: down, refused, unknown host */
+	CPK_LDAP_TLS,		/* connected, but the TLS handshake failed */
+	CPK_LDAP_TIMEOUT,	/* no answer in time */
+};
+CPK_INTERNAL enum cpk_ldap_failure cpk_ldap__classify(int rc, int handshake,
+						      const char *diag);
+/* DIAG if it tells the user something about a TLS failure, else NULL. */
+CPK_INTERNAL const char *cpk_ldap__tls_detail(const char *diag);
 
 /* One synchronous search; *RES is set (caller ldap_msgfree()s) even on
  * error.  SIZELIMIT 0: none.  Errors set with cpk_ldap__err(). */

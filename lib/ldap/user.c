@@ -856,8 +856,12 @@ static void lock_value(const struct berval *v, int lock, struct cpk_buf *out)
 			cpk_buf_addch(out, '!');
 			cpk_buf_add(out, p + 7, n - 7);
 		} else {
+			/* a cleartext value gets the tag; so does a value that
+			 * starts with it, or unlock would take its tag away */
 			cpk_buf_addstr(out, LOCK_PREFIX);
-			if (!n || p[0] != '{')
+			if (!n || p[0] != '{' ||
+			    (n >= sizeof(CLEAR_TAG) - 1 &&
+			     !strncasecmp(p, CLEAR_TAG, sizeof(CLEAR_TAG) - 1)))
 				cpk_buf_addstr(out, CLEAR_TAG);
 			cpk_buf_add(out, p, n);
 		}

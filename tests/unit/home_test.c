@@ -1,13 +1,18 @@
 /*
  * Home directories: copying a skeleton without following links, ownership
  * and modes, refusing existing or foreign homes, removing without
- * following links out.  Needs root (chown); skips otherwise.
+ * following links out, and never into another filesystem mounted inside
+ * a home (tmpfs and bind mounts made in a private mount namespace).  Needs
+ * root (chown); skips otherwise.
  */
+#define _GNU_SOURCE		/* unshare */
 #include <errno.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -76,6 +81,120 @@ static int owned(const char *rel, uid_t uid, gid_t gid, mode_t mode)
 		return 0;
 	}
 	return 1;
+}
+
+static int do_mount(const char *src, const char *rel, const char *type,
+		    unsigned long flags, const char *data)
+{
+	char p[512];
+
+	snprintf(p, sizeof(p), "%s/%s", top, rel);
+	if (mount(src, p, type, flags, data) == 0)
+		return 1;
+	printf("# mount %s on %s: %s\n", src, p, strerror(errno));
+	return 0;
+}
+
+static void do_umount(const char *rel)
+{
+	char p[512];
+
+	snprintf(p, sizeof(p), "%s/%s", top, rel);
+	if (umount2(p, MNT_DETACH))
+		printf("# umount %s: %s\n", p, strerror(errno));
+}
+
+static int exists(const char *rel)
+{
+	struct stat st;
+
+	return lst(rel, &st) == 0;
+}
+
+static void chown_rel(const char *rel, uid_t uid)
+{
+	char p[512];
+
+	snprintf(p, sizeof(p), "%s/%s", top, rel);
+	if (lchown(p, uid, uid)) {
+		printf("Bail out! chown %s\n", p);
+		exit(1);
+	}
+}
+
+/*
+ * Another filesystem mounted inside a home, or a bind mount of the same
+ * one, or the home itself a mount point: removal refuses before removing
+ * anything, and nothing on the other filesystem is touched.  In a private
+ * mount namespace of this process (gone when it exits).
+ */
+static void test_mounts(struct cpk_users *u, const char *outside)
+{
+	cpk_err_t r;
+	int m;
+
+	if (unshare(CLONE_NEWNS) ||
+	    mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL)) {
+		ok(1, "# SKIP mounts inside a home: no private mount namespace "
+		   "here (%s)", strerror(errno));
+		return;
+	}
+	dir("home/dan");
+	put("home/dan/a", "a\n", 0644);
+	dir("home/dan/sub");
+	put("home/dan/sub/b", "b\n", 0644);
+	dir("home/dan/sub/mnt");
+	chown_rel("home/dan", 4000);
+	m = do_mount("tmpfs", "home/dan/sub/mnt", "tmpfs", 0, "size=1m,mode=0755");
+	if (!m) {
+		ok(0, "mount a tmpfs inside dan's home");
+		return;
+	}
+	put("home/dan/sub/mnt/precious", "on another filesystem\n", 0644);
+	dir("home/dan/sub/mnt/deep");
+	put("home/dan/sub/mnt/deep/more", "x\n", 0644);
+	r = cpk_home_remove(u, "dan", 4000);
+	ok(r == CPK_ERR_PERM && strstr(cpk_errmsg(), "sub/mnt") &&
+	   strstr(cpk_errmsg(), "another filesystem"),
+	   "a tmpfs inside the home: removal refused: %s", cpk_errmsg());
+	ok(exists("home/dan/sub/mnt/precious") &&
+	   exists("home/dan/sub/mnt/deep/more"),
+	   "nothing on the tmpfs was removed");
+	ok(exists("home/dan/a") && exists("home/dan/sub/b"),
+	   "nor anything else in the home (refused before removing)");
+	do_umount("home/dan/sub/mnt");
+
+	/* a bind mount of a directory of the SAME filesystem (same st_dev) */
+	dir("home/dan/sub/bound");
+	if (do_mount(outside, "home/dan/sub/bound", NULL, MS_BIND, NULL)) {
+		r = cpk_home_remove(u, "dan", 4000);
+		ok(r == CPK_ERR_PERM && strstr(cpk_errmsg(), "sub/bound"),
+		   "a bind mount inside the home: removal refused: %s",
+		   cpk_errmsg());
+		ok(exists("outside/keep") && exists("home/dan/a"),
+		   "the bound directory's files are untouched");
+		do_umount("home/dan/sub/bound");
+	} else {
+		ok(0, "bind-mount a directory inside dan's home");
+	}
+
+	/* the home itself is a mount point */
+	dir("home/erin");
+	if (do_mount("tmpfs", "home/erin", "tmpfs", 0, "size=1m,mode=0700")) {
+		chown_rel("home/erin", 4001);
+		put("home/erin/f", "x\n", 0644);
+		r = cpk_home_remove(u, "erin", 4001);
+		ok(r == CPK_ERR_PERM && strstr(cpk_errmsg(), "another filesystem"),
+		   "a home that is a mount point: removal refused: %s",
+		   cpk_errmsg());
+		ok(exists("home/erin/f"), "and its filesystem is not emptied");
+		do_umount("home/erin");
+	} else {
+		ok(0, "mount a tmpfs as erin's home");
+	}
+	r = cpk_home_remove(u, "dan", 4000);
+	ok(r == CPK_OK && !exists("home/dan") && exists("outside/keep"),
+	   "unmounted: dan's home is removed (%s)", r ? cpk_errmsg() : "ok");
 }
 
 int main(void)
@@ -228,6 +347,7 @@ int main(void)
 	   "a directory owned by root is refused for uid 1001");
 	ok(cpk_home_remove(&u, "bob", 1001) == CPK_OK &&
 	   cpk_home_remove(&u, "carol", 1002) == CPK_OK, "remove bob and carol");
+	test_mounts(&u, outside);
 	u.home_root = "relative";
 	ok(cpk_home_create(&u, "dan", 1, 1) == CPK_ERR_CONFIG,
 	   "relative home_root refused");
