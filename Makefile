@@ -68,8 +68,11 @@ CLI_OBJS  := $(CLI_SRCS:%.c=$(B)/%.o)
 UNIT_SRCS := $(sort $(wildcard tests/unit/*_test.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%_test.c=$(B)/tests/%.t)
 # Test programs the shell tests drive (they need a daemon the test starts).
+# Each tests/progs/*.c is a program; tests/progs/lib/*.c is linked into all.
 PROG_SRCS := $(sort $(wildcard tests/progs/*.c))
 PROG_BINS := $(PROG_SRCS:tests/progs/%.c=$(B)/tests/progs/%)
+PROGLIB_SRCS := $(sort $(wildcard tests/progs/lib/*.c))
+PROGLIB_OBJS := $(PROGLIB_SRCS:%.c=$(B)/%.o)
 MAN_INS   := $(wildcard docs/man/*.in)
 MANS      := $(MAN_INS:docs/man/%.in=$(B)/man/%)
 
@@ -111,14 +114,19 @@ $(B)/tests/%.t: $(B)/tests/unit/%_test.o $(STATIC)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(STATIC) $(DEP_LIBS)
 
-$(B)/tests/progs/%: $(B)/tests/progs/%.o $(STATIC)
+$(B)/tests/progs/%: $(B)/tests/progs/%.o $(PROGLIB_OBJS) $(STATIC)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(STATIC) $(DEP_LIBS)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(PROGLIB_OBJS) $(STATIC) $(DEP_LIBS)
+
+$(B)/tests/progs/lib/%.o: tests/progs/lib/%.c | pkgcheck
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(ALL_CFLAGS) -Itests -Itests/progs/lib -c -o $@ $<
 
 $(B)/tests/progs/%.o: tests/progs/%.c | pkgcheck
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
-	$(Q)$(CC) $(ALL_CFLAGS) -Itests -c -o $@ $<
+	$(Q)$(CC) $(ALL_CFLAGS) -Itests -Itests/progs/lib -c -o $@ $<
 
 $(B)/tests/unit/%_test.o: tests/unit/%_test.c | pkgcheck
 	@mkdir -p $(dir $@)
@@ -238,4 +246,4 @@ clean:
 	rm -rf build build-san build-tsan build-fuzz
 
 -include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/unit/%.d) \
-  $(PROG_SRCS:tests/progs/%.c=$(B)/tests/progs/%.d)
+  $(PROG_SRCS:tests/progs/%.c=$(B)/tests/progs/%.d) $(PROGLIB_OBJS:.o=.d)
