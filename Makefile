@@ -68,11 +68,13 @@ CLI_OBJS  := $(CLI_SRCS:%.c=$(B)/%.o)
 UNIT_SRCS := $(sort $(wildcard tests/unit/*_test.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%_test.c=$(B)/tests/%.t)
 # Test programs the shell tests drive (they need a daemon the test starts).
-# Each tests/progs/*.c is a program; tests/progs/lib/*.c is linked into all.
+# Each tests/progs/*.c is a program; tests/progs/lib/*.c, their shared code,
+# is an archive each links (so a program takes only the parts it uses).
 PROG_SRCS := $(sort $(wildcard tests/progs/*.c))
 PROG_BINS := $(PROG_SRCS:tests/progs/%.c=$(B)/tests/progs/%)
 PROGLIB_SRCS := $(sort $(wildcard tests/progs/lib/*.c))
 PROGLIB_OBJS := $(PROGLIB_SRCS:%.c=$(B)/%.o)
+PROGLIB   := $(B)/tests/progs/libprogs.a
 MAN_INS   := $(wildcard docs/man/*.in)
 MANS      := $(MAN_INS:docs/man/%.in=$(B)/man/%)
 
@@ -114,9 +116,13 @@ $(B)/tests/%.t: $(B)/tests/unit/%_test.o $(STATIC)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(STATIC) $(DEP_LIBS)
 
-$(B)/tests/progs/%: $(B)/tests/progs/%.o $(PROGLIB_OBJS) $(STATIC)
+$(B)/tests/progs/%: $(B)/tests/progs/%.o $(PROGLIB) $(STATIC)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(PROGLIB_OBJS) $(STATIC) $(DEP_LIBS)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(PROGLIB) $(STATIC) $(DEP_LIBS)
+
+$(PROGLIB): $(PROGLIB_OBJS)
+	@$(if $(Q),echo "  AR      $@")
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
 $(B)/tests/progs/lib/%.o: tests/progs/lib/%.c | pkgcheck
 	@mkdir -p $(dir $@)

@@ -3,14 +3,19 @@
 #   1. the harness: a server it starts is stopped by pid when the shell exits
 #   2. the rig's server answers, defines openssh-lpk, and speaks StartTLS
 #      and ldaps with the test CA (as ldapsearch sees it); then
-#      ldap.t main: an empty directory with openssh-lpk and TLS: every
-#      operation and its errors, 20 concurrent adds, 2,100-user paging
-#      ldap.t noca: certificates are checked even with LDAPTLS_REQCERT=never
-#   3. ldap.t down: the same URI once the server is stopped
+#      ldap_conn bind: binds, the password file, TLS settings
+#      ldap_accounts main: an empty directory with openssh-lpk and TLS:
+#      every operation and its errors, 20 concurrent adds, 2,100-user paging
+#      ldap_failpaths: on what main left, failure paths and their
+#      clean-up, lock/unlock of every kind of password, an allocation race,
+#      the ends of the id ranges
+#      ldap_conn noca: certificates are checked even with
+#      LDAPTLS_REQCERT=never
+#   3. ldap_conn down: the same URI once the server is stopped
 #   4. a server without the openssh-lpk schema (and without TLS): the rig's
-#      checks, then ldap.t nolpk
-# CPK_BUILD: the build directory (make test sets it); the driver is
-# $CPK_BUILD/tests/progs/ldap_driver.
+#      checks, then ldap_accounts nolpk
+# CPK_BUILD: the build directory (make test sets it); the programs are in
+# $CPK_BUILD/tests/progs (their fixture: tests/progs/lib/ldap_fixture.h).
 here=$(cd "$(dirname "$0")" && pwd)
 B=${CPK_BUILD:-$here/../build}/tests/progs
 T=$(mktemp -d /tmp/t2000.XXXXXX) || exit 1
@@ -39,7 +44,9 @@ tap_run() {	# DESCRIPTION CMD...
 	ok_sh $_st "$_desc exited 0"
 }
 
-[ -x "$B/ldap_driver" ] || { echo "Bail out! $B/ldap_driver not built (make)"; exit 1; }
+for p in ldap_conn ldap_accounts ldap_failpaths; do
+	[ -x "$B/$p" ] || { echo "Bail out! $B/$p not built (make)"; exit 1; }
+done
 
 # What the server of the last slapd_start offers, as ldapsearch sees it.
 # answers: its root DSE names $SLAPD_BASE over plain LDAP
@@ -88,8 +95,10 @@ rig_starttls
 ok_sh $? "StartTLS with the test CA works"
 rig_ldaps
 ok_sh $? "ldaps with the test CA works on $SLAPD_LDAPS_URI"
-tap_run "ldap.t main" "$B/ldap_driver" main
-tap_run "ldap.t noca" env LDAPTLS_REQCERT=never "$B/ldap_driver" noca
+tap_run "ldap_conn bind" "$B/ldap_conn" bind
+tap_run "ldap_accounts main" "$B/ldap_accounts" main
+tap_run "ldap_failpaths" "$B/ldap_failpaths"
+tap_run "ldap_conn noca" env LDAPTLS_REQCERT=never "$B/ldap_conn" noca
 # what the library wrote, as another client sees it
 out=$(ldapsearch -x -LLL -H "$SLAPD_URI" -b "cn=idpool,$SLAPD_BASE" -s base \
 	objectClass 2>&1)
@@ -110,7 +119,7 @@ ok_sh $? "while an unescaped '*' matches every gecos ($cnt)"
 # 3. the same server, stopped
 down_uri=$SLAPD_URI
 slapd_stop
-tap_run "ldap.t down" "$B/ldap_driver" down "$down_uri"
+tap_run "ldap_conn down" "$B/ldap_conn" down "$down_uri"
 
 # 4. a server without openssh-lpk
 slapd_start --no-lpk || { echo "Bail out! cannot start slapd"; exit 1; }
@@ -123,7 +132,7 @@ out=$(LDAPTLS_REQCERT=demand timeout 10 ldapsearch -x -ZZ -LLL -H "$SLAPD_URI" \
 	-b "" -s base namingContexts 2>&1)
 echo "$out" | grep -q "unsupported extended operation"
 ok_sh $? "and it refuses StartTLS (started without --tls)"
-tap_run "ldap.t nolpk" "$B/ldap_driver" nolpk
+tap_run "ldap_accounts nolpk" "$B/ldap_accounts" nolpk
 slapd_stop
 
 echo "1..$n"

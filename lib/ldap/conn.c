@@ -292,23 +292,27 @@ static cpk_err_t check_config(const struct cpk_ldap *cfg, int *tls)
 	return CPK_OK;
 }
 
+/* R (users.NAME) is a range of ids within 1-4294967294. */
+static cpk_err_t check_range(const char *name, const struct cpk_range *r)
+{
+	if (r->lo == 0 || r->lo > r->hi || r->hi > 0xfffffffeULL)
+		return cpk_err_set(CPK_ERR_CONFIG,
+				   "users.%s %" PRIu64 "-%" PRIu64
+				   " is not a range within 1-4294967294",
+				   name, r->lo, r->hi);
+	return CPK_OK;
+}
+
 static cpk_err_t copy_users(struct cpk_ldap_conn *c,
 			    const struct cpk_users *u)
 {
+	cpk_err_t r;
+
 	if (!u)
 		return CPK_OK;
-	if (u->uid_range.lo == 0 || u->uid_range.lo > u->uid_range.hi ||
-	    u->uid_range.hi > 0xfffffffeULL)
-		return cpk_err_set(CPK_ERR_CONFIG,
-				   "users.uid_range %" PRIu64 "-%" PRIu64
-				   " is not a range within 1-4294967294",
-				   u->uid_range.lo, u->uid_range.hi);
-	if (u->gid_range.lo == 0 || u->gid_range.lo > u->gid_range.hi ||
-	    u->gid_range.hi > 0xfffffffeULL)
-		return cpk_err_set(CPK_ERR_CONFIG,
-				   "users.gid_range %" PRIu64 "-%" PRIu64
-				   " is not a range within 1-4294967294",
-				   u->gid_range.lo, u->gid_range.hi);
+	if ((r = check_range("uid_range", &u->uid_range)) != CPK_OK ||
+	    (r = check_range("gid_range", &u->gid_range)) != CPK_OK)
+		return r;
 	if (!u->home_root || u->home_root[0] != '/')
 		return cpk_err_set(CPK_ERR_CONFIG,
 				   "users.home_root must be an absolute path");

@@ -191,6 +191,21 @@ static void bad_value(struct ctx *c, const struct cpk_pos *pos, const char *path
 	cpk_buf_release(&q);
 }
 
+/* TEXT is out of F's bounds: WHAT from F's min to its max UNIT was
+ * expected. */
+static void bad_bounds(struct ctx *c, const struct field *f,
+		       const struct cpk_pos *pos, const char *path,
+		       const char *text, const char *what, const char *unit)
+{
+	struct cpk_buf e = CPK_BUF_INIT;
+
+	cpk_buf_addf(&e, "%s from %llu to %llu%s", what,
+		     (unsigned long long)f->min, (unsigned long long)f->max,
+		     unit);
+	bad_value(c, pos, path, text, e.buf);
+	cpk_buf_release(&e);
+}
+
 static int has_ctl(const char *s)
 {
 	for (; *s; s++)
@@ -460,13 +475,7 @@ int cpk_field_set(struct ctx *c, const struct field *f, void *base,
 		break;
 	case F_UINT:
 		if (parse_uint(text, &v) < 0 || v < f->min || v > f->max) {
-			struct cpk_buf e = CPK_BUF_INIT;
-
-			cpk_buf_addf(&e, "a whole number from %llu to %llu",
-				     (unsigned long long)f->min,
-				     (unsigned long long)f->max);
-			bad_value(c, pos, path, text, e.buf);
-			cpk_buf_release(&e);
+			bad_bounds(c, f, pos, path, text, "a whole number", "");
 			return -1;
 		}
 		*(uint64_t *)addr = v;
@@ -486,13 +495,7 @@ int cpk_field_set(struct ctx *c, const struct field *f, void *base,
 	case F_SIZE:
 		r = parse_size_mb(text, &v);
 		if (r == 0 && (v < f->min || v > f->max)) {
-			struct cpk_buf e = CPK_BUF_INIT;
-
-			cpk_buf_addf(&e, "a size from %llu to %llu MiB",
-				     (unsigned long long)f->min,
-				     (unsigned long long)f->max);
-			bad_value(c, pos, path, text, e.buf);
-			cpk_buf_release(&e);
+			bad_bounds(c, f, pos, path, text, "a size", " MiB");
 			return -1;
 		}
 		if (r < 0) {

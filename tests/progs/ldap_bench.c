@@ -3,8 +3,8 @@
  *   adds N: cpk_ldap_user_add() of N users PREFIX00000... (default
  *           "bench"; a personal group each) in a row
  *   list:   cpk_ldap_user_list() of every user, best of 3
- * Environment as for ldap.t (SLAPD_URI, SLAPD_BASE, SLAPD_ROOTDN,
- * SLAPD_ROOTPW_FILE).
+ * Environment as for the LDAP test programs (SLAPD_URI, SLAPD_BASE,
+ * SLAPD_ROOTDN, SLAPD_ROOTPW_FILE).
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -3,12 +3,9 @@
  * each step leaves behind), reads, mkdir -p.
  *
  * Failures are injected by defining fchmod, write, fsync, close, rename and
- * read here: the program's own definitions take the place of libc's for the
- * library code linked into it.  Each does the real system call unless FAULT
- * says it should fail.
+ * read here (see fault.h).
  */
 #define _GNU_SOURCE
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -21,6 +18,7 @@
 #include <unistd.h>
 
 #include "cpk/fsutil.h"
+#include "fault.h"
 #include "tap.h"
 
 enum fault {
@@ -33,34 +31,26 @@ static int double_closes;	/* close() of a descriptor not open */
 
 int fchmod(int fd, mode_t mode)
 {
-	if (fault == FCHMOD) {
-		errno = EPERM;
-		return -1;
-	}
+	if (fault == FCHMOD)
+		return fault_fail(EPERM);
 	return (int)syscall(SYS_fchmod, fd, mode);
 }
 
 ssize_t write(int fd, const void *p, size_t n)
 {
-	if (fault == WRITE) {
-		errno = ENOSPC;
-		return -1;
-	}
+	if (fault == WRITE)
+		return fault_fail(ENOSPC);
 	if (fault == WRITE_SHORT && n > 3)
 		n = 3;
-	if (fault == WRITE_EINTR && (eintr_toggle ^= 1)) {
-		errno = EINTR;
-		return -1;
-	}
+	if (fault == WRITE_EINTR && (eintr_toggle ^= 1))
+		return fault_fail(EINTR);
 	return syscall(SYS_write, fd, p, n);
 }
 
 int fsync(int fd)
 {
-	if (fault == FSYNC) {
-		errno = EIO;
-		return -1;
-	}
+	if (fault == FSYNC)
+		return fault_fail(EIO);
 	return (int)syscall(SYS_fsync, fd);
 }
 
@@ -70,47 +60,25 @@ int close(int fd)
 
 	if (r < 0 && errno == EBADF)
 		double_closes++;
-	if (fault == CLOSE && r == 0) {	/* closed, but reports a late error */
-		errno = EIO;
-		return -1;
-	}
+	if (fault == CLOSE && r == 0)	/* closed, but reports a late error */
+		return fault_fail(EIO);
 	return r;
 }
 
 int rename(const char *from, const char *to)
 {
-	if (fault == RENAME) {
-		errno = EXDEV;
-		return -1;
-	}
+	if (fault == RENAME)
+		return fault_fail(EXDEV);
 	return renameat(AT_FDCWD, from, AT_FDCWD, to);
 }
 
 ssize_t read(int fd, void *p, size_t n)
 {
-	if (fault == READ) {
-		errno = EIO;
-		return -1;
-	}
-	if (fault == READ_EINTR && (eintr_toggle ^= 1)) {
-		errno = EINTR;
-		return -1;
-	}
+	if (fault == READ)
+		return fault_fail(EIO);
+	if (fault == READ_EINTR && (eintr_toggle ^= 1))
+		return fault_fail(EINTR);
 	return syscall(SYS_read, fd, p, n);
-}
-
-static int count_entries(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	int n = 0;
-
-	while (d && (e = readdir(d)))
-		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-			n++;
-	if (d)
-		closedir(d);
-	return n;
 }
 
 static int count_fds(void)

@@ -2,12 +2,10 @@
  * Unit tests for lib/munge/key.c: what makes a key usable (mode, owner,
  * type, size) and what a failed creation leaves behind.
  *
- * Failures are injected by defining fchown, fsync, link and getrandom here:
- * the program's own definitions take the place of libc's for the library
- * code linked into it.
+ * Failures are injected by defining fchown, fsync, link and getrandom here
+ * (see fault.h).
  */
 #define _GNU_SOURCE
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pwd.h>
@@ -20,6 +18,7 @@
 #include <unistd.h>
 
 #include "cpk/munge.h"
+#include "fault.h"
 #include "tap.h"
 
 enum fault { NONE, FCHOWN, FSYNC, LINK_RACE, RANDOM_EINTR };
@@ -30,19 +29,15 @@ static size_t nhanded;
 
 int fchown(int fd, uid_t uid, gid_t gid)
 {
-	if (fault == FCHOWN) {
-		errno = EPERM;
-		return -1;
-	}
+	if (fault == FCHOWN)
+		return fault_fail(EPERM);
 	return (int)syscall(SYS_fchown, fd, uid, gid);
 }
 
 int fsync(int fd)
 {
-	if (fault == FSYNC) {
-		errno = EIO;
-		return -1;
-	}
+	if (fault == FSYNC)
+		return fault_fail(EIO);
 	return (int)syscall(SYS_fsync, fd);
 }
 
@@ -64,10 +59,8 @@ int link(const char *from, const char *to)
 ssize_t getrandom(void *buf, size_t len, unsigned int flags)
 {
 	random_calls++;
-	if (fault == RANDOM_EINTR && random_calls == 1) {
-		errno = EINTR;
-		return -1;
-	}
+	if (fault == RANDOM_EINTR && random_calls == 1)
+		return fault_fail(EINTR);
 	if (fault == RANDOM_EINTR) {
 		ssize_t n;
 
@@ -81,20 +74,6 @@ ssize_t getrandom(void *buf, size_t len, unsigned int flags)
 		return n;
 	}
 	return syscall(SYS_getrandom, buf, len, flags);
-}
-
-static int count_entries(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	int n = 0;
-
-	while (d && (e = readdir(d)))
-		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-			n++;
-	if (d)
-		closedir(d);
-	return n;
 }
 
 static int is_root;

@@ -1,16 +1,18 @@
 /*
- * Unit tests for lib/render: slurm.conf and cgroup.conf name only keys and
- * plugins that Slurm 22.05 (Debian 12) and 24.11 (Debian 13) both accept,
- * "none" is said by leaving the key out, and the branches the golden files
- * do not reach (linear, accounting, task none, partition and node options,
- * which files a role gets, and its errors).
+ * Unit tests for lib/render: slurm.conf, gres.conf and cgroup.conf.  They
+ * name only keys and plugins that Slurm 22.05 (Debian 12) and 24.11
+ * (Debian 13) both accept, "none" is said by leaving the key out, each
+ * optional key of a node or a partition shows when given and is left out
+ * when not, and the branches the golden files do not reach (linear,
+ * accounting, task none) render.  Lines are looked for one by one (the
+ * whole files are compared in tests/t1200-render-golden.sh; the other
+ * files are in render_files_test.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "cpk/model.h"
-#include "cpk/render.h"
+#include "render_check.h"
 #include "tap.h"
 
 /*
@@ -38,35 +40,12 @@ static const char *const removed[] = {
 	"select/cons_res", "task/none", "accounting_storage/none",
 	"jobacct_gather/none", NULL };
 
-static const char base[] =
-	"cluster: {name: t}\n"
-	"control: {name: ctl, address: 10.0.0.1}\n"
-	"nodes:\n"
-	"  - names: c[01-04]\n"
-	"    addresses: 10.0.0.[11-14]\n"
-	"    sockets: 2\n"
-	"    cores_per_socket: 4\n"
-	"    memory: 16G\n"
-	"partitions:\n"
-	"  - {name: p, nodes: ALL, default: true}\n";
 
-static struct cpk_model *parse(const char *extra, struct cpk_diags *d)
-{
-	struct cpk_model *m = NULL;
-	size_t len = strlen(base) + strlen(extra) + 1;
-	char *text = malloc(len);
-
-	snprintf(text, len, "%s%s", base, extra);
-	cpk_model_parse("t.yaml", text, strlen(text), &m, d);
-	free(text);
-	return m;
-}
-
-/* slurm.conf of BASE + EXTRA (NULL if the description is refused). */
+/* slurm.conf of FOUR + EXTRA (NULL if the description is refused). */
 static char *slurm_conf(const char *extra)
 {
 	struct cpk_diags d = CPK_DIAGS_INIT;
-	struct cpk_model *m = parse(extra, &d);
+	struct cpk_model *m = parse4(extra, &d);
 	struct cpk_buf b = CPK_BUF_INIT;
 
 	cpk_diags_release(&d);
@@ -77,12 +56,12 @@ static char *slurm_conf(const char *extra)
 	return cpk_buf_detach(&b, NULL);
 }
 
-/* The diagnostics of BASE + EXTRA, one per line, without the last newline
+/* The diagnostics of FOUR + EXTRA, one per line, without the last newline
  * ("" if it is valid). */
 static char *diags(const char *extra)
 {
 	struct cpk_diags d = CPK_DIAGS_INIT;
-	struct cpk_model *m = parse(extra, &d);
+	struct cpk_model *m = parse4(extra, &d);
 	struct cpk_buf b = CPK_BUF_INIT;
 
 	cpk_diags_format(&d, &b);
@@ -94,27 +73,47 @@ static char *diags(const char *extra)
 	return cpk_buf_detach(&b, NULL);
 }
 
-/* TEXT has the line LINE (exactly). */
-static int has_line(const char *text, const char *line)
+/* The line of TEXT that starts with PREFIX, in a static buffer ("" if none). */
+static const char *line_of(const char *text, const char *prefix)
 {
-	size_t n = strlen(line);
-	const char *p;
+	static char line[1024];
+	const char *p = text;
+	size_t n = strlen(prefix);
 
-	for (p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
-		if (!strncmp(p, line, n) && (p[n] == '\n' || !p[n]))
+	line[0] = '\0';
+	for (; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+		if (!strncmp(p, prefix, n)) {
+			const char *e = strchr(p, '\n');
+			size_t len = e ? (size_t)(e - p) : strlen(p);
+
+			if (len >= sizeof(line))
+				len = sizeof(line) - 1;
+			memcpy(line, p, len);
+			line[len] = '\0';
+			break;
+		}
+	}
+	return line;
+}
+
+/* Does LINE hold the space-separated WORD? */
+static int has_word(const char *line, const char *word)
+{
+	size_t n = strlen(word);
+	const char *p = line;
+
+	while ((p = strstr(p, word))) {
+		if ((p == line || p[-1] == ' ') && (p[n] == ' ' || !p[n]))
 			return 1;
+		p++;
+	}
 	return 0;
 }
 
-/* TEXT has a line starting with PREFIX. */
+/* Does TEXT have a line starting with PREFIX? */
 static int has_prefix(const char *text, const char *prefix)
 {
-	const char *p;
-
-	for (p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
-		if (!strncmp(p, prefix, strlen(prefix)))
-			return 1;
-	return 0;
+	return *line_of(text, prefix) != '\0';
 }
 
 /* The first key of a line not in KEYS, or NULL; comments and blanks skipped. */
@@ -283,10 +282,152 @@ static void test_nodes_partitions(void)
 	free(c);
 }
 
+static void test_partition_keys(void)
+{
+	struct cpk_model *m = parse(
+		"nodes: [{names: 'c[1-4]'}]\n"
+		"partitions:\n"
+		"  - {name: all, nodes: ALL, default: true, max_time: '1-00:00:00',\n"
+		"     default_time: '1:00:00', max_nodes: 2, priority_tier: 10,\n"
+		"     oversubscribe: force, allow_groups: [staff, gpuusers], state: drain}\n"
+		"  - {name: bare, nodes: 'c[3-4],c1'}\n"
+		"  - {name: no, nodes: c2, oversubscribe: 'NO'}\n"
+		"  - {name: yes, nodes: c2, oversubscribe: 'yes'}\n"
+		"  - {name: ex, nodes: c2, oversubscribe: exclusive}\n", NULL);
+	struct cpk_buf b = CPK_BUF_INIT;
+	const char *l;
+
+	if (!ok(m != NULL, "a description with every partition key"))
+		return;
+	cpk_render_slurm_conf(m, &b);
+	l = line_of(b.buf, "PartitionName=all ");
+	ok(has_word(l, "Nodes=ALL"), "Nodes=ALL: %s", l);
+	ok(has_word(l, "Default=YES"), "Default=YES");
+	ok(has_word(l, "MaxTime=1-00:00:00"), "MaxTime");
+	ok(has_word(l, "DefaultTime=1:00:00"), "DefaultTime");
+	ok(has_word(l, "MaxNodes=2"), "MaxNodes");
+	ok(has_word(l, "PriorityTier=10"), "PriorityTier");
+	ok(has_word(l, "OverSubscribe=FORCE"), "OverSubscribe");
+	ok(has_word(l, "AllowGroups=staff,gpuusers"), "AllowGroups");
+	ok(has_word(l, "State=DRAIN"), "State");
+	l = line_of(b.buf, "PartitionName=bare ");
+	is_str(l, "PartitionName=bare Nodes=c[3-4,1] MaxTime=UNLIMITED State=UP",
+	       "no optional key: none of them written, defaults for the rest");
+	ok(has_word(line_of(b.buf, "PartitionName=no "), "OverSubscribe=NO"), "OverSubscribe=NO");
+	ok(has_word(line_of(b.buf, "PartitionName=yes "), "OverSubscribe=YES"), "OverSubscribe=YES");
+	ok(has_word(line_of(b.buf, "PartitionName=ex "), "OverSubscribe=EXCLUSIVE"),
+	   "OverSubscribe=EXCLUSIVE");
+	cpk_buf_release(&b);
+	cpk_model_free(m);
+}
+
+static void test_node_keys(void)
+{
+	struct cpk_model *m = parse(
+		"nodes:\n"
+		"  - names: 'g[01-02]'\n"
+		"    addresses: '10.0.0.[11-12]'\n"
+		"    sockets: 2\n    cores_per_socket: 8\n    threads_per_core: 2\n"
+		"    memory: 64G\n    tmp_disk: 100G\n    weight: 5\n"
+		"    gpus: {count: 4, type: a100}\n"
+		"    features: [ib, nvme]\n"
+		"  - names: 'c[1-3]'\n"
+		"    cpus: 6\n"
+		"  - names: m1\n    memory: 1G\n"
+		"  - names: u1\n"
+		"    gpus: {count: 2, file: '/dev/nvidia[2-3]'}\n"
+		"partitions: [{name: p, nodes: ALL}]\n"
+		"slurm: {def_mem_per_cpu: 100}\n", NULL);
+	struct cpk_buf b = CPK_BUF_INIT, g = CPK_BUF_INIT;
+	const char *l;
+
+	if (!ok(m != NULL, "a description with every node key"))
+		return;
+	cpk_render_slurm_conf(m, &b);
+	l = line_of(b.buf, "NodeName=g[01-02] ");
+	ok(has_word(l, "NodeAddr=10.0.0.[11-12]"), "NodeAddr: %s", l);
+	ok(has_word(l, "CPUs=32") && has_word(l, "Sockets=2") && has_word(l, "CoresPerSocket=8") &&
+	   has_word(l, "ThreadsPerCore=2"), "CPUs and the topology");
+	ok(has_word(l, "RealMemory=65536"), "RealMemory in MiB");
+	ok(has_word(l, "TmpDisk=102400"), "TmpDisk in MiB");
+	ok(has_word(l, "Gres=gpu:a100:4"), "Gres with the type");
+	ok(has_word(l, "Feature=ib,nvme"), "Feature");
+	ok(has_word(l, "Weight=5"), "Weight");
+	l = line_of(b.buf, "NodeName=c[1-3] ");
+	is_str(l, "NodeName=c[1-3] CPUs=6 State=UNKNOWN",
+	       "no optional key: no NodeAddr, topology, memory, disk, Gres, Feature or Weight");
+	is_str(line_of(b.buf, "NodeName=m1 "), "NodeName=m1 CPUs=1 Sockets=1 CoresPerSocket=1 "
+	       "ThreadsPerCore=1 RealMemory=1024 State=UNKNOWN", "memory alone: RealMemory, no TmpDisk");
+	l = line_of(b.buf, "NodeName=u1 ");
+	ok(has_word(l, "Gres=gpu:2"), "Gres without a type: %s", l);
+	ok(has_line(b.buf, "GresTypes=gpu"), "GresTypes when a group has GPUs");
+	ok(has_line(b.buf, "DefMemPerCPU=100"), "DefMemPerCPU when given");
+	cpk_render_gres_conf(m, &g);
+	ok(has_line(g.buf, "NodeName=g[01-02] Name=gpu Type=a100 File=/dev/nvidia[0-3]"),
+	   "gres.conf: the type and the default device files");
+	ok(has_line(g.buf, "NodeName=u1 Name=gpu File=/dev/nvidia[2-3]"),
+	   "gres.conf: no type, the files given");
+	ok(!strstr(g.buf, "NodeName=c"), "gres.conf: nothing for a group without GPUs");
+	cpk_buf_release(&b);
+	cpk_buf_release(&g);
+	cpk_model_free(m);
+
+	m = parse("nodes: [{names: c1}]\npartitions: [{name: p, nodes: ALL}]\n"
+		  "slurm: {extra: ['SlurmctldDebug=debug', 'MessageTimeout=20']}\n",
+		  NULL);
+	if (ok(m != NULL, "a description without GPUs or memory")) {
+		cpk_render_slurm_conf(m, &b);
+		ok(!strstr(b.buf, "GresTypes="), "no GresTypes");
+		ok(!strstr(b.buf, "DefMemPerCPU="), "no DefMemPerCPU");
+		ok(has_line(b.buf, "SlurmctldDebug=debug") && has_line(b.buf, "MessageTimeout=20"),
+		   "extra lines, verbatim");
+		ok(has_line(b.buf, "SlurmctldHost=ctl(10.0.0.1)"), "SlurmctldHost with the address");
+		cpk_render_gres_conf(m, &g);
+		ok(!strstr(g.buf, "NodeName="), "an empty gres.conf");
+		cpk_buf_release(&b);
+		cpk_buf_release(&g);
+	}
+	cpk_model_free(m);
+}
+
+static void test_gres(void)
+{
+	struct cpk_diags d = CPK_DIAGS_INIT;
+	struct cpk_model *m;
+	struct cpk_buf b = CPK_BUF_INIT;
+	static const char two[] =
+		"nodes:\n"
+		"  - names: g[1-2]\n"
+		"    gpus: {type: a100, count: 2}\n"
+		"  - names: h1\n"
+		"    gpus: {count: 1, file: /dev/x0}\n"
+		"  - names: c1\n"
+		"partitions:\n"
+		"  - {name: p, nodes: ALL}\n";
+
+	m = parse(two, &d);
+	cpk_diags_release(&d);
+	if (!ok(m != NULL, "gres: parses"))
+		return;
+	cpk_render_gres_conf(m, &b);
+	ok(has_line(b.buf, "NodeName=g[1-2] Name=gpu Type=a100 File=/dev/nvidia[0-1]"),
+	   "gres.conf: a typed group, default device files");
+	ok(has_line(b.buf, "NodeName=h1 Name=gpu File=/dev/x0"),
+	   "gres.conf: an untyped group, its own device file");
+	ok(!strstr(b.buf, "NodeName=c1"), "gres.conf: nothing for a group without GPUs");
+	cpk_buf_reset(&b);
+	cpk_render_slurm_conf(m, &b);
+	ok(has_line(b.buf, "GresTypes=gpu"), "slurm.conf: GresTypes=gpu");
+	ok(has_prefix(b.buf, "NodeName=g[1-2] CPUs=1 ") && strstr(b.buf, " Gres=gpu:a100:2 ") &&
+	   strstr(b.buf, " Gres=gpu:1 "), "slurm.conf: Gres=gpu:TYPE:N and gpu:N");
+	cpk_buf_release(&b);
+	cpk_model_free(m);
+}
+
 static void test_cgroup_conf(void)
 {
 	struct cpk_diags d = CPK_DIAGS_INIT;
-	struct cpk_model *m = parse("slurm:\n  cgroup: {plugin: cgroup/v2, constrain_swap: true}\n", &d);
+	struct cpk_model *m = parse4("slurm:\n  cgroup: {plugin: cgroup/v2, constrain_swap: true}\n", &d);
 	struct cpk_buf b = CPK_BUF_INIT;
 	const char *k;
 
@@ -307,78 +448,6 @@ static void test_cgroup_conf(void)
 	cpk_model_free(m);
 }
 
-static void test_gres(void)
-{
-	struct cpk_diags d = CPK_DIAGS_INIT;
-	struct cpk_model *m;
-	struct cpk_buf b = CPK_BUF_INIT;
-	static const char two[] =
-		"cluster: {name: t}\n"
-		"control: {name: ctl, address: 10.0.0.1}\n"
-		"nodes:\n"
-		"  - names: g[1-2]\n"
-		"    gpus: {type: a100, count: 2}\n"
-		"  - names: h1\n"
-		"    gpus: {count: 1, file: /dev/x0}\n"
-		"  - names: c1\n"
-		"partitions:\n"
-		"  - {name: p, nodes: ALL}\n";
-
-	cpk_model_parse("t.yaml", two, strlen(two), &m, &d);
-	cpk_diags_release(&d);
-	if (!ok(m != NULL, "gres: parses"))
-		return;
-	cpk_render_gres_conf(m, &b);
-	ok(has_line(b.buf, "NodeName=g[1-2] Name=gpu Type=a100 File=/dev/nvidia[0-1]"),
-	   "gres.conf: a typed group, default device files");
-	ok(has_line(b.buf, "NodeName=h1 Name=gpu File=/dev/x0"),
-	   "gres.conf: an untyped group, its own device file");
-	ok(!strstr(b.buf, "NodeName=c1"), "gres.conf: nothing for a group without GPUs");
-	cpk_buf_reset(&b);
-	cpk_render_slurm_conf(m, &b);
-	ok(has_line(b.buf, "GresTypes=gpu"), "slurm.conf: GresTypes=gpu");
-	ok(has_prefix(b.buf, "NodeName=g[1-2] CPUs=1 ") && strstr(b.buf, " Gres=gpu:a100:2 ") &&
-	   strstr(b.buf, " Gres=gpu:1 "), "slurm.conf: Gres=gpu:TYPE:N and gpu:N");
-	cpk_buf_release(&b);
-	cpk_model_free(m);
-}
-
-static void test_roles(void)
-{
-	struct cpk_diags d = CPK_DIAGS_INIT;
-	struct cpk_model *m = parse(
-		"filesystems:\n"
-		"  - {name: scratch, server: c01, export: /scratch, clients: ['c[02-04]']}\n", &d);
-	struct cpk_fileset fs = CPK_FILESET_INIT;
-	const struct cpk_file *f;
-	cpk_err_t r;
-
-	cpk_diags_release(&d);
-	if (!ok(m != NULL, "roles: parses"))
-		return;
-	r = cpk_render(m, CPK_ROLE_CONTROL, "ctl", &fs);
-	ok(r == CPK_OK, "control by its own name renders");
-	f = cpk_fileset_get(&fs, "fstab");
-	ok(f && strstr(f->data.buf, "c01:/scratch\t/scratch\tnfs") != NULL,
-	   "the control node mounts what a compute node serves");
-	f = cpk_fileset_get(&fs, "exports");
-	ok(f && !strstr(f->data.buf, "/scratch"), "and does not export it");
-	ok(!cpk_fileset_get(&fs, "sssd.conf"), "no ldap section: no sssd.conf");
-	cpk_fileset_release(&fs);
-	r = cpk_render(m, CPK_ROLE_CONTROL, "c01", &fs);
-	ok(r == CPK_ERR_NOTFOUND && fs.n == 0 &&
-	   strstr(cpk_errmsg(), "'c01' is not the control node (ctl)") != NULL,
-	   "control role for another node: %s", cpk_errmsg());
-	r = cpk_render(m, CPK_ROLE_COMPUTE, "ctl", &fs);
-	ok(r == CPK_ERR_NOTFOUND && fs.n == 0, "compute role for the control node: %s",
-	   cpk_errmsg());
-	r = cpk_render(m, CPK_ROLE_COMPUTE, "c02", &fs);
-	ok(r == CPK_OK && !cpk_fileset_get(&fs, "exports") &&
-	   cpk_fileset_get(&fs, "fstab"), "a client node: fstab, no exports");
-	cpk_fileset_release(&fs);
-	cpk_model_free(m);
-}
-
 int main(void)
 {
 	test_defaults();
@@ -387,8 +456,9 @@ int main(void)
 	test_cons_res();
 	test_accounting();
 	test_nodes_partitions();
-	test_cgroup_conf();
+	test_partition_keys();
+	test_node_keys();
 	test_gres();
-	test_roles();
+	test_cgroup_conf();
 	return done_testing();
 }
