@@ -5,6 +5,7 @@ set -u
 HERE=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${CPK_BUILD:-$HERE/build}/tests/progs
 . "$HERE/tests/rig/sshd.sh"
+[ -x "$BUILD/sftp_driver" ] || { echo "Bail out! $BUILD/sftp_driver is not built"; exit 1; }
 TEST_DIR=$(mktemp -d /tmp/cpk-t3001.XXXXXX)
 export TEST_DIR
 trap 'sshd_stop; rm -rf "$TEST_DIR"' EXIT

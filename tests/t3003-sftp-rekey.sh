@@ -5,6 +5,7 @@ set -u
 HERE=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${CPK_BUILD:-$HERE/build}/tests/progs
 . "$HERE/tests/rig/sshd.sh"
+[ -x "$BUILD/xfer_cli" ] || { echo "Bail out! $BUILD/xfer_cli is not built"; exit 1; }
 T=$(mktemp -d /tmp/cpk-t3003.XXXXXX)
 trap 'sshd_stop; rm -rf "$T"' EXIT
 SSHD_EXTRA_CONFIG="RekeyLimit 4M" sshd_start "$T/sshd" >/dev/null ||

@@ -44,12 +44,8 @@ J=$SCRATCH/j-shrink
 "${COPY[@]}" --chunk-min 1M --chunk-max 1M -n 1 --throttle-ms 100 --resume "$J" \
 	"$L/shrinks" "$H:$R/shrunk" >"$SCRATCH/out" 2>"$SCRATCH/err" &
 pid=$!
-for i in $(seq 1 2000); do
-	grep -q '^C ' "$J" 2>/dev/null && break
-	kill -0 "$pid" 2>/dev/null || break
-	sleep 0.005
-done
-grep -q '^C ' "$J"; ok $? "the journal records a first chunk"
+# (31 chunks and 3.1 s of throttle are left when the first is recorded)
+wait_records "$J" '^C ' 1 "$pid"; ok $? "the journal records a first chunk"
 truncate -s $((4 << 20)) "$L/shrinks"
 wait "$pid"; is $? 1 "  the source shrank to 4 MiB meanwhile: the copy fails"
 grep -q "$L/shrinks" "$SCRATCH/err" && grep -q "changed size" "$SCRATCH/err"; ok $? "  names it and says why: $(cat "$SCRATCH/err")"
@@ -60,4 +56,19 @@ grep -q "another transfer" "$SCRATCH/err"; ok $? "  says the journal is another 
 rm -f "$J"
 is "$(run "${COPY[@]}" --chunk-min 1M --chunk-max 1M -n 1 "$L/shrinks" "$H:$R/shrunk")" 0 "  a fresh copy succeeds"
 cmp -s "$L/shrinks" "$R/shrunk"; ok $? "  equal"
+
+# --- a source file grows while it is sent: what was there when it was
+# walked is copied (as scp does), complete, under the final name ---
+head -c $((32 << 20)) /dev/urandom >"$L/grows"
+head -c $((32 << 20)) "$L/grows" >"$SCRATCH/grows.at-start"
+J=$SCRATCH/j-grow
+"${COPY[@]}" --json --chunk-min 1M --chunk-max 1M -n 1 --throttle-ms 100 --resume "$J" \
+	"$L/grows" "$H:$R/grown" >"$SCRATCH/out" 2>"$SCRATCH/err" &
+pid=$!
+wait_records "$J" '^C ' 1 "$pid"; ok $? "the journal records a first chunk"
+head -c $((3 << 20)) /dev/urandom >>"$L/grows"
+wait "$pid"; is $? 0 "  the source grew by 3 MiB meanwhile: the copy succeeds"
+cmp -s "$SCRATCH/grows.at-start" "$R/grown"; ok $? "  the destination holds the 32 MiB there were at the start"
+is "$(json_field bytes_done)" $((32 << 20)) "  and says so"
+no_partials "$R"; ok $? "  no temporary file left"
 done_testing

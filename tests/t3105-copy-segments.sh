@@ -61,15 +61,30 @@ done
 ok $? "  the link operand copied as what it points at (like scp)"
 
 # --- the client killed in a later segment (upload), then --resume ---
+# The copy goes through the "sftp-gate" subsystem, which holds it for good
+# once a file of the chosen directory is in place: the kill cannot come
+# after the copy ended.  Entries: small, d00, its 100 files, d01, ...:
+# segments of 100 put d03 (entry 304) and most of its files in the fourth.
+gated_sshd
 S=$L/small
 small_tree "$S" 600 6 3000
 J=$SCRATCH/j
 RS=(--segment 100 -r -n 2)
-"${COPY[@]}" "${RS[@]}" --throttle-ms 20 --resume "$J" "$S" "$H:$R" >/dev/null 2>&1 &
+# f_in_segment K: whether the journal records a finished file of segment K
+f_in_segment() {
+	local base
+	base=$(sed -n "s/^S $1 \([0-9]*\) .*/\1/p" "$J")
+	[ -n "$base" ] && awk -v b="$base" '$1 == "F" && $2 >= b { f = 1 } END { exit !f }' "$J"
+}
+echo /small/d03/ >"$SCRATCH/gate-trigger"
+"${G[@]}" "${RS[@]}" --resume "$J" "$S" "$H:$R" >/dev/null 2>&1 &
 pid=$!
-wait_records "$J" '^S 3 ' 1 "$pid"; ok $? "the journal records the fourth segment"
-wait_records "$J" '^F ' $(($(records "$J" '^F ') + 1)) "$pid"; ok $? "  and a file finished in it"
+wait_file "$GATE_CLOSED" "$pid"; ok $? "the copy is held once a file of d03 is in place"
+grep -q '^S 3 ' "$J"; ok $? "  the journal records the fourth segment"
+for i in $(seq 1 1200); do f_in_segment 3 && break; kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+f_in_segment 3; ok $? "  and a file finished in it"
 kill -9 "$pid"; wait "$pid" 2>/dev/null
+rm -f "$GATE_ARMED" "$GATE_CLOSED"
 K=$(records "$J" '^F [0-9]*$')
 diag "killed after $K files, $(records "$J" '^S ') segments"
 [ "$K" -gt 0 ] && [ "$K" -lt 600 ]; ok $? "  some files done, not all"
@@ -83,10 +98,13 @@ no_partials "$R/small"; ok $? "  no temporary files left"
 
 # --- killed again, then a file of an early segment changes: refused ---
 rm -rf "$R/small"
-"${COPY[@]}" "${RS[@]}" --throttle-ms 20 --resume "$J" "$S" "$H:$R" >/dev/null 2>&1 &
+echo /small/d02/ >"$SCRATCH/gate-trigger"
+"${G[@]}" "${RS[@]}" --resume "$J" "$S" "$H:$R" >/dev/null 2>&1 &
 pid=$!
-wait_records "$J" '^S 2 ' 1 "$pid"; ok $? "killed once the journal records the third segment"
+wait_file "$GATE_CLOSED" "$pid" && grep -q '^S 2 ' "$J"
+ok $? "killed once the journal records the third segment"
 kill -9 "$pid"; wait "$pid" 2>/dev/null
+rm -f "$GATE_ARMED" "$GATE_CLOSED"
 find "$S" -type f -exec touch -d @1500000000 {} +
 is "$(run "${COPY[@]}" "${RS[@]}" --resume "$J" "$S" "$H:$R")" 1 "--resume after the files changed: refused"
 grep -q "changed since" "$SCRATCH/err"; ok $? "  says the files changed: $(cat "$SCRATCH/err")"

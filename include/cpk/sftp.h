@@ -116,6 +116,9 @@ cpk_err_t cpk_sftp_new(ssh_session session, const struct cpk_sftp_opts *opts,
 void cpk_sftp_free(struct cpk_sftp *s);
 /* Fills *INFO.  Never fails. */
 void cpk_sftp_info(const struct cpk_sftp *s, struct cpk_sftp_info *info);
+/* Sets io_timeout_ms (see cpk_sftp_opts; 0: the default) from now on, e.g.
+ * a short one once the handshake is done.  Never fails. */
+void cpk_sftp_set_io_timeout(struct cpk_sftp *s, int ms);
 
 /* ---- types ----------------------------------------------------------- */
 

@@ -11,6 +11,7 @@
 
 #include "cpk/conn.h"
 #include "internal.h"
+#include "sshfp.h"
 
 #define DEF_CONNECT_MS 10000
 
@@ -65,9 +66,9 @@ static char *known_name(ssh_session ss)
 static cpk_err_t verify_host(ssh_session ss, const struct cpk_conn_opts *o)
 {
 	ssh_key key = NULL;
-	unsigned char *hash = NULL;
-	size_t hlen = 0;
-	char *fp = NULL, *kh = NULL, *gkh = NULL, *name = NULL;
+	unsigned char *blob = NULL;
+	size_t blen = 0;
+	char *b64 = NULL, *fp = NULL, *kh = NULL, *gkh = NULL, *name = NULL;
 	const char *type;
 	enum ssh_known_hosts_e st;
 	cpk_err_t err = CPK_OK;
@@ -77,11 +78,12 @@ static cpk_err_t verify_host(ssh_session ss, const struct cpk_conn_opts *o)
 		err = cpk_err_set(CPK_ERR_NOMEM, "out of memory");
 		goto out;
 	}
+	/* the fingerprint from the key's blob (sshfp.h): libssh 0.11 refuses
+	 * to fingerprint some key types */
 	if (ssh_get_server_publickey(ss, &key) < 0 ||
-	    ssh_get_publickey_hash(key, SSH_PUBLICKEY_HASH_SHA256, &hash,
-				   &hlen) < 0 ||
-	    !(fp = ssh_get_fingerprint_hash(SSH_PUBLICKEY_HASH_SHA256, hash,
-					    hlen))) {
+	    ssh_pki_export_pubkey_base64(key, &b64) != SSH_OK ||
+	    cpk_sshfp_decode(b64, strlen(b64), &blob, &blen) != CPK_OK ||
+	    !(fp = cpk_sshfp_sha256(blob, blen))) {
 		err = cpk_err_set(CPK_ERR_IO, "cannot get the host key of %s: "
 				  "%s", name, ssh_get_error(ss));
 		goto out;
@@ -144,8 +146,9 @@ static cpk_err_t verify_host(ssh_session ss, const struct cpk_conn_opts *o)
 out:
 	ssh_string_free_char(kh);
 	ssh_string_free_char(gkh);
-	ssh_string_free_char(fp);
-	ssh_clean_pubkey_hash(&hash);
+	free(fp);
+	free(blob);
+	ssh_string_free_char(b64);
 	ssh_key_free(key);
 	free(name);
 	return err;

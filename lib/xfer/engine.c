@@ -975,6 +975,7 @@ static cpk_err_t prepare(struct cpk_xfer *x, struct cpk_sftp *s)
 	}
 	for (i = 0; i < x->p.n; i++) {
 		struct xent *e = &x->p.e[i];
+		uint32_t mode;
 		int fresh;
 
 		if (e->st.type == XT_DIR) {
@@ -989,17 +990,22 @@ static cpk_err_t prepare(struct cpk_xfer *x, struct cpk_sftp *s)
 		if (e->st.type != XT_FILE || !e->chunk || e->done)
 			continue;
 		fresh = e->left == e->nchunks;
+		/* private while it is written, the mode set when complete;
+		 * without preservation the mode it is made with stays (the
+		 * umask applies, as for small files; the owner must be able
+		 * to write each chunk) */
+		mode = x->o.no_preserve ? (e->st.mode & 0777) | 0600 : 0600;
 		if (df.s) {
 			struct cpk_sftp_handle h;
 
 			err = cpk_sftp_open(s, e->tmp, CPK_SFTP_WRITE |
 					    CPK_SFTP_CREAT |
-					    (fresh ? CPK_SFTP_TRUNC : 0), 0600, &h);
+					    (fresh ? CPK_SFTP_TRUNC : 0), mode, &h);
 			if (!err)
 				err = cpk_sftp_close(s, &h);
 		} else {
 			int fd = open(e->tmp, O_WRONLY | O_CREAT | O_CLOEXEC |
-				      (fresh ? O_TRUNC : 0), 0600);
+				      (fresh ? O_TRUNC : 0), mode);
 
 			err = fd < 0 ? cpk_err_sys("cannot create %s", e->tmp) : 0;
 			if (fd >= 0)
@@ -1183,7 +1189,8 @@ static int note_segment(struct cpk_xfer *x)
 	for (i = 0; i < p->n; i++) {
 		struct xent *e = &p->e[i];
 
-		if (e->st.type == XT_FILE && !e->done)
+		/* (file_fail() counted those it failed) */
+		if (e->st.type == XT_FILE && !e->done && !e->failed)
 			x->st.files_failed++;
 		if (e->failed || (e->st.type != XT_DIR && !e->done)) {
 			note_failure(x, e->dst, e->err);
@@ -1328,6 +1335,35 @@ static void count_segment(struct cpk_xfer *x, const struct xfs *df,
 			}
 		(*todo)++;
 	}
+}
+
+/* Verifies the files of the segment copied; those whose hashes differ
+ * are no longer counted as done but as failed. */
+static cpk_err_t verify_segment(struct cpk_xfer *x, ssh_session ss,
+				struct cpk_sftp *s)
+{
+	uint64_t ok = 0, files = 0, bytes = 0;
+	size_t i;
+	cpk_err_t err;
+
+	for (i = 0; i < x->p.n; i++)
+		if (x->p.e[i].st.type == XT_FILE && x->p.e[i].done) {
+			files++;
+			bytes += x->p.e[i].st.size;
+		}
+	err = xverify(&x->p, x->dir, ss, s, x->o.verify, &ok);
+	for (i = 0; i < x->p.n; i++)
+		if (x->p.e[i].st.type == XT_FILE && x->p.e[i].done) {
+			files--;
+			bytes -= x->p.e[i].st.size;
+		}
+	pthread_mutex_lock(&x->mu);
+	x->st.verified += ok;
+	x->st.files_done -= files;
+	x->st.files_failed += files;
+	x->st.bytes_done -= bytes;
+	pthread_mutex_unlock(&x->mu);
+	return err;
 }
 
 /* Waits for the workers, reporting progress meanwhile. */
@@ -1529,14 +1565,8 @@ cpk_err_t cpk_xfer_run(struct cpk_xfer *x, enum cpk_xfer_dir dir,
 		remote.s = s;
 		/* links, directory attributes, verification */
 		finish_segment(x, s);
-		if (x->o.verify) {
-			uint64_t ok = 0;
-
-			err = xverify(&x->p, dir, xs->ss, s, x->o.verify, &ok);
-			x->st.verified += ok;
-			if (err)
-				goto out;
-		}
+		if (x->o.verify && (err = verify_segment(x, xs->ss, s)) != 0)
+			goto out;
 		failed |= note_segment(x);
 		if (!more)
 			break;

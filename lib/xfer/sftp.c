@@ -3254,6 +3254,13 @@ void cpk_sftp_free(struct cpk_sftp *s)
 	free(s);
 }
 
+void cpk_sftp_set_io_timeout(struct cpk_sftp *s, int ms)
+{
+	mux_lock(s);
+	s->io_timeout_ms = ms > 0 ? ms : DEF_TIMEOUT_MS;
+	mux_unlock(s);
+}
+
 void cpk_sftp_info(const struct cpk_sftp *s, struct cpk_sftp_info *info)
 {
 	memset(info, 0, sizeof(*info));

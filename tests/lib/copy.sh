@@ -64,14 +64,108 @@ small_tree() {
 
 # records FILE PATTERN: how many complete lines of FILE match PATTERN
 records() { local n; n=$(grep -c "$2" "$1" 2>/dev/null); echo "${n:-0}"; }
-# wait_records FILE PATTERN N PID: until FILE has N such lines (10 s at most),
-# or PID is gone; fails if the count was not reached.
+# wait_records FILE PATTERN N PID: until FILE has N such lines, or PID is
+# gone; fails if the count was not reached.  (120 s at most: a bound for a
+# copy that hangs, far above what a loaded machine takes.)
 wait_records() {
-	local i
-	for i in $(seq 1 2000); do
+	local deadline=$((SECONDS + 120))
+	while [ "$SECONDS" -lt "$deadline" ]; do
 		[ "$(records "$1" "$2")" -ge "$3" ] && return 0
-		kill -0 "$4" 2>/dev/null || return 1
+		kill -0 "$4" 2>/dev/null || break
 		sleep 0.005
 	done
-	return 1
+	[ "$(records "$1" "$2")" -ge "$3" ]
+}
+
+# skip NAME WHY: a visible SKIP line in place of test NAME.
+skip() { ok 0 "$1 # SKIP $2"; }
+
+# can_unshare: whether this process may make a private mount namespace.
+can_unshare() {
+	[ "$(id -u)" = 0 ] && unshare -m --propagation private true 2>/dev/null
+}
+
+# other_sshd TYPE: a second sshd (stopped at exit) whose one host key is of
+# TYPE (ed25519, rsa, ecdsa), accepting the first one's client key, with
+# SSHD_EXTRA_CONFIG if set.  Sets O_PORT, O_KNOWN_HOSTS (its own key
+# recorded) and O_FP (its fingerprint); the first sshd's SSHD_* variables
+# are kept.
+O_N=0
+other_sshd() {
+	local v saved=()
+	for v in SSHD_DIR SSHD_PORT SSHD_PID SSHD_LOG SSHD_KEY SSHD_KNOWN_HOSTS \
+		 SSHD_HOSTKEY_FP SSHD_SSH_CONFIG SSHD_RO_DIR SSHD_NOBODY_PIDFILE; do
+		saved+=("$v=${!v}")
+	done
+	O_N=$((O_N + 1))
+	SSHD_HOSTKEY_TYPE=$1 sshd_start "$SCRATCH/sshd-$O_N-$1" >/dev/null ||
+		{ echo "Bail out! an sshd with an $1 host key did not start"; exit 1; }
+	at_exit "kill $SSHD_PID"
+	cat "${saved[4]#*=}.pub" >>"$SSHD_DIR/authorized_keys"
+	O_PORT=$SSHD_PORT O_KNOWN_HOSTS=$SSHD_KNOWN_HOSTS O_FP=$SSHD_HOSTKEY_FP
+	for v in "${saved[@]}"; do export "$v"; done
+}
+
+# gated_sshd: another sshd (other_sshd) with a subsystem "sftp-gate": the
+# sftp-server behind a filter of the client's SFTP packets that, once it
+# has passed a RENAME (or posix-rename) whose packet holds the text in
+# $SCRATCH/gate-trigger (read when each server starts), creates
+# $GATE_ARMED and from then on holds back every OPEN, creating
+# $GATE_CLOSED, until $GATE_ARMED is removed.  So a copy stops for good
+# right after a chosen file is in place, and a test may kill it there
+# without racing its end.  G is a copy command line through it.
+gated_sshd() {
+	GATE_ARMED=$SCRATCH/gate-armed GATE_CLOSED=$SCRATCH/gate-closed
+	at_exit "rm -f '$GATE_ARMED'"
+	cat >"$SCRATCH/gate.pl" <<-'EOF_PL'
+	my ($armed, $closed, $trigger) = @ARGV;
+	sub rd {	# exactly N bytes of stdin, undef at its end
+		my ($n, $b) = ($_[0], '');
+		while (length($b) < $n) {
+			my $r = sysread(STDIN, $b, $n - length($b), length($b));
+			return undef unless $r;
+		}
+		return $b;
+	}
+	sub touch { open(my $f, '>', $_[0]) and close($f); }
+	while (defined(my $h = rd(4))) {
+		my $p = rd(unpack('N', $h));
+		last unless defined $p;
+		my $type = ord($p);
+		if ($type == 3 && -e $armed) {		# OPEN
+			touch($closed);
+			select(undef, undef, undef, 0.05) while -e $armed;
+		}
+		my $out = $h . $p;
+		while (length($out)) {
+			my $w = syswrite(STDOUT, $out);
+			exit 1 unless $w;
+			substr($out, 0, $w) = '';
+		}
+		# RENAME, or EXTENDED (posix-rename@openssh.com)
+		touch($armed) if ($type == 18 || $type == 200) && $trigger ne '' &&
+				 index($p, $trigger) >= 0;
+	}
+	EOF_PL
+	: >"$SCRATCH/gate-trigger"
+	cat >"$SCRATCH/gate" <<-EOF_SH
+	#!/bin/sh
+	perl "$SCRATCH/gate.pl" "$GATE_ARMED" "$GATE_CLOSED" "\$(cat "$SCRATCH/gate-trigger")" |
+		${SFTP_SERVER:-/usr/lib/openssh/sftp-server}
+	EOF_SH
+	chmod 755 "$SCRATCH/gate"
+	SSHD_EXTRA_CONFIG="Subsystem sftp-gate $SCRATCH/gate" other_sshd ed25519
+	G=("$CPK" copy -q -F none -P "$O_PORT" -i "$SSHD_KEY" -o "UserKnownHostsFile=$O_KNOWN_HOSTS"
+	   -o GlobalKnownHostsFile=/dev/null -c aes128-gcm@openssh.com --subsystem sftp-gate)
+}
+
+# wait_file FILE PID: until FILE exists (120 s at most) or PID is gone;
+# fails if it does not exist.
+wait_file() {
+	local deadline=$((SECONDS + 120))
+	while [ ! -e "$1" ] && [ "$SECONDS" -lt "$deadline" ]; do
+		kill -0 "$2" 2>/dev/null || break
+		sleep 0.01
+	done
+	[ -e "$1" ]
 }

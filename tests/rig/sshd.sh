@@ -14,6 +14,8 @@
 #   SSHD_RO_DIR       a 0500 root-owned dir (for the "sftp-nobody" subsystem)
 #   SSHD_NOBODY_PIDFILE  pid of the latest "sftp-nobody" server process
 # SSHD_EXTRA_CONFIG, if set, is appended to sshd_config (e.g. RekeyLimit 8M).
+# SSHD_HOSTKEY_TYPE (ed25519, rsa or ecdsa; ed25519 if unset) is the type of
+# the one host key the server offers.
 #
 # Subsystems: "sftp" is internal-sftp as root; "sftp-nobody" runs
 # /usr/lib/openssh/sftp-server as uid 65534 (setpriv), so permission checks
@@ -34,7 +36,7 @@ sshd_stop() {
 }
 
 sshd_start() {
-	SSHD_DIR=$1
+	SSHD_DIR=$1 SSHD_PORT=
 	mkdir -p "$SSHD_DIR" || return 1
 	SSHD_DIR=$(cd "$SSHD_DIR" && pwd)
 	SSHD_LOG=$SSHD_DIR/sshd.log
@@ -47,15 +49,20 @@ sshd_start() {
 	# (which must then call sshd_stop).
 	[ -n "$(trap -p EXIT)" ] || trap sshd_stop EXIT
 
-	rm -f "$SSHD_DIR/host_ed25519" "$SSHD_DIR/host_ed25519.pub" \
-	      "$SSHD_KEY" "$SSHD_KEY.pub"
-	ssh-keygen -q -t ed25519 -N '' -C cpk-test-host \
-		-f "$SSHD_DIR/host_ed25519" || return 1
+	local hk=$SSHD_DIR/host_${SSHD_HOSTKEY_TYPE:-ed25519}
+	case ${SSHD_HOSTKEY_TYPE:-ed25519} in
+	ed25519|rsa|ecdsa) ;;
+	*) echo "sshd_start: SSHD_HOSTKEY_TYPE $SSHD_HOSTKEY_TYPE: not ed25519, rsa or ecdsa" >&2
+	   return 1;;
+	esac
+	rm -f "$hk" "$hk.pub" "$SSHD_KEY" "$SSHD_KEY.pub"
+	ssh-keygen -q -t "${SSHD_HOSTKEY_TYPE:-ed25519}" -N '' -C cpk-test-host \
+		-f "$hk" || return 1
 	ssh-keygen -q -t ed25519 -N '' -C cpk-test-client -f "$SSHD_KEY" ||
 		return 1
 	cp "$SSHD_KEY.pub" "$SSHD_DIR/authorized_keys"
 	chmod 600 "$SSHD_DIR/authorized_keys"
-	SSHD_HOSTKEY_FP=$(ssh-keygen -l -E sha256 -f "$SSHD_DIR/host_ed25519.pub" |
+	SSHD_HOSTKEY_FP=$(ssh-keygen -l -E sha256 -f "$hk.pub" |
 			  awk '{print $2}')
 	mkdir -p "$SSHD_RO_DIR" && chmod 0500 "$SSHD_RO_DIR"
 	cat >"$SSHD_DIR/sftp-nobody" <<-EOF
@@ -72,7 +79,7 @@ sshd_start() {
 		cat >"$SSHD_DIR/sshd_config" <<-EOF
 		Port $port
 		ListenAddress 127.0.0.1
-		HostKey $SSHD_DIR/host_ed25519
+		HostKey $hk
 		PidFile $SSHD_DIR/sshd.pid
 		AuthorizedKeysFile $SSHD_DIR/authorized_keys
 		StrictModes no
@@ -94,8 +101,9 @@ sshd_start() {
 		: >"$SSHD_LOG"
 		"$SSHD_BIN" -D -e -f "$SSHD_DIR/sshd_config" 2>>"$SSHD_LOG" &
 		SSHD_PID=$!
-		local i
-		for i in $(seq 1 100); do
+		# a loaded machine may take its time: 60 s at most
+		local deadline=$((SECONDS + 60))
+		while [ "$SECONDS" -lt "$deadline" ]; do
 			if grep -q "Server listening on 127.0.0.1 port $port" \
 				"$SSHD_LOG" 2>/dev/null; then
 				SSHD_PORT=$port
@@ -113,7 +121,7 @@ sshd_start() {
 		cat "$SSHD_LOG" >&2
 		return 1
 	fi
-	echo "[127.0.0.1]:$SSHD_PORT $(cut -d' ' -f1,2 "$SSHD_DIR/host_ed25519.pub")" \
+	echo "[127.0.0.1]:$SSHD_PORT $(cut -d' ' -f1,2 "$hk.pub")" \
 		>"$SSHD_KNOWN_HOSTS"
 	cat >"$SSHD_SSH_CONFIG" <<-EOF
 	Host cpktest

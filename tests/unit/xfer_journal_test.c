@@ -13,7 +13,7 @@
 #define MiB (1024ULL * 1024)
 
 /* Segment 0: a dir, a 5 MiB file, a small file; segment 1 (BASE 3): two
- * small files. */
+ * small files (SEG 2: a 5 MiB file and a small one). */
 static void make_plan(struct xplan *p, int seg, uint64_t mtime)
 {
 	struct xstat big = { XT_FILE, 5 * MiB, 0644, 1, 0 };
@@ -29,6 +29,12 @@ static void make_plan(struct xplan *p, int seg, uint64_t mtime)
 			  strdup("src/big"), &big, NULL);
 		xplan_add(p, strdup("src/a b"), strdup("/d/src/a b"),
 			  strdup("src/a b"), &small, NULL);
+	} else if (seg == 2) {	/* another segment 1: a big file first */
+		p->base = 3;
+		xplan_add(p, strdup("src/e"), strdup("/d/src/e"), strdup("src/e"),
+			  &big, NULL);
+		xplan_add(p, strdup("src/f"), strdup("/d/src/f"), strdup("src/f"),
+			  &small, NULL);
 	} else {
 		p->base = 3;
 		xplan_add(p, strdup("src/c"), strdup("/d/src/c"), strdup("src/c"),
@@ -140,6 +146,65 @@ int main(void)
 	   strstr(cpk_errmsg(), "damaged"), "and is refused when applied");
 	xplan_release(&q);
 	xresume_release(&r);
+	/* bounds: entry 3 is past segment 0 (entries 0..2); chunk 5 past a
+	 * 5-chunk file; a segment must start where the last one ended; a
+	 * digest has 64 digits */
+	snprintf(txt, sizeof(txt), "%s%sC 3 0\n", h, s0);
+	ok(load(txt, h, &r) == CPK_ERR_INVALID,
+	   "a chunk of the entry just past the segments: damaged");
+	snprintf(txt, sizeof(txt), "%s%sF 2\nC 2 0\n", h, s0);
+	ok(load(txt, h, &r) == CPK_OK, "a chunk of the segment's last entry loads");
+	xresume_release(&r);
+	snprintf(txt, sizeof(txt), "%s%sC 1 5\n", h, s0);
+	ok(load(txt, h, &r) == CPK_OK, "chunk 5 of a 5-chunk file loads");
+	make_plan(&q, 0, 100);
+	ok(xjournal_segment(NULL, &r, 0, &q) == CPK_ERR_INVALID &&
+	   strstr(cpk_errmsg(), "damaged"), "and is refused when applied");
+	xplan_release(&q);
+	xresume_release(&r);
+	snprintf(txt, sizeof(txt), "%s%sC 1 4\n", h, s0);
+	make_plan(&q, 0, 100);
+	ok(load(txt, h, &r) == CPK_OK && xjournal_segment(NULL, &r, 0, &q) ==
+	   CPK_OK && q.e[1].cdone[4] && q.e[1].left == 4,
+	   "chunk 4, the last of a 5-chunk file, applies");
+	xplan_release(&q);
+	xresume_release(&r);
+	{
+		char gap[128], longer[160], shorter[128];
+
+		snprintf(gap, sizeof(gap), "S 1 4%s", s1 + 5);	/* "S 1 3..." */
+		snprintf(txt, sizeof(txt), "%s%s%s", h, s0, gap);
+		ok(load(txt, h, &r) == CPK_ERR_INVALID,
+		   "a segment that starts past the end of the last: damaged");
+		snprintf(gap, sizeof(gap), "S 1 2%s", s1 + 5);
+		snprintf(txt, sizeof(txt), "%s%s%s", h, s0, gap);
+		ok(load(txt, h, &r) == CPK_ERR_INVALID,
+		   "a segment that overlaps the last: damaged");
+		snprintf(longer, sizeof(longer), "%.*sa\n", (int)strlen(s0) - 1, s0);
+		snprintf(txt, sizeof(txt), "%s%s", h, longer);
+		ok(load(txt, h, &r) == CPK_ERR_INVALID,
+		   "a digest of 65 digits: damaged");
+		snprintf(shorter, sizeof(shorter), "%.*s\n", (int)strlen(s0) - 2, s0);
+		snprintf(txt, sizeof(txt), "%s%s", h, shorter);
+		ok(load(txt, h, &r) == CPK_ERR_INVALID,
+		   "a digest of 63 digits: damaged");
+	}
+	{
+		char s2[128], hex[65];
+
+		make_plan(&q, 2, 100);
+		xplan_digest(&q, hex);
+		snprintf(s2, sizeof(s2), "S 1 3 2 %s\n", hex);
+		snprintf(txt, sizeof(txt), "%s%sC 1 0\n%sC 3 1\n", h, s0,
+			 s2);
+		ok(load(txt, h, &r) == CPK_OK, "chunks of segment 1's first entry "
+		   "load");
+		ok(xjournal_segment(NULL, &r, 1, &q) == CPK_OK &&
+		   q.e[0].cdone[1] && q.e[0].left == 4,
+		   "  and apply to it (the entry at the segment's base)");
+		xplan_release(&q);
+		xresume_release(&r);
+	}
 	snprintf(txt, sizeof(txt), "%s%sF 0\n", h, s0);
 	ok(load(txt, h, &r) == CPK_OK, "F of a directory loads");
 	make_plan(&q, 0, 100);
@@ -176,6 +241,19 @@ int main(void)
 	xplan_release(&q);
 	make_plan(&q, 1, 100);
 	ok(xjournal_segment(&j, &r, 1, &q) == CPK_OK, "a new segment recorded");
+	xjournal_close(&j, 0);
+	{
+		FILE *f = fopen(path, "r");
+		char all[2048] = "";
+		size_t got = f ? fread(all, 1, sizeof(all) - 1, f) : 0;
+
+		all[got] = '\0';
+		if (f)
+			fclose(f);
+		ok(strstr(all, "\nS 1 3 2 ") != NULL,
+		   "  its record is in the file");
+	}
+	j.fd = -1;
 	xjournal_close(&j, 0);
 	xresume_release(&r);
 	xplan_release(&q);

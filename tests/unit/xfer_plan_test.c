@@ -95,6 +95,15 @@ int main(void)
 	       (long long)(16 * MiB), "1 GiB in 64 parts: 16 MiB chunks");
 	is_int((long long)xplan_chunk_size(100 * MiB, 8 * MiB, 64 * MiB, 64),
 	       (long long)(8 * MiB), "100 MiB in 64 parts: chunk_min");
+	is_int((long long)xplan_chunk_size(320 * MiB + 16, 8 * MiB, 64 * MiB, 0),
+	       (long long)(21 * MiB), "a sixteenth just over 20 MiB: rounded up to 21 MiB");
+	is_int((long long)xplan_chunk_size(1024 * MiB + 16, 8 * MiB, 64 * MiB, 0),
+	       (long long)(64 * MiB), "just over 1 GiB: still chunk_max");
+	is_int((long long)xplan_chunk_size(1024 * MiB - 16 * MiB, 8 * MiB,
+					   64 * MiB, 0),
+	       (long long)(63 * MiB), "1008 MiB: 63 MiB, under chunk_max");
+	is_int((long long)xplan_chunk_size(9 * MiB, 8 * MiB, 8 * MiB, 0),
+	       (long long)(8 * MiB), "chunk_min = chunk_max: that size");
 
 	is_int(xplan_streams(0.05, 2), 2, "loopback, 2 cores: 2 streams");
 	is_int(xplan_streams(0.05, 1), 2, "loopback, 1 core: still 2");
