@@ -6,7 +6,8 @@
 #   make check-fresh the README's commands in fresh Debian 12 and 13 roots (as CI);
 #                   SUITE=bookworm|trixie runs `make check` in that one only
 #   make demo       render the example and run jobs on a local Slurm
-#   make fuzz       build and run the description parser fuzzer (FUZZ_TIME=600)
+#   make fuzz       build and run the fuzzers (description parser, resume
+#                   journal), FUZZ_TIME=600 seconds EACH
 #   make install    PREFIX=/usr/local DESTDIR=
 # V=1 shows the commands.  Local overrides go in config.mak.
 
@@ -206,19 +207,25 @@ else
 	$(Q)bash tests/rig/fresh-root.sh --suite $(SUITE) 'make check'
 endif
 
-# libFuzzer target for the description parser (clang).
+# libFuzzer targets (clang): the description parser and the resume journal
+# reader, run one after the other, each for FUZZ_TIME seconds.
 FUZZ_TIME ?= 600
 FUZZ_CFLAGS = -std=c11 -D_DEFAULT_SOURCE -DCPK_VERSION='"$(VERSION)"' -DCPK_PKGLIBDIR='"$(PKGLIBDIR)"' -DCPK_SYSCONFDIR='"$(SYSCONFDIR)"' -g -O1 -fsanitize=fuzzer,address,undefined \
                -Iinclude -Ilib/util $(DEP_CFLAGS)
-fuzz-build: build-fuzz/fuzz_model
-build-fuzz/fuzz_model: fuzz/fuzz_model.c $(LIB_SRCS)
+FUZZERS   := build-fuzz/fuzz_model build-fuzz/fuzz_journal
+fuzz-build: $(FUZZERS)
+build-fuzz/fuzz_%: fuzz/fuzz_%.c $(LIB_SRCS)
 	@mkdir -p build-fuzz
-	$(Q)clang $(FUZZ_CFLAGS) -o $@ fuzz/fuzz_model.c $(LIB_SRCS) $(DEP_LIBS)
+	$(Q)clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRCS) $(DEP_LIBS)
 fuzz: fuzz-build
-	$(Q)mkdir -p build-fuzz/corpus
+	$(Q)mkdir -p build-fuzz/corpus build-fuzz/corpus-journal
 	$(Q)cp examples/*.yaml tests/data/bad/*.yaml build-fuzz/corpus/ 2>/dev/null || true
+	$(Q)cp fuzz/journal/* build-fuzz/corpus-journal/
 	$(Q)./build-fuzz/fuzz_model -max_total_time=$(FUZZ_TIME) -max_len=8192 \
 	  -timeout=10 -rss_limit_mb=2048 -artifact_prefix=build-fuzz/ -dict=fuzz/yaml.dict build-fuzz/corpus
+	$(Q)./build-fuzz/fuzz_journal -max_total_time=$(FUZZ_TIME) -max_len=4096 \
+	  -timeout=10 -rss_limit_mb=512 -artifact_prefix=build-fuzz/journal- \
+	  -dict=fuzz/journal.dict build-fuzz/corpus-journal
 
 $(B)/bench/relay: bench/relay.c
 	@mkdir -p $(dir $@)

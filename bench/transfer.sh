@@ -20,6 +20,9 @@
 #   SUBSET=100  (small files for the slow baselines at RTT >= 100 ms)
 #   BASELINES="scp scp-O sftp rsync"  (scp first: the ratios are to it)
 #   COPY_ARGS=""  (more cpk copy options, e.g. --chunk-max 16M)
+#   CPK_BASE=PATH  (another cpk, e.g. the previous release: its rows "base-nN"
+#                   run beside cpk's in the same run; BASE_CONNS="auto")
+#   DIRECTIONS="put"  ("put get": also download rows, cpk and base only)
 set -u
 CPK=${1:?usage: transfer.sh CPK RELAY}
 RELAY=${2:?usage: transfer.sh CPK RELAY}
@@ -38,6 +41,9 @@ CONNS=${CONNS:-auto 1 4 8 16}
 BASELINES=${BASELINES-scp scp-O sftp rsync}
 COPY_ARGS=${COPY_ARGS:-}
 SUBSET=${SUBSET:-100}
+CPK_BASE=${CPK_BASE:-}
+BASE_CONNS=${BASE_CONNS:-auto}
+DIRECTIONS=${DIRECTIONS:-put}
 CIPHER=aes128-gcm@openssh.com
 
 ip link set lo up || exit 1
@@ -88,10 +94,13 @@ run_tool() {
 			printf 'put %s %s\n' "$src" "$dst"
 		fi | sftp -q "${SSHO[@]}" -P "$port" -b - root@127.0.0.1 >/dev/null ;;
 	rsync) rsync -a -e "ssh -p $port ${SSHO[*]}" "$src" "root@127.0.0.1:$dst" ;;
-	cpk-nauto) "$CPK" copy -q -P "$port" -i "$SSHD_KEY" -o "UserKnownHostsFile=$KH" \
-		-c "$CIPHER" $COPY_ARGS "${r[@]}" "$src" "127.0.0.1:$dst" >/dev/null ;;
-	cpk-n*) "$CPK" copy -q -n "${tool#cpk-n}" -P "$port" -i "$SSHD_KEY" -o "UserKnownHostsFile=$KH" \
-		-c "$CIPHER" $COPY_ARGS "${r[@]}" "$src" "127.0.0.1:$dst" >/dev/null ;;
+	cpk-n*|base-n*)
+		local bin=$CPK n=${tool#*-n} ends=("$src" "127.0.0.1:$dst")
+		[ "${tool%%-*}" = base ] && bin=$CPK_BASE
+		[ "$DIR" = get ] && ends=("127.0.0.1:$src" "$dst")
+		[ "$n" = auto ] && n= || n="-n $n"
+		"$bin" copy -q $n -P "$port" -i "$SSHD_KEY" -o "UserKnownHostsFile=$KH" \
+			-c "$CIPHER" $COPY_ARGS "${r[@]}" "${ends[@]}" >/dev/null ;;
 	esac || { echo FAIL; return; }
 	t1=$(now)
 	# the copy must be whole
@@ -114,33 +123,42 @@ start_relay() {	# start_relay ONE_WAY_MS -> RELAY_PORT
 		"$SSHD_PORT" "$KEYPART" > "$KH"
 }
 
-printf '\n%-8s %-7s %-9s %9s %9s %10s %8s\n' RTT case tool seconds MB/s files/s "x scp"
+printf '\n%-10s %-7s %-9s %9s %9s %10s %8s\n' RTT case tool seconds MB/s files/s "x scp"
 report() {	# report RTT CASE TOOL US BYTES FILES SCP_RATE
 	local us=$4 mbs fps raw ratio
 	if [ "$us" = FAIL ]; then
-		printf '%-8s %-7s %-9s %9s\n' "$1" "$2" "$3" FAILED
+		printf '%-10s %-7s %-9s %9s\n' "$1" "$2" "$3" FAILED
 		return
 	fi
 	mbs=$(awk -v b="$5" -v u="$us" 'BEGIN { printf "%.1f", b / u }')
 	fps=$(awk -v f="$6" -v u="$us" 'BEGIN { printf "%.1f", f * 1e6 / u }')
 	raw=$(awk -v f="$6" -v u="$us" 'BEGIN { printf "%.9g", f * 1e6 / u }')
 	ratio=$(awk -v m="$raw" -v s="$7" 'BEGIN { if (s > 0) printf "%.1f", m / s; else print "-" }')
-	printf '%-8s %-7s %-9s %9.2f %9s %10s %8s\n' "$1" "$2" "$3" \
+	printf '%-10s %-7s %-9s %9.2f %9s %10s %8s\n' "$1" "$2" "$3" \
 		"$(awk -v u="$us" 'BEGIN { print u / 1e6 }')" "$mbs" "$fps" "$ratio"
 	LAST_FPS=$raw	# unrounded: the ratio of a single big file needs it
 }
 
-tools_for() {	# the tools of one row
-	local t="$BASELINES"
+tools_for() {	# the tools of one row (downloads: cpk and base only)
+	local t=
+	[ "$DIR" = put ] && t="$BASELINES"
 	if [ $have_cpk = 1 ]; then for n in $CONNS; do t="$t cpk-n$n"; done; fi
+	if [ -n "$CPK_BASE" ]; then for n in $BASE_CONNS; do t="$t base-n$n"; done; fi
 	echo "$t"
 }
 
+if [ -n "$CPK_BASE" ] && ! "$CPK_BASE" copy --help >/dev/null 2>&1; then
+	echo "transfer.sh: CPK_BASE=$CPK_BASE is not a cpk with copy" >&2; exit 1
+fi
+DIR=put
+for DIR in $DIRECTIONS; do
+case $DIR in put|get) ;; *) echo "transfer.sh: DIRECTIONS: put, get" >&2; exit 1 ;; esac
 for rtt in $RTTS; do
 	start_relay $((rtt / 2))
 	# RTT 0: straight to sshd (the relay would only cost CPU; see below)
 	[ "$rtt" = 0 ] && RELAY_PORT=$SSHD_PORT
 	label="${rtt}ms"
+	[ "$DIR" = get ] && label="${rtt}ms-get"
 	# big file
 	scp_fps=0
 	for tool in $(tools_for); do
@@ -162,6 +180,8 @@ for rtt in $RTTS; do
 	done
 	rm -rf "$T/dst.big" "$T/dst.small"
 done
+done
+DIR=put
 
 # The relay must not be the bottleneck.  At 0 ms: the fastest tool direct
 # and through the relay.  At the longest RTT: cpk copy with 64 streams

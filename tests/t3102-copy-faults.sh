@@ -53,7 +53,7 @@ wait_records "$J" '^C ' 40 "$pid"; ok $? "the journal records 40 chunks"
 kill -9 "$pid"; wait "$pid" 2>/dev/null
 K=$(records "$J" '^C [0-9]* [0-9]*$')
 diag "killed after $K chunks"
-[ ! -e "$R/big2" ] && [ -e "$R/.big2.cpk-part" ]
+[ ! -e "$R/big2" ] && [ -e "$R/.big2.$(sed -n 's/^K //p' "$J").cpk-part" ]
 ok $? "  only the temporary file exists, not the final name"
 is "$(run "${COPY[@]}" "${CH[@]}" --json --resume "$J" "$L/big" "$H:$R/big2")" 0 "--resume finishes"
 is "$(json_field chunks_total)" 192 "  192 chunks in all"

@@ -3,7 +3,8 @@
 # sha256sum that lies (--verify must fail, naming the file), connections
 # that die a counted number of times (exactly --retries retries), a final
 # rename that fails (the file is not reported as copied), and the rule for
-# setuid/setgid/sticky bits and for modes without preservation.
+# setuid/setgid/sticky bits (dropped unless --preserve=all) and for modes
+# without preservation (the source's mode less the umask, as cp).
 . "$(dirname "$0")/lib/tap.sh"
 . "$TOP/tests/lib/copy.sh"
 umask 022	# the rule for modes without -p depends on it (both sides)
@@ -28,17 +29,7 @@ garbage) for f; do [ "\$f" = -- ] || echo "no hash here, not hex at all: \$f ...
 esac
 /usr/bin/sha256sum "\$@" | perl -pe 's/^(\\\\?)(.)/\$1 . (\$2 eq "0" ? "1" : "0")/e if /^\S+ .*bad/'
 EOF
-cat >"$SCRATCH/force" <<EOF
-#!/bin/sh
-case "\$SSH_ORIGINAL_COMMAND" in
-"exec sha256sum "*) PATH=$SCRATCH/fakebin:\$PATH; eval "\$SSH_ORIGINAL_COMMAND";;
-*) exec $SFTP_SERVER;;
-esac
-EOF
-chmod 755 "$SCRATCH/force" "$SCRATCH/fakebin/sha256sum"
-SSHD_EXTRA_CONFIG="ForceCommand $SCRATCH/force" other_sshd ed25519
-V=("$CPK" copy -q -F none -P "$O_PORT" -i "$SSHD_KEY" -o "UserKnownHostsFile=$O_KNOWN_HOSTS"
-   -o GlobalKnownHostsFile=/dev/null)
+fake_sha256sum_sshd
 mkdir "$L/v" "$R/v1" "$R/v2" "$R/v3" "$R/v4" "$B/v1" "$B/v2"
 echo one >"$L/v/good1"; echo two >"$L/v/bad"; echo three >"$L/v/good2"
 head -c $((3 * M)) /dev/urandom >"$L/v/bad-big"
@@ -147,7 +138,7 @@ pid=$!
 wait_records "$J" '^C ' 2 "$pid"; ok $? "a chunked upload killed after 2 chunks"
 kill -9 "$pid"; wait "$pid" 2>/dev/null
 K=$(records "$J" '^C [0-9]* [0-9]*$')
-rm "$R/.vanish.cpk-part"; ok $? "  its temporary file removed"
+rm "$R/.vanish.$(sed -n 's/^K //p' "$J").cpk-part"; ok $? "  its temporary file removed"
 is "$(run "${COPY[@]}" "${CH[@]}" -n 1 --channels 1 --json --resume "$J" "$L/vanish" "$H:$R/vanish")" 0 \
 	"  --resume succeeds"
 is "$(json_field chunks_skipped) $(json_field chunks_sent)" "0 16" "  the $K chunks of the journal are sent again"
@@ -175,27 +166,38 @@ ok $? "  what was there is untouched, the other file copied"
 no_partials "$B/rn"; ok $? "  no temporary files left"
 
 # --- setuid, setgid and sticky bits ---
-# The rule: with preservation (the default) the whole mode, 07777, is
-# copied both ways, as cp -p does (here root on both sides); with
-# --no-preserve a file gets the source's permission bits (0777, no
-# special bits) less the umask, whatever its size.
-mkdir "$L/sp" "$R/sp" "$B/sp" "$R/np" "$B/np"
-want=
+# The rule: with preservation (the default) the permission bits (0777) are
+# copied both ways, setuid, setgid and sticky dropped (as sftp -p does;
+# here root on both sides); --preserve=all copies them too; with
+# --no-preserve new files get the source's 0777 bits less the umask (as cp
+# without -p), whatever their size.
+mkdir "$L/sp" "$R/sp" "$B/sp" "$R/sa" "$B/sa" "$R/np" "$B/np"
 for m in 4755 2750 1777 6711 7777 4700; do
 	echo x >"$L/sp/s$m"; head -c $((2 * M + 1)) /dev/urandom >"$L/sp/b$m"
 	chmod $m "$L/sp/s$m" "$L/sp/b$m"
 done
+# masked DIR MASK: "name mode" of every file of DIR, the mode & MASK
+masked() { (cd "$1" && for f in *; do printf '%s %o\n' "$f" $((0$(stat -c %a "$f") & $2)); done); }
 is "$(run "${COPY[@]}" "${CH[@]}" "$L"/sp/* "$H:$R/sp")" 0 "put files with special mode bits"
-is "$(cd "$R/sp" && stat -c '%n %a' *)" "$(cd "$L/sp" && stat -c '%n %a' *)" \
+is "$(cd "$R/sp" && stat -c '%n %a' *)" "$(masked "$L/sp" 0777)" \
+	"  small and chunked files lose setuid, setgid and sticky bits by default"
+srcs=(); for f in "$L"/sp/*; do srcs+=("$H:$f"); done
+is "$(run "${COPY[@]}" "${CH[@]}" "${srcs[@]}" "$B/sp")" 0 "get them"
+is "$(cd "$B/sp" && stat -c '%n %a' *)" "$(masked "$L/sp" 0777)" \
+	"  small and chunked files lose setuid, setgid and sticky bits by default"
+is "$(run "${COPY[@]}" "${CH[@]}" --preserve=all "$L"/sp/* "$H:$R/sa")" 0 "put them with --preserve=all"
+is "$(cd "$R/sa" && stat -c '%n %a' *)" "$(cd "$L/sp" && stat -c '%n %a' *)" \
 	"  small and chunked files keep setuid, setgid and sticky bits"
-srcs=(); for f in "$R"/sp/*; do srcs+=("$H:$f"); done
-is "$(run "${COPY[@]}" "${CH[@]}" "${srcs[@]}" "$B/sp")" 0 "get them back"
-is "$(cd "$B/sp" && stat -c '%n %a' *)" "$(cd "$L/sp" && stat -c '%n %a' *)" \
+is "$(run "${COPY[@]}" "${CH[@]}" --preserve=all "${srcs[@]}" "$B/sa")" 0 "get them with --preserve=all"
+is "$(cd "$B/sa" && stat -c '%n %a' *)" "$(cd "$L/sp" && stat -c '%n %a' *)" \
 	"  small and chunked files keep setuid, setgid and sticky bits"
-is "$(run "${COPY[@]}" "${CH[@]}" --no-preserve "$L"/sp/* "$H:$R/np")" 0 "put them with --no-preserve"
-is "$(cd "$R/np" && stat -c '%n %a' *)" "$(cd "$L/sp" && for f in *; do printf '%s %o\n' "$f" $((0$(stat -c %a "$f") & 0755)); done)" \
-	"  special bits dropped, the umask applied, small and chunked alike"
-is "$(run "${COPY[@]}" "${CH[@]}" --no-preserve "${srcs[@]}" "$B/np")" 0 "get them with --no-preserve"
-is "$(cd "$B/np" && stat -c '%n %a' *)" "$(cd "$L/sp" && for f in *; do printf '%s %o\n' "$f" $((0$(stat -c %a "$f") & 0755)); done)" \
-	"  special bits dropped, the umask applied, small and chunked alike"
+is "$(run "${COPY[@]}" --preserve=mode "$L/sp/s4755" "$H:$R/sa")" 2 "--preserve=mode: a usage error"
+is "$(umask 027; run "${COPY[@]}" "${CH[@]}" --no-preserve "$L"/sp/* "$H:$R/np")" 0 \
+	"put them with --no-preserve under umask 027"
+is "$(cd "$R/np" && stat -c '%n %a' *)" "$(masked "$L/sp" 0750)" \
+	"  the source's mode less the umask, small and chunked alike"
+is "$(umask 027; run "${COPY[@]}" "${CH[@]}" --no-preserve "${srcs[@]}" "$B/np")" 0 \
+	"get them with --no-preserve under umask 027"
+is "$(cd "$B/np" && stat -c '%n %a' *)" "$(masked "$L/sp" 0750)" \
+	"  the source's mode less the umask, small and chunked alike"
 done_testing

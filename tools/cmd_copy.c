@@ -4,6 +4,8 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +18,7 @@
 #include "cli.h"
 
 enum { OPT_RESUME = 256, OPT_CHANNELS, OPT_VERIFY, OPT_JSON, OPT_CHUNK_MIN, OPT_CHUNK_MAX,
-       OPT_SUBSYSTEM, OPT_NO_PRESERVE, OPT_RETRIES, OPT_THROTTLE, OPT_SEGMENT };
+       OPT_SUBSYSTEM, OPT_NO_PRESERVE, OPT_PRESERVE, OPT_RETRIES, OPT_THROTTLE, OPT_SEGMENT };
 
 static const struct cli_opt copy_opts[] = {
 	{ "recursive", 'r', NULL, "copy directories and their contents" },
@@ -41,13 +43,18 @@ static const struct cli_opt copy_opts[] = {
 	  "whole (8M)" },
 	{ "chunk-max", OPT_CHUNK_MAX, "SIZE", "largest chunk of a big file "
 	  "(64M)" },
-	{ "no-preserve", OPT_NO_PRESERVE, NULL, "do not copy modes and times" },
+	{ "no-preserve", OPT_NO_PRESERVE, NULL, "do not copy modes and times "
+	  "(the source's mode less the umask, as cp)" },
+	{ "preserve", OPT_PRESERVE, "all", "all: copy setuid, setgid and "
+	  "sticky bits too (dropped by default)" },
 	{ "retries", OPT_RETRIES, "N", "retries after a dropped connection (3)" },
 	{ "segment", OPT_SEGMENT, "N", "walk and copy a tree N entries at a "
 	  "time (16384; memory grows with N, not with the tree)" },
 	{ "subsystem", OPT_SUBSYSTEM, "NAME", "SFTP subsystem (sftp)" },
-	{ "throttle-ms", OPT_THROTTLE, "MS", "pause after each piece of work "
-	  "(for tests)" },
+	/* a test knob, not in --help: CPK_TEST_THROTTLE_MS (cpk/xfer.h) */
+	{ "throttle-ms", OPT_THROTTLE, "MS", NULL },
+	{ "verbose", 'v', NULL, "say what happens: connections, retries, files "
+	  "not copied (-vv: more)" },
 	{ "quiet", 'q', NULL, "no progress and no summary" },
 	{ "json", OPT_JSON, NULL, "print a JSON summary on stdout" },
 	{ "help", 'h', NULL, "show this help" },
@@ -102,6 +109,48 @@ static void progress(const struct cpk_xfer_progress *p, void *arg)
 	b->shown = 1;
 	if (p->final)
 		fputc('\n', stderr);
+}
+
+/* SIGINT/SIGTERM: the first asks the copy to stop (it then removes its
+ * temporary files, unless --resume keeps them); a second one while it does
+ * exits at once. */
+static _Atomic(struct cpk_xfer *) sig_xfer;
+static volatile sig_atomic_t sig_got;
+
+static void on_signal(int sig)
+{
+	struct cpk_xfer *x;
+
+	if (sig_got)
+		_exit(128 + sig);
+	sig_got = sig;
+	if ((x = atomic_load(&sig_xfer)) != NULL)
+		cpk_xfer_cancel(x);
+}
+
+static void catch_signals(struct cpk_xfer *x)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	/* restarted system calls: the progress output and file writes are
+	 * not cut short; the library sees the cancel between requests */
+	sa.sa_flags = SA_RESTART;
+	atomic_store(&sig_xfer, x);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+/* -v: one line a message on stderr (after clearing the progress line). */
+static void log_line(int level, const char *msg, void *arg)
+{
+	static const char *const tag[] = { "", "error: ", "warning: ", "", "" };
+	struct bar *b = arg;
+
+	fprintf(stderr, "%scpk copy: %s%s\n", b->tty ? "\r\033[K" : "",
+		level >= 1 && level <= 4 ? tag[level] : "", msg);
 }
 
 static int parse_size(const char *s, uint64_t *out)
@@ -266,6 +315,13 @@ static int run_copy(int argc, char **argv, const struct cli_verb *v)
 			*(c == OPT_CHUNK_MIN ? &o.chunk_min : &o.chunk_max) = n;
 			break;
 		case OPT_NO_PRESERVE: o.no_preserve = 1; break;
+		case OPT_PRESERVE:
+			if (strcmp(optarg, "all"))
+				return cli_usage_err(v, "--preserve: only "
+						     "\"all\" (modes with "
+						     "setuid, setgid, sticky)");
+			o.preserve_special = 1;
+			break;
 		case OPT_RETRIES:
 			if (parse_size(optarg, &n) || !n || n > 100)
 				return cli_usage_err(v, "--retries: 1..100");
@@ -280,7 +336,16 @@ static int run_copy(int argc, char **argv, const struct cli_verb *v)
 		case OPT_THROTTLE:
 			if (parse_size(optarg, &n) || n > 60000)
 				return cli_usage_err(v, "--throttle-ms: 0..60000");
-			o.throttle_ms = (int)n;
+			if (setenv("CPK_TEST_THROTTLE_MS", optarg, 1) < 0)
+				return cli_usage_err(v, "--throttle-ms: %s",
+						     strerror(errno));
+			break;
+		case 'v':
+			if (o.log_level < CPK_XFER_LOG_DEBUG)
+				o.log_level = o.log_level ? o.log_level + 1 :
+					      CPK_XFER_LOG_INFO;
+			o.log = log_line;
+			o.log_arg = &bar;
 			break;
 		case 'q': quiet = 1; break;
 		case OPT_JSON: json = 1; break;
@@ -288,6 +353,9 @@ static int run_copy(int argc, char **argv, const struct cli_verb *v)
 			return cli_common_opt(c, argv, v);
 		}
 	}
+	if (o.no_preserve && o.preserve_special)
+		return cli_usage_err(v, "--preserve=all and --no-preserve "
+				     "contradict each other");
 	ids[nids] = NULL;
 	if (nids)
 		o.conn.identities = ids;
@@ -340,6 +408,7 @@ static int run_copy(int argc, char **argv, const struct cli_verb *v)
 		cli_err("%s", cpk_errmsg());
 		goto out;
 	}
+	catch_signals(x);
 	err = cpk_xfer_run(x, remote_dst ? CPK_XFER_PUT : CPK_XFER_GET, srcs,
 			   (size_t)nt - 1, t[nt - 1].path);
 	cpk_xfer_stats(x, &st);
@@ -364,11 +433,14 @@ static int run_copy(int argc, char **argv, const struct cli_verb *v)
 		       st.verified ? ", verified" : "");
 	}
 	rc = err ? EXIT_FAIL : EXIT_OK;
+	if (err == CPK_ERR_INTERRUPTED && sig_got)
+		rc = 128 + sig_got;	/* as a shell reports a signal */
 out:
 	for (i = 0; t && i < nt; i++)
 		cpk_xfer_target_release(&t[i]);
 	free(t);
 	free(srcs);
+	atomic_store(&sig_xfer, NULL);
 	cpk_xfer_free(x);
 	return rc;
 }

@@ -39,6 +39,8 @@ void cli_usage(const struct cli_verb *v, int to_stderr)
 	for (o = v->opts; o && o->name; o++) {
 		char left[64];
 
+		if (!o->help)
+			continue;	/* hidden: a test knob */
 		if (o->key < 256)
 			snprintf(left, sizeof(left), "-%c, --%s%s%s", o->key, o->name,
 				 o->arg ? " " : "", o->arg ? o->arg : "");

@@ -17,6 +17,10 @@
  * naming the host, the key type and SHA256 fingerprint the server offered,
  * and the known_hosts files consulted, unless hostkey_policy says otherwise.
  * StrictHostKeyChecking in ssh_config is overridden by hostkey_policy.
+ * A key under "@revoked" in either known_hosts file is refused (naming the
+ * file and line) whatever line accepts it and whatever host the @revoked
+ * line names, unless CPK_HOSTKEY_NO_CHECK; "@cert-authority" lines accept
+ * no key (host certificates are not supported).
  *
  * Threads: one session per thread; no global mutable state.
  */

@@ -24,6 +24,7 @@ typedef enum cpk_err {
 	CPK_ERR_PERM,		/* permission denied */
 	CPK_ERR_CONFIG,		/* the cluster description is invalid (see diags) */
 	CPK_ERR_INTERNAL,	/* a bug in clusterpack */
+	CPK_ERR_INTERRUPTED,	/* the caller asked to stop (cpk_xfer_cancel) */
 	CPK_ERR__MAX
 } cpk_err_t;
 

@@ -73,6 +73,13 @@ struct cpk_sftp_opts {
 	 * them, on the calling thread. */
 	void (*on_data)(void *arg, uint64_t bytes);
 	void *on_data_arg;
+	/* Cancellation (may be NULL): the file transfer calls (range, put,
+	 * get, put_many, get_many) ask it between requests; once it returns
+	 * non-zero they send no more READ/WRITE, close what they opened, wait
+	 * for the replies in flight and fail the files not finished with
+	 * CPK_ERR_INTERRUPTED.  Called on the calling thread. */
+	int (*cancelled)(void *arg);
+	void *cancelled_arg;
 	/* Several channels on one session (see cpk_sftp_mux_new()); NULL: the
 	 * channel is alone on its session. */
 	struct cpk_sftp_mux *mux;
@@ -156,6 +163,9 @@ struct cpk_sftp_handle {
 /* One directory entry or resolved name. */
 struct cpk_sftp_name {
 	char *name;		/* NUL-terminated */
+	size_t namelen;		/* its length on the wire: more than
+				 * strlen(name) when the server sent a NUL
+				 * inside it (check before using the name) */
 	char *longname;		/* "ls -l" style line from the server */
 	struct cpk_sftp_attr attr;
 };
@@ -203,7 +213,8 @@ cpk_err_t cpk_sftp_symlink(struct cpk_sftp *s, const char *target,
 cpk_err_t cpk_sftp_readlink(struct cpk_sftp *s, const char *path, char **out);
 cpk_err_t cpk_sftp_realpath(struct cpk_sftp *s, const char *path, char **out);
 /* Lists directory PATH (without "." and ".."): *NAMES is a new array of *N
- * entries, freed with cpk_sftp_names_free(). */
+ * entries, freed with cpk_sftp_names_free().  The names are the server's,
+ * unchecked: one may hold '/', be empty or (namelen) hold a NUL. */
 cpk_err_t cpk_sftp_listdir(struct cpk_sftp *s, const char *path,
 			   struct cpk_sftp_name **names, size_t *n);
 /* Frees an array from cpk_sftp_listdir().  Accepts NULL. */
@@ -245,7 +256,18 @@ void cpk_sftp_dirs_free(struct cpk_sftp_dir *dirs, size_t n);
 /* ---- pipelined transfers ---------------------------------------------- */
 
 /* Transfer flags. */
-#define CPK_SFTP_PRESERVE 0x1	/* copy mode (07777) and atime/mtime */
+#define CPK_SFTP_PRESERVE 0x1	/* copy the mode (its 0777 bits) and
+				 * atime/mtime; new files are created 0600
+				 * and get the mode when complete */
+#define CPK_SFTP_SPECIAL 0x2	/* with PRESERVE: setuid, setgid and
+				 * sticky too (07777) */
+#define CPK_SFTP_MODE	0x4	/* without PRESERVE: new files are created
+				 * with each file's `mode` (else the source's
+				 * 0777 bits) */
+#define CPK_SFTP_NEW	0x8	/* put_many: remote files are created
+				 * exclusively (OPEN with CREAT|EXCL, not
+				 * TRUNC); one already there is removed (never
+				 * followed) and the OPEN tried once more */
 
 /* Uploads [OFF, OFF+LEN) of local FD to the open remote handle H at the same
  * offsets, keeping the window full of WRITEs.  FD is borrowed. */
@@ -276,7 +298,17 @@ struct cpk_sftp_file {
 	 * cpk_sftp_listdir()).  Without CPK_SFTP_ATTR_SIZE the file is read
 	 * up to end of file; CPK_SFTP_PRESERVE uses perm and times. */
 	struct cpk_sftp_attr attr;
+	uint32_t mode;		/* with CPK_SFTP_MODE: see there */
+	/* get_many: if set, makes the local file instead of open(LOCAL,
+	 * O_CREAT|O_TRUNC), once the remote one is open: *FD a new fd open
+	 * for writing, or an error (cpk_errmsg() says why). */
+	cpk_err_t (*create)(void *arg, const char *local, uint32_t mode,
+			    int *fd);
+	void *create_arg;
 	cpk_err_t err;		/* out: this file's result */
+	char *msg;		/* out: why it failed, naming it (a new string
+				 * for the caller to free(); NULL if it did
+				 * not fail or memory ran out) */
 };
 
 /* Copies N files with their OPEN, WRITE/READ, FSETSTAT and CLOSE requests
@@ -288,6 +320,8 @@ cpk_err_t cpk_sftp_put_many(struct cpk_sftp *s, struct cpk_sftp_file *files,
 			    size_t n, unsigned flags);
 cpk_err_t cpk_sftp_get_many(struct cpk_sftp *s, struct cpk_sftp_file *files,
 			    size_t n, unsigned flags);
+/* Frees the messages (msg) of FILES[0..N) and sets them to NULL. */
+void cpk_sftp_files_release(struct cpk_sftp_file *files, size_t n);
 
 /* ---- request API (asynchronous) --------------------------------------- */
 

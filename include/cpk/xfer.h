@@ -28,9 +28,18 @@
  * A directory source needs `recursive`.
  *
  * Atomicity: a file is written under a temporary name in its destination
- * directory (".NAME.cpk-part") and renamed over NAME only when all its
- * bytes, mode and times are there, so a reader never sees a half file
- * under the final name.
+ * directory (".NAME.TOKEN.cpk-part", TOKEN 16 random hex digits per copy,
+ * kept in the journal for a resume), created exclusively and privately
+ * (0600), and renamed over NAME only when all its bytes, mode and times
+ * are there, so a reader never sees a half file under the final name.
+ *
+ * A local destination is resolved once (the operand itself may be a
+ * symlink, as with cp); below it no symlink is followed: directories are
+ * entered with openat(O_NOFOLLOW|O_DIRECTORY), files made with
+ * O_EXCL|O_NOFOLLOW, modes and times set on descriptors.  A directory of
+ * the tree that is a symlink at the destination fails, with what it would
+ * hold; the rest is copied.  A remote destination (SFTP has no such
+ * calls) gets the exclusive temporary files only.
  *
  * Errors: cpk_xfer_run() returns CPK_OK only if everything was copied (and
  * verified).  Otherwise it returns the first error and cpk_errmsg() says
@@ -101,6 +110,21 @@ struct cpk_xfer_progress {
 typedef void cpk_xfer_progress_cb(const struct cpk_xfer_progress *p,
 				  void *arg);
 
+/* Messages of a run for a log (cpk copy -v prints them; the stage plugin
+ * sends them to Slurm's log): connections, pieces of work retried, files
+ * not copied, verification, interruption.  Never the progress.  Levels,
+ * most severe first: */
+enum cpk_xfer_log_level {
+	CPK_XFER_LOG_ERROR = 1,	/* a file was not copied */
+	CPK_XFER_LOG_WARN,	/* retried, reconnected, interrupted */
+	CPK_XFER_LOG_INFO,	/* connected (round trip, streams), verified */
+	CPK_XFER_LOG_DEBUG	/* segments and pieces of work */
+};
+/* Called from any thread of the run, one call at a time; MSG (one line, no
+ * newline) is valid during the call only.  Must not call cpk_xfer_* on the
+ * same handle. */
+typedef void cpk_xfer_log_cb(int level, const char *msg, void *arg);
+
 struct cpk_xfer_opts {
 	struct cpk_conn_opts conn;	/* host, port, user, keys, ...; each
 					 * connection is opened with these */
@@ -118,7 +142,13 @@ struct cpk_xfer_opts {
 	uint64_t chunk_max;	/* the largest chunk of a big file (64 MiB) */
 	int recursive;		/* copy directories */
 	int follow_links;	/* copy what symlinks point at, not the links */
-	int no_preserve;	/* do not copy mode bits and times */
+	int no_preserve;	/* do not copy mode bits and times: new files
+				 * and directories get the source's 0777
+				 * bits less the umask (read once, by
+				 * cpk_xfer_new()), as cp without -p */
+	int preserve_special;	/* with preservation, copy setuid, setgid
+				 * and sticky too (else the 0777 bits only,
+				 * like sftp -p) */
 	unsigned retries;	/* retries of a piece of work after its
 				 * connection dropped (3); also the reconnect
 				 * attempts of a worker */
@@ -131,9 +161,10 @@ struct cpk_xfer_opts {
 				 * many entries at a time (16384), so memory
 				 * does not grow with the tree; a resume
 				 * keeps the journal's */
-	/* For tests: each worker pauses this many ms after each finished chunk
-	 * or batch (0).  Never needed in use. */
-	int throttle_ms;
+	cpk_xfer_log_cb *log;	/* messages of the run (may be NULL) */
+	void *log_arg;
+	int log_level;		/* the most detailed level passed to `log`
+				 * (0: CPK_XFER_LOG_INFO) */
 };
 
 /* The outcome, from cpk_xfer_stats(). */
@@ -162,6 +193,18 @@ cpk_err_t cpk_xfer_new(const struct cpk_xfer_opts *o, struct cpk_xfer **out);
  * call. */
 cpk_err_t cpk_xfer_run(struct cpk_xfer *x, enum cpk_xfer_dir dir,
 		       const char *const *srcs, size_t nsrc, const char *dst);
+/*
+ * Asks a running cpk_xfer_run() on X to stop.  Async-signal-safe (one
+ * atomic store) and callable from any thread, also before the run starts
+ * (the run then stops after connecting).  The workers stop between SFTP
+ * requests (they do not finish the chunk or batch they are in), the run
+ * removes the temporary files of the files not finished, on both sides,
+ * unless a journal is kept (opts.journal: they stay, and the journal, for a
+ * resume), and returns CPK_ERR_INTERRUPTED ("interrupted: copied 3 of 5
+ * files planned ...").  Files already complete stay under their final
+ * names, as do directories made.  X stays valid until cpk_xfer_free().
+ */
+void cpk_xfer_cancel(struct cpk_xfer *x);
 /* Fills *ST.  Never fails. */
 void cpk_xfer_stats(const struct cpk_xfer *x, struct cpk_xfer_stats *st);
 /* Frees X.  Accepts NULL. */

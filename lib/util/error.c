@@ -19,6 +19,7 @@ static const char *const names[CPK_ERR__MAX] = {
 	[CPK_ERR_PERM] = "permission denied",
 	[CPK_ERR_CONFIG] = "invalid cluster description",
 	[CPK_ERR_INTERNAL] = "internal error",
+	[CPK_ERR_INTERRUPTED] = "interrupted",
 };
 
 const char *cpk_strerror(cpk_err_t err)

@@ -12,6 +12,7 @@
 #include "cpk/conn.h"
 #include "internal.h"
 #include "sshfp.h"
+#include "xfer_priv.h"
 
 #define DEF_CONNECT_MS 10000
 
@@ -63,6 +64,23 @@ static char *known_name(ssh_session ss)
 	return cpk_buf_detach(&b, NULL);
 }
 
+/* Refuses the host key BLOB (BLEN bytes; TYPE and fingerprint FP, of host
+ * NAME) if the known_hosts file PATH marks it @revoked. */
+static cpk_err_t revoked(const char *name, const char *type, const char *fp,
+			 const unsigned char *blob, size_t blen,
+			 const char *path)
+{
+	unsigned long line;
+	cpk_err_t err;
+
+	if ((err = xkh_revoked(path, blob, blen, &line)) != 0 || !line)
+		return err;
+	return cpk_err_set(CPK_ERR_PERM, "REFUSED: the host key of %s (%s %s) "
+			   "is REVOKED: %s line %lu marks it @revoked. Someone "
+			   "may be using a stolen key to impersonate the host",
+			   name, type, fp, path, line);
+}
+
 static cpk_err_t verify_host(ssh_session ss, const struct cpk_conn_opts *o)
 {
 	ssh_key key = NULL;
@@ -93,9 +111,14 @@ static cpk_err_t verify_host(ssh_session ss, const struct cpk_conn_opts *o)
 		type = "unknown-type";
 	if (o->hostkey_policy == CPK_HOSTKEY_NO_CHECK)
 		goto out;
-	st = ssh_session_is_known_server(ss);
 	ssh_options_get(ss, SSH_OPTIONS_KNOWNHOSTS, &kh);
 	ssh_options_get(ss, SSH_OPTIONS_GLOBAL_KNOWNHOSTS, &gkh);
+	/* libssh skips @revoked lines: a revoked key wins over any line that
+	 * accepts it, in either file. */
+	if ((err = revoked(name, type, fp, blob, blen, kh)) != 0 ||
+	    (err = revoked(name, type, fp, blob, blen, gkh)) != 0)
+		goto out;
+	st = ssh_session_is_known_server(ss);
 	switch (st) {
 	case SSH_KNOWN_HOSTS_OK:
 		break;

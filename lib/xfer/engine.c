@@ -12,8 +12,10 @@
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -92,7 +94,34 @@ struct cpk_xfer {
 	struct cpk_xfer_stats st;	/* (mu) */
 	char *conn_err;		/* why a worker could not connect (mu) */
 	struct timespec t0;
+	/* a local destination: the directory its operand resolved to, and
+	 * the prefix of the paths below it (see struct xfs) */
+	int droot;
+	char *dprefix;
+	uint32_t umask;		/* the process's, read once */
+	char token[XPLAN_TOKEN_LEN + 1];	/* of the temporary names */
+	atomic_int cancel;	/* cpk_xfer_cancel() was called */
+	int throttle_ms;	/* CPK_TEST_THROTTLE_MS (tests only) */
+	pthread_mutex_t logmu;	/* one log callback at a time */
 };
+
+/* Hands a message to the caller's log callback (checked before the message
+ * is formatted); any thread, one call at a time. */
+__attribute__((format(printf, 3, 4)))
+static void xlog(struct cpk_xfer *x, int level, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	if (!x->o.log || level > x->o.log_level)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	pthread_mutex_lock(&x->logmu);
+	x->o.log(level, msg, x->o.log_arg);
+	pthread_mutex_unlock(&x->logmu);
+}
 
 static double since(const struct timespec *t0)
 {
@@ -110,6 +139,42 @@ static int dup_str(const char **dst, const char *src)
 		return 0;
 	*dst = cpk_strdup(src);
 	return *dst ? 0 : -1;
+}
+
+/* The umask, without changing it (umask() would, for every thread): from
+ * /proc; 077 if that cannot be read (the safe guess). */
+static uint32_t read_umask(void)
+{
+	char line[128];
+	unsigned m;
+	FILE *f = fopen("/proc/self/status", "re");
+	uint32_t r = 077;
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "Umask: %o", &m) == 1) {
+			r = m & 0777;
+			break;
+		}
+	if (f)
+		fclose(f);
+	return r;
+}
+
+/* A test knob, not an option: CPK_TEST_THROTTLE_MS=N makes each worker
+ * pause N ms (0..60000) after each finished chunk or batch, so tests can
+ * interrupt a copy half way on a fast machine.  Ignored in setuid
+ * programs. */
+static int test_throttle(void)
+{
+	const char *v = secure_getenv("CPK_TEST_THROTTLE_MS");
+	char *end;
+	long n;
+
+	if (!v || !*v)
+		return 0;
+	errno = 0;
+	n = strtol(v, &end, 10);
+	return errno || *end || n < 0 || n > 60000 ? 0 : (int)n;
 }
 
 cpk_err_t cpk_xfer_new(const struct cpk_xfer_opts *o, struct cpk_xfer **out)
@@ -170,6 +235,12 @@ cpk_err_t cpk_xfer_new(const struct cpk_xfer_opts *o, struct cpk_xfer **out)
 	if (x->o.progress_ms <= 0)
 		x->o.progress_ms = 200;
 	x->j.fd = -1;
+	x->droot = -1;
+	x->umask = read_umask();
+	x->throttle_ms = test_throttle();
+	if (!x->o.log_level)
+		x->o.log_level = CPK_XFER_LOG_INFO;
+	pthread_mutex_init(&x->logmu, NULL);
 	pthread_mutex_init(&x->mu, NULL);
 	pthread_cond_init(&x->cv, NULL);
 	*out = x;
@@ -208,10 +279,33 @@ void cpk_xfer_free(struct cpk_xfer *x)
 	free(x->retry);
 	free(x->w);
 	free(x->conn_err);
+	if (x->droot >= 0)
+		close(x->droot);
+	free(x->dprefix);
 	xjournal_close(&x->j, 0);
 	pthread_mutex_destroy(&x->mu);
+	pthread_mutex_destroy(&x->logmu);
 	pthread_cond_destroy(&x->cv);
 	free(x);
+}
+
+/* Async-signal-safe: one lock-free atomic store, seen by the workers
+ * between requests and by the run loop at least every progress_ms. */
+void cpk_xfer_cancel(struct cpk_xfer *x)
+{
+	if (x)
+		atomic_store(&x->cancel, 1);
+}
+
+static int cancelled(const struct cpk_xfer *x)
+{
+	return atomic_load(&((struct cpk_xfer *)x)->cancel) != 0;
+}
+
+/* For the SFTP calls of the workers (cpk_sftp_opts.cancelled). */
+static int sftp_cancelled(void *arg)
+{
+	return cancelled(arg);
 }
 
 void cpk_xfer_stats(const struct cpk_xfer *x, struct cpk_xfer_stats *st)
@@ -331,6 +425,8 @@ static cpk_err_t conn_open(struct cpk_xfer *x, struct worker *w,
 	so.max_unsent = UNSENT;
 	so.on_data = w ? worker_on_data : NULL;
 	so.on_data_arg = w;
+	so.cancelled = sftp_cancelled;
+	so.cancelled_arg = x;
 	so.mux = xs->mux;
 	if ((err = cpk_sftp_new(xs->ss, &so, s)) != 0) {
 		/* full (MaxSessions) or gone: the next try connects anew */
@@ -396,6 +492,7 @@ static void file_fail(struct cpk_xfer *x, struct xent *e, const char *msg)
 	e->failed = 1;
 	e->err = cpk_strdup(msg);
 	x->st.files_failed++;
+	xlog(x, CPK_XFER_LOG_ERROR, "not copied: %s: %s", e->dst, msg);
 }
 
 static int task_done(const struct cpk_xfer *x, const struct xtask *t)
@@ -413,19 +510,47 @@ static int task_done(const struct cpk_xfer *x, const struct xtask *t)
 
 /* ---- pieces of work ---------------------------------------------------- */
 
+/* The destination side: the remote one over S, or the local one below its
+ * root (then xfs_release() it after use). */
+static void dst_fs(const struct cpk_xfer *x, struct cpk_sftp *s,
+		   struct xfs *f)
+{
+	memset(f, 0, sizeof(*f));
+	if (x->dir == CPK_XFER_PUT) {
+		f->s = s;
+		return;
+	}
+	f->at = 1;
+	f->root = x->droot;
+	f->prefix = x->dprefix;
+}
+
+/* The mode a file or directory ends with: the source's permission bits
+ * (setuid, setgid and sticky only if asked), or without preservation
+ * what cp without -p gives (the source's 0777 bits less the umask). */
+static uint32_t final_mode(const struct cpk_xfer *x, const struct xstat *st)
+{
+	if (x->o.no_preserve)
+		return st->mode & 0777 & ~x->umask;
+	return st->mode & (x->o.preserve_special ? 07777 : 0777);
+}
+
 /* Sets times (and mode) of the complete temporary file and renames it into
  * place; records the file.  Called by the worker that finished the last
  * chunk. */
 static int finish_big(struct cpk_xfer *x, struct worker *w, struct xent *e)
 {
-	struct xfs dst = { x->dir == CPK_XFER_PUT ? w->s : NULL };
+	struct xfs dst;
 	char rec[48];
 	cpk_err_t err;
 	int len;
 
-	err = xfs_setattr(&dst, e->tmp, &e->st, !x->o.no_preserve);
+	dst_fs(x, w->s, &dst);
+	err = xfs_setattr(&dst, e->tmp, (int)final_mode(x, &e->st),
+			  x->o.no_preserve ? NULL : &e->st);
 	if (!err)
 		err = xfs_rename(&dst, e->tmp, e->dst);
+	xfs_release(&dst);
 	if (err && dst.s && conn_dead(dst.s))
 		return RUN_DEAD;
 	pthread_mutex_lock(&x->mu);
@@ -482,9 +607,14 @@ static int run_chunk(struct cpk_xfer *x, struct worker *w, struct xtask *t)
 		err = fd < 0 ? cpk_err_sys("cannot open %s", e->src) :
 		      cpk_sftp_open(w->s, e->tmp, CPK_SFTP_WRITE, 0600, &h);
 	} else {
-		fd = open(e->tmp, O_WRONLY | O_CLOEXEC);
-		err = fd < 0 ? cpk_err_sys("cannot open %s", e->tmp) :
-		      cpk_sftp_open(w->s, e->src, CPK_SFTP_READ, 0, &h);
+		struct xfs df;
+
+		/* the temporary file this copy made, not what took its place */
+		dst_fs(x, NULL, &df);
+		err = xfs_open_tmp(&df, e->tmp, 0, 0, &fd);
+		xfs_release(&df);
+		if (!err)
+			err = cpk_sftp_open(w->s, e->src, CPK_SFTP_READ, 0, &h);
 	}
 	opened = !err;
 	/* one range: the request pipeline never drains inside a chunk */
@@ -587,6 +717,14 @@ static const char *req_res_msg(const struct req_res *res)
 	return res->msg ? res->msg : "no message";
 }
 
+/* Makes the local temporary file of a small file (get_many's create):
+ * new, exclusively, below the destination's root. */
+static cpk_err_t batch_create(void *arg, const char *local, uint32_t mode,
+			      int *fd)
+{
+	return xfs_open_tmp(arg, local, 1, mode, fd);
+}
+
 static int run_batch(struct cpk_xfer *x, struct worker *w, struct xtask *t)
 {
 	struct cpk_sftp_file *f = NULL;
@@ -595,11 +733,15 @@ static int run_batch(struct cpk_xfer *x, struct worker *w, struct xtask *t)
 				 * plan: small files can be millions) */
 	uint32_t *idx = NULL, i, k = 0;
 	struct cpk_buf rec = CPK_BUF_INIT;
-	unsigned flags = x->o.no_preserve ? 0 : CPK_SFTP_PRESERVE;
+	unsigned flags = x->o.no_preserve ? CPK_SFTP_MODE : CPK_SFTP_PRESERVE |
+			 (x->o.preserve_special ? CPK_SFTP_SPECIAL : 0);
 	int put = x->dir == CPK_XFER_PUT, ret = RUN_OK;
+	struct xfs df;	/* a local destination */
 	cpk_err_t err;
-	char *first_msg = NULL;
 
+	dst_fs(x, NULL, &df);
+	if (put)
+		flags |= CPK_SFTP_NEW;	/* temporaries made exclusively */
 	f = calloc(t->chunk, sizeof(*f));
 	rr = calloc(t->chunk, sizeof(*rr));
 	idx = calloc(t->chunk, sizeof(*idx));
@@ -615,7 +757,7 @@ static int run_batch(struct cpk_xfer *x, struct worker *w, struct xtask *t)
 
 		if (e->done || e->failed)
 			continue;
-		if (!(tmp[k] = xplan_tmp_name(e->dst))) {
+		if (!(tmp[k] = xplan_tmp_name(e->dst, x->p.token))) {
 			file_fail(x, e, "out of memory");
 			ret = RUN_FAILED;
 			continue;
@@ -629,6 +771,11 @@ static int run_batch(struct cpk_xfer *x, struct worker *w, struct xtask *t)
 		f[k].attr.perm = S_IFREG | e->st.mode;
 		f[k].attr.atime = e->st.atime;
 		f[k].attr.mtime = e->st.mtime;
+		f[k].mode = final_mode(x, &e->st);
+		if (!put) {
+			f[k].create = batch_create;
+			f[k].create_arg = &df;
+		}
 		k++;
 	}
 	pthread_mutex_unlock(&x->mu);
@@ -639,21 +786,20 @@ static int run_batch(struct cpk_xfer *x, struct worker *w, struct xtask *t)
 			ret = RUN_DEAD;
 			goto out;
 		}
-		first_msg = cpk_strdup(cpk_errmsg());
-		for (i = 0; put && first_msg && i < k; i++) {
-			char hint[1100], *m;
-			size_t a, b;
+		/* a full disk says so once, on the first failed upload */
+		for (i = 0; put && i < k; i++) {
+			char hint[1100];
 
 			if (!f[i].err)
 				continue;
-			if (full_hint(w->s, &x->p.e[idx[i]], hint, sizeof(hint))) {
-				a = strlen(first_msg);
-				b = strlen(hint);
-				if ((m = malloc(a + b + 1)) != NULL) {
-					memcpy(m, first_msg, a);
+			if (f[i].msg && full_hint(w->s, &x->p.e[idx[i]], hint,
+						  sizeof(hint))) {
+				size_t a = strlen(f[i].msg), b = strlen(hint);
+				char *m = realloc(f[i].msg, a + b + 1);
+
+				if (m) {
 					memcpy(m + a, hint, b + 1);
-					free(first_msg);
-					first_msg = m;
+					f[i].msg = m;
 				}
 			}
 			break;
@@ -673,10 +819,8 @@ static int run_batch(struct cpk_xfer *x, struct worker *w, struct xtask *t)
 				req_res_set(&rr[i], CPK_ERR_IO, "%s",
 					    cpk_errmsg());
 			}
-		} else if (rename(tmp[i], e->dst) < 0) {
-			req_res_set(&rr[i], cpk_err_from_errno(errno), "cannot "
-				    "rename %s to %s: %s", tmp[i], e->dst,
-				    strerror(errno));
+		} else if (xfs_rename(&df, tmp[i], e->dst) != 0) {
+			req_res_set(&rr[i], CPK_ERR_IO, "%s", cpk_errmsg());
 		}
 	}
 	if (put && cpk_sftp_drain(w->s) != 0) {
@@ -696,10 +840,8 @@ static int run_batch(struct cpk_xfer *x, struct worker *w, struct xtask *t)
 			cpk_buf_addf(&rec, "F %" PRIu64 "\n",
 				     x->p.base + idx[i]);
 		} else if (f[i].err) {
-			int named = first_msg && (strstr(first_msg, f[i].remote) ||
-						  strstr(first_msg, f[i].local));
-
-			file_fail(x, e, named ? first_msg : cpk_strerror(f[i].err));
+			file_fail(x, e, f[i].msg ? f[i].msg :
+				  cpk_strerror(f[i].err));
 			ret = RUN_FAILED;
 		} else {
 			char m[512];
@@ -730,13 +872,15 @@ out:
 	w->cur = 0;
 	pthread_mutex_unlock(&x->mu);
 	cpk_buf_release(&rec);
-	free(first_msg);
+	for (i = 0; f && i < k; i++)
+		free(f[i].msg);
 	free(f);
 	req_res_free(rr, k);
 	for (i = 0; tmp && i < k; i++)
 		free(tmp[i]);
 	free(tmp);
 	free(idx);
+	xfs_release(&df);
 	return ret;
 }
 
@@ -752,7 +896,7 @@ static long take_task(struct cpk_xfer *x)
 	while (!x->ready && !x->abort)
 		pthread_cond_wait(&x->cv, &x->mu);
 	for (;;) {
-		if (x->abort)
+		if (x->abort || cancelled(x))
 			break;
 		while (x->nretry) {
 			r = (long)x->retry[--x->nretry];
@@ -783,8 +927,10 @@ static void task_fail(struct cpk_xfer *x, const struct xtask *t,
 {
 	uint32_t i, n = t->kind == TASK_CHUNK ? 1 : t->chunk;
 
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		file_fail(x, &x->p.e[t->file + i], msg);
+		x->p.e[t->file + i].resumable = 1;	/* not the file's fault */
+	}
 }
 
 /* Gives task TI back after its connection dropped, or fails it once it
@@ -806,6 +952,9 @@ static void task_requeue(struct cpk_xfer *x, long ti, const char *why)
 			sizeof(*x->retry))) != NULL) {
 		x->retry[x->nretry++] = (size_t)ti;
 		x->st.retries++;
+		xlog(x, CPK_XFER_LOG_WARN, "%s: %s; it goes back in the queue "
+		     "(try %u of %u)", x->p.e[t->file].dst, why, t->tries + 1,
+		     x->o.retries + 1);
 	} else {
 		task_fail(x, t, "out of memory");
 	}
@@ -846,6 +995,9 @@ static void *worker_main(void *arg)
 			pthread_mutex_lock(&x->mu);
 			x->st.reconnects += w->had_conn;
 			pthread_mutex_unlock(&x->mu);
+			if (w->had_conn)
+				xlog(x, CPK_XFER_LOG_WARN, "stream %u "
+				     "connected again", w->idx);
 		}
 		r = t->kind == TASK_CHUNK ? run_chunk(x, w, t) :
 					    run_batch(x, w, t);
@@ -862,15 +1014,16 @@ static void *worker_main(void *arg)
 		x->busy--;
 		pthread_cond_broadcast(&x->cv);
 		pthread_mutex_unlock(&x->mu);
-		if (x->o.throttle_ms > 0)
-			nanosleep(&(struct timespec){ x->o.throttle_ms / 1000,
-				  (x->o.throttle_ms % 1000) * 1000000L }, NULL);
+		if (x->throttle_ms > 0)
+			nanosleep(&(struct timespec){ x->throttle_ms / 1000,
+				  (x->throttle_ms % 1000) * 1000000L }, NULL);
 	}
 	pthread_mutex_lock(&x->mu);
 	x->running--;
 	if (!x->running && !x->abort) {
 		/* the last worker: whatever is left cannot be done */
-		const char *why = x->conn_err ? x->conn_err : "no connection";
+		const char *why = cancelled(x) ? "interrupted" : x->conn_err ?
+				  x->conn_err : "no connection";
 
 		while (x->nretry)
 			task_fail(x, &x->p.t[x->retry[--x->nretry]], why);
@@ -946,7 +1099,7 @@ static cpk_err_t mkdirs_pipelined(struct cpk_xfer *x, struct cpk_sftp *s,
 			continue;
 		memset(&a, 0, sizeof(a));
 		a.flags = CPK_SFTP_ATTR_PERM;
-		a.perm = x->p.e[i].st.mode | 0700;
+		a.perm = x->o.no_preserve ? final_mode(x, &x->p.e[i].st) : 0700;
 		res[i].err = CPK_ERR_IO;
 		err = cpk_sftp_req_mkdir(s, x->p.e[i].dst, &a, req_res_cb,
 					 &res[i]);
@@ -961,28 +1114,81 @@ static cpk_err_t mkdirs_pipelined(struct cpk_xfer *x, struct cpk_sftp *s,
 
 /* Directories and the temporary files of big files, before the workers
  * take work.  A directory that cannot be made stops the copy. */
-static cpk_err_t prepare(struct cpk_xfer *x, struct cpk_sftp *s)
+/* Fails entry E with MSG: a file counted as failed, a directory or link
+ * only marked (mu held, or no workers yet). */
+static void entry_fail(struct cpk_xfer *x, struct xent *e, const char *msg)
 {
-	struct xfs df = { x->dir == CPK_XFER_PUT ? s : NULL };
-	unsigned char *made = NULL;
-	size_t i;
+	if (e->st.type == XT_FILE) {
+		file_fail(x, e, msg);
+		return;
+	}
+	e->failed = 1;
+	free(e->err);
+	e->err = cpk_strdup(msg);
+}
+
+/* A remote temporary file for a big file: FRESH, made exclusively (what
+ * holds the name, say a stale one of a resumed copy, is removed, never
+ * followed, and the OPEN tried once more); else the existing one, which
+ * a resume reopens. */
+static cpk_err_t remote_tmp(struct cpk_sftp *s, const char *tmp, int fresh)
+{
+	struct cpk_sftp_handle h;
 	cpk_err_t err;
 
-	if (df.s && (made = calloc(x->p.n ? x->p.n : 1, 1)) &&
-	    (err = mkdirs_pipelined(x, s, made)) != 0 && conn_dead(s)) {
-		free(made);
-		return err;
+	err = cpk_sftp_open(s, tmp, CPK_SFTP_WRITE | (fresh ? CPK_SFTP_CREAT |
+			    CPK_SFTP_EXCL : 0), 0600, &h);
+	if (err && fresh && !conn_dead(s)) {
+		(void)cpk_sftp_remove(s, tmp);
+		err = cpk_sftp_open(s, tmp, CPK_SFTP_WRITE | CPK_SFTP_CREAT |
+				    CPK_SFTP_EXCL, 0600, &h);
 	}
+	if (!err)
+		err = cpk_sftp_close(s, &h);
+	return err;
+}
+
+/* Directories and the temporary files of big files, before the workers
+ * take work.  A directory that cannot be made stops the copy, unless the
+ * local destination has a symlink there: then it and what it would hold
+ * fail, and the rest goes on. */
+static cpk_err_t prepare(struct cpk_xfer *x, struct cpk_sftp *s)
+{
+	struct xfs df;
+	unsigned char *made = NULL;
+	const char *bad = NULL;	/* the directory that failed, if any */
+	char *badmsg = NULL;
+	size_t i, bl = 0;
+	cpk_err_t err = CPK_OK;
+
+	dst_fs(x, s, &df);
+	if (df.s && (made = calloc(x->p.n ? x->p.n : 1, 1)) &&
+	    (err = mkdirs_pipelined(x, s, made)) != 0 && conn_dead(s))
+		goto out;
+	err = CPK_OK;
 	for (i = 0; i < x->p.n; i++) {
 		struct xent *e = &x->p.e[i];
-		uint32_t mode;
-		int fresh;
+		int fresh, fd;
 
+		if (bad && !strncmp(e->dst, bad, bl) && e->dst[bl] == '/') {
+			entry_fail(x, e, badmsg ? badmsg : "not copied");
+			continue;
+		}
 		if (e->st.type == XT_DIR) {
+			/* private while filled (the mode comes at the end);
+			 * without preservation what a new directory gets */
 			if ((!made || !made[i]) &&
-			    (err = xfs_mkdir(&df, e->dst, e->st.mode)) != 0) {
-				free(made);
-				return err;
+			    (err = xfs_mkdir(&df, e->dst, x->o.no_preserve ?
+					     final_mode(x, &e->st) : 0700)) != 0) {
+				if (!df.at || err != XFS_ERR_LINK)
+					goto out;
+				err = CPK_OK;
+				entry_fail(x, e, cpk_errmsg());
+				free(badmsg);
+				badmsg = cpk_strdup(cpk_errmsg());
+				bad = e->dst;
+				bl = strlen(bad);
+				continue;
 			}
 			x->st.dirs++;
 			continue;
@@ -990,36 +1196,25 @@ static cpk_err_t prepare(struct cpk_xfer *x, struct cpk_sftp *s)
 		if (e->st.type != XT_FILE || !e->chunk || e->done)
 			continue;
 		fresh = e->left == e->nchunks;
-		/* private while it is written, the mode set when complete;
-		 * without preservation the mode it is made with stays (the
-		 * umask applies, as for small files; the owner must be able
-		 * to write each chunk) */
-		mode = x->o.no_preserve ? (e->st.mode & 0777) | 0600 : 0600;
+		/* private while it is written, the mode set when complete */
 		if (df.s) {
-			struct cpk_sftp_handle h;
-
-			err = cpk_sftp_open(s, e->tmp, CPK_SFTP_WRITE |
-					    CPK_SFTP_CREAT |
-					    (fresh ? CPK_SFTP_TRUNC : 0), mode, &h);
-			if (!err)
-				err = cpk_sftp_close(s, &h);
+			err = remote_tmp(s, e->tmp, fresh);
 		} else {
-			int fd = open(e->tmp, O_WRONLY | O_CREAT | O_CLOEXEC |
-				      (fresh ? O_TRUNC : 0), mode);
-
-			err = fd < 0 ? cpk_err_sys("cannot create %s", e->tmp) : 0;
-			if (fd >= 0)
+			err = xfs_open_tmp(&df, e->tmp, fresh, 0600, &fd);
+			if (!err)
 				close(fd);
 		}
-		if (err && conn_dead(s)) {
-			free(made);
-			return err;
-		}
+		if (err && df.s && conn_dead(s))
+			goto out;
 		if (err)
 			file_fail(x, e, cpk_errmsg());
+		err = CPK_OK;
 	}
+out:
 	free(made);
-	return CPK_OK;
+	free(badmsg);
+	xfs_release(&df);
+	return err;
 }
 
 /* Remote links (each: REMOVE of what is there, then SYMLINK) and then
@@ -1058,7 +1253,7 @@ static int finish_remote_pipelined(struct cpk_xfer *x, struct cpk_sftp *s)
 
 		memset(&a, 0, sizeof(a));
 		a.flags = CPK_SFTP_ATTR_TIMES | CPK_SFTP_ATTR_PERM;
-		a.perm = d->st.mode;
+		a.perm = final_mode(x, &d->st);
 		a.atime = d->st.atime;
 		a.mtime = d->st.mtime;
 		dres[i].err = CPK_ERR_IO;
@@ -1103,30 +1298,51 @@ static int finish_remote_pipelined(struct cpk_xfer *x, struct cpk_sftp *s)
 	return err != CPK_OK;
 }
 
+/* Removes the temporary files of the segment's unfinished files, unless a
+ * journal may resume them (S: a connection to the destination side). */
+static void remove_temps(struct cpk_xfer *x, struct cpk_sftp *s)
+{
+	struct xfs df;
+	struct xplan *p = &x->p;
+	size_t i;
+
+	dst_fs(x, s, &df);
+	if (df.s == NULL && x->dir == CPK_XFER_PUT)
+		return;		/* no connection left to remove them with */
+	for (i = 0; i < p->n; i++) {
+		const struct xent *e = &p->e[i];
+		char *t;
+
+		/* a journal keeps what a resume can use: the temporaries of
+		 * files not tried yet, interrupted or cut off with their
+		 * connection, not of those that failed for a reason of their
+		 * own (a resume starts those afresh) */
+		if (e->st.type != XT_FILE || e->done ||
+		    (x->have_journal && (!e->failed || e->resumable ||
+					 cancelled(x))))
+			continue;
+		if (e->tmp) {
+			(void)xfs_remove(&df, e->tmp);
+		} else if ((t = xplan_tmp_name(e->dst, p->token)) != NULL) {
+			(void)xfs_remove(&df, t);
+			free(t);
+		}
+	}
+	xfs_release(&df);
+}
+
 /* Links, then the modes and times of the directories closed in this
  * segment (children first: writing into a directory changes its mtime, and
  * a parent's mode may shut its children).  Temporary files of failed files
  * are removed, unless a journal may resume them. */
 static void finish_segment(struct cpk_xfer *x, struct cpk_sftp *s)
 {
-	struct xfs df = { x->dir == CPK_XFER_PUT ? s : NULL };
+	struct xfs df;
 	struct xplan *p = &x->p;
 	size_t i;
 
-	for (i = 0; !x->have_journal && i < p->n; i++) {
-		const struct xent *e = &p->e[i];
-		char *t;
-
-		if (e->st.type != XT_FILE || e->done)
-			continue;
-		if (e->tmp) {
-			(void)xfs_remove(&df, e->tmp);
-		} else if ((t = xplan_tmp_name(e->dst)) != NULL) {
-			(void)xfs_remove(&df, t);
-			free(t);
-		}
-	}
-
+	remove_temps(x, s);
+	dst_fs(x, s, &df);
 	if (df.s && !finish_remote_pipelined(x, s))
 		return;
 	for (i = 0; i < p->n; i++) {
@@ -1144,12 +1360,11 @@ static void finish_segment(struct cpk_xfer *x, struct cpk_sftp *s)
 			e->err = cpk_strdup(cpk_errmsg());
 		}
 	}
-	if (x->o.no_preserve)
-		return;
-	for (i = 0; i < p->nclosed; i++) {
+	for (i = 0; !x->o.no_preserve && i < p->nclosed; i++) {
 		struct xdir *d = &p->closed[i];
 
-		if (xfs_setattr(&df, d->dst, &d->st, 1) != 0) {
+		if (xfs_setattr(&df, d->dst, (int)final_mode(x, &d->st),
+				&d->st) != 0) {
 			d->failed = 1;
 			free(d->err);
 			d->err = cpk_strdup(cpk_errmsg());
@@ -1157,6 +1372,7 @@ static void finish_segment(struct cpk_xfer *x, struct cpk_sftp *s)
 			d->failed = 0;
 		}
 	}
+	xfs_release(&df);
 }
 
 static void add_mib(struct cpk_buf *b, uint64_t n)
@@ -1186,6 +1402,15 @@ static int note_segment(struct cpk_xfer *x)
 	size_t i;
 	int failed = 0;
 
+	for (i = 0; i < p->nbad; i++) {
+		char why[128];
+
+		/* names the listing gave that are no file names */
+		snprintf(why, sizeof(why), "name refused: %s", p->bad[i].why);
+		note_failure(x, p->bad[i].where, why);
+		x->st.files_failed++;
+		failed = 1;
+	}
 	for (i = 0; i < p->n; i++) {
 		struct xent *e = &p->e[i];
 
@@ -1203,6 +1428,22 @@ static int note_segment(struct cpk_xfer *x)
 			failed = 1;
 		}
 	return failed;
+}
+
+/* After cpk_xfer_cancel(): "interrupted: copied 3 of 5 files (...)". */
+static cpk_err_t interrupted_error(struct cpk_xfer *x)
+{
+	xlog(x, CPK_XFER_LOG_WARN, "interrupted: the temporary files of "
+	     "unfinished files are %s", x->have_journal ? "kept for a resume" :
+	     "removed");
+	return cpk_err_set(CPK_ERR_INTERRUPTED, "interrupted: copied %llu of "
+			   "%llu files planned (%.1f of %.1f MiB)%s",
+			   (unsigned long long)x->st.files_done,
+			   (unsigned long long)x->st.files_total,
+			   (double)x->st.bytes_done / MiB,
+			   (double)x->st.bytes_total / MiB,
+			   x->have_journal ? "; the journal keeps what is "
+			   "done for a resume" : "");
 }
 
 /* "copied 3 of 5 files (...); not copied: a (why), b (why), and 4 more". */
@@ -1363,6 +1604,9 @@ static cpk_err_t verify_segment(struct cpk_xfer *x, ssh_session ss,
 	x->st.files_failed += files;
 	x->st.bytes_done -= bytes;
 	pthread_mutex_unlock(&x->mu);
+	xlog(x, CPK_XFER_LOG_INFO, "verified %llu files (SHA-256 alike on both "
+	     "sides)%s", (unsigned long long)ok, files ? "; some did not "
+	     "match or could not be checked" : "");
 	return err;
 }
 
@@ -1473,6 +1717,50 @@ static int workers_connected(struct cpk_xfer *x)
 	return 0;
 }
 
+/* The random part of this copy's temporary names. */
+static cpk_err_t new_token(char token[XPLAN_TOKEN_LEN + 1])
+{
+	unsigned char r[XPLAN_TOKEN_LEN / 2];
+	size_t i;
+
+	if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
+		return cpk_err_sys("cannot get random bytes for the temporary "
+				   "names");
+	for (i = 0; i < sizeof(r); i++)
+		snprintf(token + 2 * i, 3, "%02x", r[i]);
+	return CPK_OK;
+}
+
+/* A local destination: the directory the operand DST resolves to (DST
+ * itself if it is a directory, else the one that will hold it), opened
+ * once; everything below is reached from there without following links. */
+static cpk_err_t open_root(struct cpk_xfer *x, const char *dst)
+{
+	const char *d = *dst ? dst : ".";
+	size_t n = strlen(d);
+	cpk_err_t err;
+
+	if (!x->dst_dir) {
+		/* the parent of a new name: up to its last slash */
+		while (n > 1 && d[n - 1] == '/')
+			n--;
+		while (n > 0 && d[n - 1] != '/')
+			n--;
+		while (n > 1 && d[n - 1] == '/')
+			n--;
+	}
+	if (!(x->dprefix = cpk_strndup(d, n)))
+		return cpk_err_set(CPK_ERR_NOMEM, "out of memory");
+	x->droot = open(n ? x->dprefix : ".", O_RDONLY | O_DIRECTORY |
+			O_CLOEXEC);
+	if (x->droot < 0) {
+		err = cpk_err_sys("cannot open the destination directory %s",
+				  n ? x->dprefix : ".");
+		return err;
+	}
+	return CPK_OK;
+}
+
 cpk_err_t cpk_xfer_run(struct cpk_xfer *x, enum cpk_xfer_dir dir,
 		       const char *const *srcs, size_t nsrc, const char *dst)
 {
@@ -1498,12 +1786,24 @@ cpk_err_t cpk_xfer_run(struct cpk_xfer *x, enum cpk_xfer_dir dir,
 	/* 1. the first connection: round trip, layout */
 	if ((err = conn_open(x, &x->w[0], &xs, &s)) != 0)
 		return err;
+	if (cancelled(x)) {
+		err = interrupted_error(x);
+		goto out;
+	}
 	remote.s = s;
 	x->st.rtt_ms = measure_rtt(s);
 	xplan_layout(x->st.rtt_ms, sysconf(_SC_NPROCESSORS_ONLN), x->o.conns,
 		     x->o.channels, &n, &x->chans);
 	/* n: streams from here on; workers 0..chans-1 share this connection */
 	n *= x->chans;
+	if (x->o.log && x->o.log_level >= CPK_XFER_LOG_INFO) {
+		char *who = cpk_conn_describe(xs->ss);
+
+		xlog(x, CPK_XFER_LOG_INFO, "connected to %s: round trip %.1f "
+		     "ms; %u streams (%u per connection)", who ? who :
+		     x->o.conn.host, x->st.rtt_ms, n, x->chans);
+		free(who);
+	}
 	/* big files in as many chunks as streams (16 at least), segments of
 	 * the asked size, or both as the journal being resumed says */
 	x->seg = x->o.segment ? x->o.segment : XPLAN_SEG_FILES;
@@ -1521,6 +1821,9 @@ cpk_err_t cpk_xfer_run(struct cpk_xfer *x, enum cpk_xfer_dir dir,
 				  "(copying %zu sources needs one)", dst, nsrc);
 		goto out;
 	}
+	if ((err = new_token(x->token)) != 0 ||
+	    (dir == CPK_XFER_GET && (err = open_root(x, dst)) != 0))
+		goto out;
 	/* 2. the journal: what an earlier run finished */
 	if (x->o.journal) {
 		if (!(header = xjournal_header(dir, srcs, nsrc, dst,
@@ -1533,13 +1836,21 @@ cpk_err_t cpk_xfer_run(struct cpk_xfer *x, enum cpk_xfer_dir dir,
 					 &x->res)) != 0)
 			goto out;
 		x->have_journal = 1;
+		/* a resume finds the temporary files by the journal's token */
+		if ((err = xjournal_token(&x->j, &x->res, x->token)) != 0)
+			goto out;
 	}
+	memcpy(x->p.token, x->token, sizeof(x->token));
 	/* 3. segment by segment: walk, plan, copy, finish */
 	xwalk_init(&x->walk, dir == CPK_XFER_PUT ? &local : &remote,
 		   x->o.recursive, x->o.follow_links, x->seg);
 	for (k = 0;; k++) {
-		const struct xfs *df;
+		struct xfs ldst, *df = &ldst;
 
+		if (cancelled(x)) {
+			err = interrupted_error(x);
+			goto out;
+		}
 		if (k && conn_dead(s)) {
 			/* the planning connection dropped: a new one */
 			conn_close(x, &xs, &s, 1);
@@ -1548,7 +1859,7 @@ cpk_err_t cpk_xfer_run(struct cpk_xfer *x, enum cpk_xfer_dir dir,
 			x->st.reconnects++;
 		}
 		remote.s = s;
-		df = dir == CPK_XFER_PUT ? &remote : &local;
+		dst_fs(x, s, &ldst);
 		if ((err = plan_segment(x, srcs, nsrc, dst, &more)) != 0 ||
 		    (err = xplan_tasks(&x->p, x->o.chunk_min, x->o.chunk_max,
 				       n)) != 0 ||
@@ -1558,11 +1869,20 @@ cpk_err_t cpk_xfer_run(struct cpk_xfer *x, enum cpk_xfer_dir dir,
 		if (!k && more)
 			x->multi = 1;
 		x->st.segments = k + 1;
+		xlog(x, CPK_XFER_LOG_DEBUG, "segment %u: %zu entries, %zu "
+		     "pieces of work", k + 1, x->p.n, x->p.nt);
 		count_segment(x, df, &todo);
+		xfs_release(df);
 		if ((err = copy_segment(x, &xs, &s, n, todo, !x->multi,
 					&ps)) != 0)
 			goto out;
 		remote.s = s;
+		if (cancelled(x)) {
+			/* what was not finished goes, unless journaled */
+			remove_temps(x, s);
+			err = interrupted_error(x);
+			goto out;
+		}
 		/* links, directory attributes, verification */
 		finish_segment(x, s);
 		if (x->o.verify && (err = verify_segment(x, xs->ss, s)) != 0)

@@ -50,8 +50,12 @@ cpk_err_t xfs_stat(const struct xfs *f, const char *path, int follow,
 			from_remote(&a, st);
 		return err;
 	}
-	if ((follow ? stat(path, &s) : lstat(path, &s)) < 0)
+	if (f->at && !follow) {
+		if ((err = xdst_lstat(f, path, &s)) != 0)
+			return err;
+	} else if ((follow ? stat(path, &s) : lstat(path, &s)) < 0) {
 		return cpk_err_sys("cannot stat %s", path);
+	}
 	from_local(&s, st);
 	return CPK_OK;
 }
@@ -65,11 +69,74 @@ void xfs_names_free(char **names, size_t n)
 	free(names);
 }
 
+void xfs_quote(struct cpk_buf *b, const char *s, size_t len)
+{
+	size_t i;
+
+	cpk_buf_addch(b, '"');
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == '"' || c == '\\')
+			cpk_buf_addf(b, "\\%c", c);
+		else if (c == '\n')
+			cpk_buf_addstr(b, "\\n");
+		else if (c == '\t')
+			cpk_buf_addstr(b, "\\t");
+		else if (c == '\r')
+			cpk_buf_addstr(b, "\\r");
+		else if (c < 0x20 || c >= 0x7f)
+			cpk_buf_addf(b, "\\%03o", c);	/* 3 digits: unambiguous */
+		else
+			cpk_buf_addch(b, (char)c);
+	}
+	cpk_buf_addch(b, '"');
+}
+
+const char *xfs_bad_why(const struct xstat *st)
+{
+	switch (st->size) {
+	case XBAD_EMPTY:
+		return "an empty name";
+	case XBAD_NUL:
+		return "a NUL byte inside the name";
+	case XBAD_SLASH:
+		return "a '/' inside the name";
+	default:
+		return "not a file name";
+	}
+}
+
+/* What is wrong with NAME (LEN bytes) as one component of a path: 0 if
+ * nothing, XBAD_* if it must be refused, -1 for "." and ".." (dropped, as
+ * readdir's consumers do). */
+static int name_flaw(const char *name, size_t len)
+{
+	if (!len)
+		return XBAD_EMPTY;
+	if (memchr(name, '\0', len))
+		return XBAD_NUL;
+	if (memchr(name, '/', len))
+		return XBAD_SLASH;
+	if (name[0] == '.' && (len == 1 || (len == 2 && name[1] == '.')))
+		return -1;
+	return 0;
+}
+
+/* Appends NAME (LEN bytes, from the other side, unchecked) and ST; a name
+ * that is no file name goes in quoted, as an XT_BAD entry. */
 static cpk_err_t push_name(char ***v, struct xstat **sts, size_t *n,
-			   const char *name, const struct xstat *st)
+			   const char *name, size_t len,
+			   const struct xstat *st)
 {
 	char **nv = *v;
 	struct xstat *ns = *sts;
+	struct xstat bad;
+	int flaw = name_flaw(name, len);
+	char *copy;
+
+	if (flaw < 0)
+		return CPK_OK;
 
 	/* room for 2^k entries when N reaches 2^k (16 at least) */
 	if (*n >= 16 ? !(*n & (*n - 1)) : !*n) {
@@ -82,7 +149,19 @@ static cpk_err_t push_name(char ***v, struct xstat **sts, size_t *n,
 			return cpk_err_set(CPK_ERR_NOMEM, "out of memory");
 		*sts = ns;
 	}
-	if (!(nv[*n] = cpk_strdup(name)))
+	if (flaw > 0) {
+		struct cpk_buf b = CPK_BUF_INIT;
+
+		xfs_quote(&b, name, len);
+		copy = cpk_buf_detach(&b, NULL);
+		memset(&bad, 0, sizeof(bad));
+		bad.type = XT_BAD;
+		bad.size = (uint64_t)flaw;
+		st = &bad;
+	} else {
+		copy = cpk_strdup(name);
+	}
+	if (!(nv[*n] = copy))
 		return cpk_err_set(CPK_ERR_NOMEM, "out of memory");
 	ns[*n] = *st;
 	(*n)++;
@@ -190,7 +269,8 @@ cpk_err_t xfs_list_many(const struct xfs *f, const char *const *paths,
 
 			from_remote(&d[i].names[k].attr, &st);
 			l->err = push_name(&l->names, &l->sts, &l->n,
-					   d[i].names[k].name, &st);
+					   d[i].names[k].name,
+					   d[i].names[k].namelen, &st);
 		}
 		if (!l->err)
 			l->err = sort_names(l->names, l->sts, l->n);
@@ -258,7 +338,8 @@ cpk_err_t xfs_readdir(struct xdirrd *r, size_t want, char ***names,
 			return err;
 		for (i = 0; i < k && !err; i++) {
 			from_remote(&v[i].attr, &st);
-			err = push_name(names, sts, n, v[i].name, &st);
+			err = push_name(names, sts, n, v[i].name,
+					v[i].namelen, &st);
 		}
 		cpk_sftp_names_free(v, k);
 	} else {
@@ -284,7 +365,8 @@ cpk_err_t xfs_readdir(struct xdirrd *r, size_t want, char ***names,
 				break;
 			}
 			from_local(&ls, &st);
-			err = push_name(names, sts, n, de->d_name, &st);
+			err = push_name(names, sts, n, de->d_name,
+					strlen(de->d_name), &st);
 		}
 	}
 	if (err) {
@@ -330,15 +412,17 @@ cpk_err_t xfs_readlink(const struct xfs *f, const char *path, char **out)
 	return *out ? CPK_OK : cpk_err_set(CPK_ERR_NOMEM, "out of memory");
 }
 
-cpk_err_t xfs_mkdir(const struct xfs *f, const char *path, uint32_t mode)
+cpk_err_t xfs_mkdir(struct xfs *f, const char *path, uint32_t mode)
 {
 	struct xstat st;
 	cpk_err_t err;
 
+	if (f->at)
+		return xdst_mkdir(f, path, mode);
 	if (f->s)
-		err = cpk_sftp_mkdir(f->s, path, mode | 0700);
+		err = cpk_sftp_mkdir(f->s, path, mode);
 	else
-		err = mkdir(path, mode | 0700) < 0 ?
+		err = mkdir(path, mode) < 0 ?
 		      cpk_err_sys("cannot create the directory %s", path) : 0;
 	if (!err)
 		return CPK_OK;
@@ -355,9 +439,10 @@ cpk_err_t xfs_mkdir(const struct xfs *f, const char *path, uint32_t mode)
 			   cpk_strerror(err)) : err;
 }
 
-cpk_err_t xfs_symlink(const struct xfs *f, const char *target,
-		      const char *path)
+cpk_err_t xfs_symlink(struct xfs *f, const char *target, const char *path)
 {
+	if (f->at)
+		return xdst_symlink(f, target, path);
 	if (f->s) {
 		(void)cpk_sftp_remove(f->s, path);
 		return cpk_sftp_symlink(f->s, target, path);
@@ -368,8 +453,10 @@ cpk_err_t xfs_symlink(const struct xfs *f, const char *target,
 	return CPK_OK;
 }
 
-cpk_err_t xfs_rename(const struct xfs *f, const char *from, const char *to)
+cpk_err_t xfs_rename(struct xfs *f, const char *from, const char *to)
 {
+	if (f->at)
+		return xdst_rename(f, from, to);
 	if (f->s)
 		return cpk_sftp_rename(f->s, from, to, CPK_SFTP_RENAME_OVERWRITE);
 	if (rename(from, to) < 0)
@@ -377,37 +464,44 @@ cpk_err_t xfs_rename(const struct xfs *f, const char *from, const char *to)
 	return CPK_OK;
 }
 
-cpk_err_t xfs_setattr(const struct xfs *f, const char *path,
-		      const struct xstat *st, int mode_too)
+cpk_err_t xfs_setattr(struct xfs *f, const char *path, int mode,
+		      const struct xstat *times)
 {
-	struct timespec ts[2];
+	struct cpk_sftp_attr a;
 
-	if (f->s) {
-		struct cpk_sftp_attr a;
-
-		memset(&a, 0, sizeof(a));
-		a.flags = CPK_SFTP_ATTR_TIMES | (mode_too ? CPK_SFTP_ATTR_PERM : 0);
-		a.perm = st->mode;
-		a.atime = st->atime;
-		a.mtime = st->mtime;
-		return cpk_sftp_setstat(f->s, path, &a);
-	}
-	if (mode_too && chmod(path, st->mode) < 0)
-		return cpk_err_sys("cannot set the mode of %s", path);
-	ts[0].tv_sec = st->atime;
-	ts[0].tv_nsec = 0;
-	ts[1].tv_sec = st->mtime;
-	ts[1].tv_nsec = 0;
-	if (utimensat(AT_FDCWD, path, ts, 0) < 0)
-		return cpk_err_sys("cannot set the times of %s", path);
-	return CPK_OK;
+	if (mode < 0 && !times)
+		return CPK_OK;
+	if (f->at)
+		return xdst_setattr(f, path, mode, times);
+	if (!f->s)
+		return cpk_err_set(CPK_ERR_INTERNAL, "xfs_setattr: %s: a local "
+				   "destination needs its root", path);
+	memset(&a, 0, sizeof(a));
+	a.flags = (times ? CPK_SFTP_ATTR_TIMES : 0) |
+		  (mode >= 0 ? CPK_SFTP_ATTR_PERM : 0);
+	a.perm = mode >= 0 ? (uint32_t)mode : 0;
+	a.atime = times ? times->atime : 0;
+	a.mtime = times ? times->mtime : 0;
+	return cpk_sftp_setstat(f->s, path, &a);
 }
 
-cpk_err_t xfs_remove(const struct xfs *f, const char *path)
+cpk_err_t xfs_remove(struct xfs *f, const char *path)
 {
+	if (f->at)
+		return xdst_remove(f, path);
 	if (f->s)
 		return cpk_sftp_remove(f->s, path);
 	if (unlink(path) < 0)
 		return cpk_err_sys("cannot remove %s", path);
 	return CPK_OK;
+}
+
+cpk_err_t xfs_open_tmp(struct xfs *f, const char *path, int create,
+		       uint32_t mode, int *fd)
+{
+	*fd = -1;
+	if (!f->at)
+		return cpk_err_set(CPK_ERR_INTERNAL, "xfs_open_tmp: %s: not a "
+				   "local destination", path);
+	return xdst_open_tmp(f, path, create, mode, fd);
 }

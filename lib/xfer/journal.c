@@ -77,27 +77,95 @@ void xresume_release(struct xresume *r)
 	memset(r, 0, sizeof(*r));
 }
 
+/* Whether file G is finished: the ranges are sorted and disjoint (after
+ * merge_fdone()). */
 static int fdone(const struct xresume *r, uint64_t g)
 {
-	return g < r->nbits && (r->fdone[g / 8] >> (g % 8) & 1);
+	size_t lo = 0, hi = r->nfdone;
+
+	while (lo < hi) {	/* the first range ending past G */
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (r->fdone[mid].hi <= g)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < r->nfdone && r->fdone[lo].lo <= g;
 }
 
+/* Records file G as finished: it extends the last range or starts one, so
+ * the ranges take at most one per record, whatever the numbers. */
 static int set_fdone(struct xresume *r, uint64_t g)
 {
-	if (g >= r->nbits) {
-		uint64_t bits = r->nbits ? r->nbits : 8192;
-		unsigned char *v;
+	struct xrange *v;
 
-		while (bits <= g)
-			bits *= 2;
-		if (!(v = realloc(r->fdone, bits / 8)))
-			return -1;
-		memset(v + r->nbits / 8, 0, (bits - r->nbits) / 8);
-		r->fdone = v;
-		r->nbits = bits;
+	if (r->nfdone) {
+		v = &r->fdone[r->nfdone - 1];
+		if (g >= v->lo && g <= v->hi) {
+			if (g == v->hi)
+				v->hi++;
+			return 0;
+		}
 	}
-	r->fdone[g / 8] |= (unsigned char)(1u << (g % 8));
+	if (r->nfdone == r->capfdone) {
+		size_t nc = r->capfdone ? r->capfdone * 2 : 64;
+
+		if (!(v = cpk_reallocarray(r->fdone, nc, sizeof(*v))))
+			return -1;
+		r->fdone = v;
+		r->capfdone = nc;
+	}
+	r->fdone[r->nfdone].lo = g;
+	r->fdone[r->nfdone++].hi = g + 1;
 	return 0;
+}
+
+static int cmp_range(const void *a, const void *b)
+{
+	const struct xrange *x = a, *y = b;
+
+	return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+/* Sorts the ranges and joins those that touch or overlap. */
+static void merge_fdone(struct xresume *r)
+{
+	size_t i, k = 0;
+
+	if (!r->nfdone)
+		return;
+	qsort(r->fdone, r->nfdone, sizeof(*r->fdone), cmp_range);
+	for (i = 1; i < r->nfdone; i++) {
+		struct xrange *last = &r->fdone[k];
+
+		if (r->fdone[i].lo <= last->hi) {
+			if (r->fdone[i].hi > last->hi)
+				last->hi = r->fdone[i].hi;
+		} else {
+			r->fdone[++k] = r->fdone[i];
+		}
+	}
+	r->nfdone = k + 1;
+}
+
+/* One record into LINE (CAP bytes, NUL-terminated): its length with the
+ * newline (none on a torn last line), 0 at the end, -1 if it is longer than
+ * any record. */
+static ssize_t read_rec(FILE *f, char *line, size_t cap)
+{
+	size_t n = 0;
+	int c;
+
+	while ((c = getc_unlocked(f)) != EOF) {
+		if (n + 1 >= cap)
+			return -1;
+		line[n++] = (char)c;
+		if (c == '\n')
+			break;
+	}
+	line[n] = '\0';
+	return (ssize_t)n;
 }
 
 static int cmp_chunk(const void *a, const void *b)
@@ -110,11 +178,13 @@ static int cmp_chunk(const void *a, const void *b)
 }
 
 /* One pass over the records of F (just past the header).  PASS 1: the
- * segments and finished files; PASS 2: the chunks of files not finished. */
-static cpk_err_t load_pass(FILE *f, long start, int pass, struct xresume *r)
+ * segments (of at most SEGMAX entries) and finished files; PASS 2: the
+ * chunks of files not finished. */
+static cpk_err_t load_pass(FILE *f, long start, int pass, uint64_t segmax,
+			   struct xresume *r)
 {
-	char *line = NULL;
-	size_t cap = 0;
+	char line[XJOURNAL_LINE];
+	const char *why = "not a record";
 	ssize_t len;
 	long at = start;
 	uint64_t end = 0;	/* entries the recorded segments cover */
@@ -124,10 +194,15 @@ static cpk_err_t load_pass(FILE *f, long start, int pass, struct xresume *r)
 		return cpk_err_sys("cannot read the journal");
 	if (pass == 2 && r->nsegs)
 		end = r->segs[r->nsegs - 1].base + r->segs[r->nsegs - 1].n;
-	while ((len = getline(&line, &cap, f)) > 0) {
+	while ((len = read_rec(f, line, sizeof(line))) != 0) {
 		unsigned long long g, c, k, n;
 		const char *q = line + 2;
 
+		why = "not a record";
+		if (len < 0) {
+			why = "longer than any record";
+			goto bad;
+		}
 		if (line[len - 1] != '\n')
 			break;	/* a torn last line: the work is redone */
 		if (len < 4 || line[1] != ' ')
@@ -137,12 +212,18 @@ static cpk_err_t load_pass(FILE *f, long start, int pass, struct xresume *r)
 
 			if (parse_u(&q, ' ', &k) || parse_u(&q, ' ', &g) ||
 			    parse_u(&q, ' ', &n) || strlen(q) != 65 ||
-			    q[64] != '\n' || n > SIZE_MAX)
+			    q[64] != '\n')
 				goto bad;
+			if (n > segmax) {
+				why = "a segment bigger than the header's";
+				goto bad;
+			}
 			if (pass == 2)
 				goto next;
-			if (k != r->nsegs || g != end)
+			if (k != r->nsegs || g != end) {
+				why = "not the next segment";
 				goto bad;
+			}
 			if (!(v = cpk_reallocarray(r->segs, r->nsegs + 1,
 						   sizeof(*v)))) {
 				err = cpk_err_set(CPK_ERR_NOMEM, "out of memory");
@@ -156,16 +237,24 @@ static cpk_err_t load_pass(FILE *f, long start, int pass, struct xresume *r)
 			v->hex[64] = '\0';
 			end = g + n;
 		} else if (line[0] == 'F') {
-			if (parse_u(&q, '\n', &g) || g >= end)
+			if (parse_u(&q, '\n', &g))
 				goto bad;
+			if (g >= end) {
+				why = "a file past the recorded segments";
+				goto bad;
+			}
 			if (pass == 1 && set_fdone(r, g) < 0) {
 				err = cpk_err_set(CPK_ERR_NOMEM, "out of memory");
 				break;
 			}
 		} else if (line[0] == 'C') {
-			if (parse_u(&q, ' ', &g) || parse_u(&q, '\n', &c) ||
-			    g >= end || c > UINT32_MAX)
+			if (parse_u(&q, ' ', &g) || parse_u(&q, '\n', &c))
 				goto bad;
+			if (g >= end || c > UINT32_MAX) {
+				why = g >= end ? "a file past the recorded "
+					"segments" : "a chunk number too big";
+				goto bad;
+			}
 			if (pass == 2 && !fdone(r, g)) {
 				struct xrchunk *v;
 
@@ -185,6 +274,21 @@ static cpk_err_t load_pass(FILE *f, long start, int pass, struct xresume *r)
 				r->chunks[r->nchunks].g = g;
 				r->chunks[r->nchunks++].c = (uint32_t)c;
 			}
+		} else if (line[0] == 'K') {
+			/* the temporary names' token: once, 16 lowercase hex */
+			if (len != 2 + XPLAN_TOKEN_LEN + 1 ||
+			    strspn(q, "0123456789abcdef") != XPLAN_TOKEN_LEN) {
+				why = "not a token";
+				goto bad;
+			}
+			if (pass == 1 && r->token[0]) {
+				why = "a second token";
+				goto bad;
+			}
+			if (pass == 1)
+				memcpy(r->token, q, XPLAN_TOKEN_LEN + 1);
+			r->token[XPLAN_TOKEN_LEN] = '\0';
+			goto next;
 		} else {
 			goto bad;
 		}
@@ -193,13 +297,25 @@ static cpk_err_t load_pass(FILE *f, long start, int pass, struct xresume *r)
 next:
 		at += (long)len;
 	}
-	free(line);
+	if (!err && pass == 1)
+		merge_fdone(r);
 	if (!err && pass == 2 && r->nchunks)
 		qsort(r->chunks, r->nchunks, sizeof(*r->chunks), cmp_chunk);
 	return err;
 bad:
-	free(line);
-	return cpk_err_set(CPK_ERR_INVALID, "damaged record at byte %ld", at);
+	return cpk_err_set(CPK_ERR_INVALID, "damaged record at byte %ld: %s",
+			   at, why);
+}
+
+/* The "segment N" of HEADER: the most entries a segment may have. */
+static uint64_t header_segmax(const char *header)
+{
+	const char *p = strstr(header, "\nsegment ");
+	unsigned long long v;
+
+	if (!p || sscanf(p, "\nsegment %llu\n", &v) != 1 || !v)
+		return XPLAN_SEG_FILES;
+	return v;
 }
 
 cpk_err_t xresume_load(FILE *f, const char *header, struct xresume *r)
@@ -219,8 +335,8 @@ cpk_err_t xresume_load(FILE *f, const char *header, struct xresume *r)
 				   "chunk sizes, or the files changed since)");
 	}
 	free(buf);
-	if ((err = load_pass(f, (long)hl, 1, r)) != 0 ||
-	    (err = load_pass(f, (long)hl, 2, r)) != 0)
+	if ((err = load_pass(f, (long)hl, 1, header_segmax(header), r)) != 0 ||
+	    (err = load_pass(f, (long)hl, 2, header_segmax(header), r)) != 0)
 		xresume_release(r);
 	return err;
 }
@@ -232,6 +348,7 @@ cpk_err_t xjournal_segment(struct xjournal *j, const struct xresume *r,
 	const struct xseg *sg;
 	size_t lo, hi, i;
 	int len;
+	char why[160];
 
 	xplan_digest(p, hex);
 	if (!r || k >= r->nsegs) {
@@ -253,8 +370,12 @@ cpk_err_t xjournal_segment(struct xjournal *j, const struct xresume *r,
 
 		if (!fdone(r, p->base + i))
 			continue;
-		if (e->st.type != XT_FILE)
+		if (e->st.type != XT_FILE) {
+			snprintf(why, sizeof(why), "\"F %llu\" names %s, not a "
+				 "file", (unsigned long long)(p->base + i),
+				 e->rel ? e->rel : "an entry");
 			goto bad;
+		}
 		e->done = 1;
 		e->left = 0;
 	}
@@ -273,8 +394,13 @@ cpk_err_t xjournal_segment(struct xjournal *j, const struct xresume *r,
 		struct xent *e = &p->e[r->chunks[i].g - p->base];
 		uint32_t c = r->chunks[i].c;
 
-		if (e->st.type != XT_FILE || !e->cdone || c >= e->nchunks)
+		if (e->st.type != XT_FILE || !e->cdone || c >= e->nchunks) {
+			snprintf(why, sizeof(why), "\"C %llu %u\" names a chunk "
+				 "that %s does not have",
+				 (unsigned long long)r->chunks[i].g, c,
+				 e->rel ? e->rel : "its entry");
 			goto bad;
+		}
 		if (!e->cdone[c]) {
 			e->cdone[c] = 1;
 			e->left--;
@@ -283,8 +409,8 @@ cpk_err_t xjournal_segment(struct xjournal *j, const struct xresume *r,
 	return CPK_OK;
 bad:
 	return cpk_err_set(CPK_ERR_INVALID, "cannot resume from %s: a damaged "
-			   "record (remove it to start afresh)",
-			   j && j->path ? j->path : "the journal");
+			   "record: %s (remove it to start afresh)",
+			   j && j->path ? j->path : "the journal", why);
 }
 
 cpk_err_t xjournal_open(struct xjournal *j, const char *path,
@@ -326,6 +452,20 @@ cpk_err_t xjournal_open(struct xjournal *j, const char *path,
 	if (j->fd < 0)
 		return cpk_err_sys("cannot create the journal %s", path);
 	return xjournal_append(j, header, strlen(header));
+}
+
+cpk_err_t xjournal_token(struct xjournal *j, const struct xresume *r,
+			 char token[XPLAN_TOKEN_LEN + 1])
+{
+	char rec[8 + XPLAN_TOKEN_LEN];
+	int len;
+
+	if (r->token[0]) {
+		memcpy(token, r->token, XPLAN_TOKEN_LEN + 1);
+		return CPK_OK;
+	}
+	len = snprintf(rec, sizeof(rec), "K %s\n", token);
+	return xjournal_append(j, rec, (size_t)len);
 }
 
 int xjournal_layout(const char *path, unsigned *parts, size_t *seg)

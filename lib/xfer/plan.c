@@ -138,14 +138,14 @@ char *xplan_dst_root(const char *src, const char *dst, int dst_is_dir)
 	return r;
 }
 
-char *xplan_tmp_name(const char *path)
+char *xplan_tmp_name(const char *path, const char *token)
 {
 	struct cpk_buf b = CPK_BUF_INIT;
 	const char *slash = strrchr(path, '/');
 	size_t dirlen = slash ? (size_t)(slash - path + 1) : 0;
 
 	cpk_buf_add(&b, path, dirlen);
-	cpk_buf_addf(&b, ".%s.cpk-part", path + dirlen);
+	cpk_buf_addf(&b, ".%s.%s.cpk-part", path + dirlen, token);
 	return detach_exact(&b);
 }
 
@@ -253,6 +253,7 @@ void xplan_release(struct xplan *p)
 	plan_empty(p);
 	free(p->e);
 	free(p->closed);
+	free(p->bad);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -262,6 +263,7 @@ void xplan_next(struct xplan *p)
 	p->base += p->n;
 	p->n = 0;
 	p->nclosed = 0;
+	p->nbad = 0;
 	p->bytes = p->files = 0;
 }
 
@@ -290,6 +292,32 @@ cpk_err_t xplan_close_dir(struct xplan *p, const char *dst,
 		return cpk_err_set(CPK_ERR_NOMEM, "out of memory");
 	d->st = *st;
 	p->nclosed++;
+	return CPK_OK;
+}
+
+cpk_err_t xplan_bad(struct xplan *p, const char *dir, const char *quoted,
+		    const struct xstat *st)
+{
+	struct xbad *b;
+	char *where;
+
+	if (p->nbad == p->capbad) {
+		size_t cap = p->capbad ? p->capbad * 2 : 8;
+
+		if (!(b = cpk_reallocarray(p->bad, cap, sizeof(*b))))
+			return cpk_err_set(CPK_ERR_NOMEM, "out of memory");
+		p->bad = b;
+		p->capbad = cap;
+	}
+	b = &p->bad[p->nbad];
+	where = xplan_join(dir, quoted);
+	b->where = where ? arena_dup(p, where) : NULL;
+	free(where);
+	if (!b->where)
+		return cpk_err_set(CPK_ERR_NOMEM, "out of memory");
+	b->why = xfs_bad_why(st);
+	p->nbad++;
+	p->files++;
 	return CPK_OK;
 }
 
@@ -401,7 +429,7 @@ cpk_err_t xplan_tasks(struct xplan *p, uint64_t cmin, uint64_t cmax,
 						   e->chunk) : 1;
 		e->left = e->nchunks;
 		if (e->chunk && !e->tmp) {
-			char *t = xplan_tmp_name(e->dst);
+			char *t = xplan_tmp_name(e->dst, p->token);
 
 			e->tmp = t ? arena_dup(p, t) : NULL;
 			free(t);
@@ -876,6 +904,12 @@ cpk_err_t xwalk_fill(struct xwalk *w, struct xplan *p, size_t seg_max,
 		}
 		name = fr->names[fr->i];
 		st = fr->sts[fr->i++];
+		if (st.type == XT_BAD) {
+			/* no file name (quoted): never joined to a path */
+			if ((err = xplan_bad(p, fr->dst, name, &st)) != 0)
+				return err;
+			continue;
+		}
 		s = xplan_join(fr->src, name);
 		d = xplan_join(fr->dst, name);
 		r = xplan_join(fr->rel, name);

@@ -139,6 +139,8 @@ struct cpk_sftp {
 	size_t max_unsent;
 	void (*on_data)(void *arg, uint64_t bytes);
 	void *on_data_arg;
+	int (*cancelled)(void *arg);
+	void *cancelled_arg;
 	int io_timeout_ms;
 
 	struct slot *slots;
@@ -631,6 +633,7 @@ static cpk_err_t parse_names(struct cpk_sftp *s, struct rd *r,
 			return fail(s, CPK_ERR_IO, "malformed NAME reply from "
 				    "the sftp server on %s", s->where);
 		s->names[i].name = s->strs + used;
+		s->names[i].namelen = la;	/* a NUL inside shows here */
 		memcpy(s->strs + used, a, la);
 		used += la;
 		s->strs[used++] = '\0';
@@ -1558,6 +1561,12 @@ static void sync_cb(struct cpk_sftp *s, const struct cpk_sftp_reply *r,
 			snprintf(y->msg, sizeof(y->msg), "empty NAME reply");
 			break;
 		}
+		if (r->names[0].namelen != strlen(r->names[0].name)) {
+			y->r.err = CPK_ERR_IO;
+			snprintf(y->msg, sizeof(y->msg), "a NUL byte inside "
+				 "the name the server sent");
+			break;
+		}
 		y->str = cpk_strdup(r->names[0].name);
 		if (!y->str)
 			y->oom = CPK_ERR_NOMEM;
@@ -1565,9 +1574,13 @@ static void sync_cb(struct cpk_sftp *s, const struct cpk_sftp_reply *r,
 	case CPK_SFTP_OP_READDIR:
 		for (i = 0; i < r->count; i++) {
 			const char *nm = r->names[i].name;
+			size_t nl = r->names[i].namelen;
 			struct cpk_sftp_name *e;
 
-			if (!strcmp(nm, ".") || !strcmp(nm, ".."))
+			/* exactly "." or "..": ".\0x" is kept (and refused
+			 * by the caller) */
+			if (nl == strlen(nm) &&
+			    (!strcmp(nm, ".") || !strcmp(nm, "..")))
 				continue;
 			if (y->n == y->alloc) {
 				size_t na = y->alloc ? y->alloc * 2 : 64;
@@ -1581,7 +1594,11 @@ static void sync_cb(struct cpk_sftp *s, const struct cpk_sftp_reply *r,
 				y->alloc = na;
 			}
 			e = &y->names[y->n];
-			e->name = cpk_strdup(nm);
+			if ((e->name = malloc(nl + 1)) != NULL) {
+				memcpy(e->name, nm, nl);	/* NULs too */
+				e->name[nl] = '\0';
+			}
+			e->namelen = nl;
 			e->longname = cpk_strdup(r->names[i].longname);
 			e->attr = r->names[i].attr;
 			if (!e->name || !e->longname) {
@@ -2217,8 +2234,12 @@ struct job {
 	uint64_t bytes;
 	unsigned pending;
 	struct cpk_sftp_attr attr;	/* preserve: to apply */
-	uint32_t create_mode;	/* download: local file mode */
+	uint32_t create_mode;	/* the mode a new file is created with */
+	cpk_err_t (*create)(void *, const char *, uint32_t, int *);
+	void *create_arg;	/* download: makes the local file */
+	int reopened;		/* CPK_SFTP_NEW: the OPEN was tried again */
 	cpk_err_t err;
+	char *msg;		/* why it failed, with the job's context */
 	unsigned long seq;	/* start order */
 	struct run *run;
 };
@@ -2237,30 +2258,29 @@ __attribute__((format(printf, 3, 4)))
 static void job_fail(struct job *j, cpk_err_t err, const char *fmt, ...)
 {
 	struct run *run = j->run;
-	char detail[768];
+	char detail[768], msg[1024];
 	va_list ap;
 
 	if (j->err)
 		return;
 	j->err = err;
-	if (run->first)
-		return;
 	va_start(ap, fmt);
 	vsnprintf(detail, sizeof(detail), fmt, ap);
 	va_end(ap);
-	run->first = err;
 	if (j->local && j->up)
-		snprintf(run->first_msg, sizeof(run->first_msg),
-			 "cannot upload %s to %s:%s: %s", j->local,
-			 run->s->where, j->remote, detail);
+		snprintf(msg, sizeof(msg), "cannot upload %s to %s:%s: %s",
+			 j->local, run->s->where, j->remote, detail);
 	else if (j->local)
-		snprintf(run->first_msg, sizeof(run->first_msg),
-			 "cannot download %s:%s to %s: %s", run->s->where,
-			 j->remote, j->local, detail);
+		snprintf(msg, sizeof(msg), "cannot download %s:%s to %s: %s",
+			 run->s->where, j->remote, j->local, detail);
 	else
-		snprintf(run->first_msg, sizeof(run->first_msg),
-			 "cannot %s a remote file on %s: %s",
+		snprintf(msg, sizeof(msg), "cannot %s a remote file on %s: %s",
 			 j->up ? "write" : "read", run->s->where, detail);
+	j->msg = cpk_strdup(msg);	/* NULL: the code alone says why */
+	if (!run->first) {
+		run->first = err;
+		memcpy(run->first_msg, msg, sizeof(run->first_msg));
+	}
 }
 
 static void job_fail_reply(struct job *j, const struct cpk_sftp_reply *r,
@@ -2275,13 +2295,59 @@ static void job_fail_reply(struct job *j, const struct cpk_sftp_reply *r,
 }
 
 static void job_open_cb(struct cpk_sftp *s, const struct cpk_sftp_reply *r,
+			void *arg);
+
+/* Sends job J's OPEN. */
+static cpk_err_t job_send_open(struct cpk_sftp *s, struct job *j)
+{
+	struct cpk_sftp_attr a = { 0 };
+	unsigned fl = CPK_SFTP_READ;
+
+	if (j->up) {
+		fl = CPK_SFTP_WRITE | CPK_SFTP_CREAT |
+		     (j->run->flags & CPK_SFTP_NEW ? CPK_SFTP_EXCL :
+		      CPK_SFTP_TRUNC);
+		a.flags = CPK_SFTP_ATTR_PERM;
+		a.perm = j->create_mode;
+	}
+	return cpk_sftp_req_open(s, j->remote, fl, &a, job_open_cb, j);
+}
+
+/* CPK_SFTP_NEW: whatever held the name is gone (or could not be removed:
+ * the second OPEN says why); the OPEN once more. */
+static void job_removed_cb(struct cpk_sftp *s, const struct cpk_sftp_reply *r,
+			   void *arg)
+{
+	struct job *j = arg;
+	cpk_err_t err;
+
+	(void)r;
+	j->pending--;
+	if ((err = job_send_open(s, j)) != 0)
+		job_fail(j, err, "%s", cpk_errmsg());
+	else
+		j->pending++;
+}
+
+static void job_open_cb(struct cpk_sftp *s, const struct cpk_sftp_reply *r,
 			void *arg)
 {
 	struct job *j = arg;
+	cpk_err_t err;
 	int fd;
 
-	(void)s;
 	j->pending--;
+	if (r->err && j->up && (j->run->flags & CPK_SFTP_NEW) &&
+	    !j->reopened && !s->dead) {
+		/* the name is taken (SFTP v3 cannot say so): a REMOVE, which
+		 * never follows a link, then the exclusive OPEN again */
+		j->reopened = 1;
+		err = cpk_sftp_req_remove(s, j->remote, job_removed_cb, j);
+		if (!err) {
+			j->pending++;
+			return;
+		}
+	}
 	if (r->err) {
 		job_fail_reply(j, r, j->up ? "remote open for writing" :
 			       "remote open");
@@ -2290,7 +2356,16 @@ static void job_open_cb(struct cpk_sftp *s, const struct cpk_sftp_reply *r,
 	j->h = *r->handle;
 	j->have_handle = 1;
 	j->state = J_RUN;
-	if (!j->up && j->fd < 0) {
+	if (!j->up && j->fd < 0 && j->create) {
+		/* the caller makes it (below a directory fd, say) */
+		if ((err = j->create(j->create_arg, j->local, j->create_mode,
+				     &fd)) != 0) {
+			job_fail(j, err, "%s", cpk_errmsg());
+			return;
+		}
+		j->fd = fd;
+		j->own_fd = 1;
+	} else if (!j->up && j->fd < 0) {
 		/* Create the local file only once the remote one opened. */
 		fd = open(j->local, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
 			  j->create_mode);
@@ -2487,7 +2562,9 @@ static void job_finish(struct job *j)
 	if (!j->up && !j->err && j->fd >= 0 &&
 	    (j->run->flags & CPK_SFTP_PRESERVE)) {
 		if ((j->attr.flags & CPK_SFTP_ATTR_PERM) &&
-		    fchmod(j->fd, j->attr.perm & 07777) < 0)
+		    fchmod(j->fd, j->attr.perm & (j->run->flags &
+						  CPK_SFTP_SPECIAL ? 07777 :
+						  0777)) < 0)
 			job_fail(j, cpk_err_from_errno(errno), "cannot set the "
 				 "mode of the local file: %s", strerror(errno));
 		if (j->attr.flags & CPK_SFTP_ATTR_TIMES) {
@@ -2530,6 +2607,7 @@ static cpk_err_t run_jobs(struct cpk_sftp *s, struct run *run, size_t nfiles,
 	unsigned active = 0, i, k;
 	size_t next = 0;
 	cpk_err_t err = CPK_OK;
+	int stop = 0;		/* cancelled: start and feed nothing more */
 
 	if (maxj < 1)
 		maxj = 1;
@@ -2542,8 +2620,16 @@ static cpk_err_t run_jobs(struct cpk_sftp *s, struct run *run, size_t nfiles,
 		goto out;
 	}
 	for (;;) {
+		if (!stop && s->cancelled && s->cancelled(s->cancelled_arg)) {
+			/* failed jobs send no more data, only their CLOSE */
+			stop = 1;
+			for (k = 0; k < active; k++)
+				job_fail(order[k], CPK_ERR_INTERRUPTED,
+					 "interrupted");
+		}
 		/* Start jobs while there is room: an OPEN each. */
-		while (next < nfiles && active < maxj && s->nfree && !s->dead) {
+		while (!stop && next < nfiles && active < maxj && s->nfree &&
+		       !s->dead) {
 			struct job *j = NULL;
 
 			for (i = 0; i < maxj; i++)
@@ -2567,19 +2653,7 @@ static cpk_err_t run_jobs(struct cpk_sftp *s, struct run *run, size_t nfiles,
 			if (j->have_handle)
 				continue;
 			j->state = J_OPENING;
-			{
-				struct cpk_sftp_attr a = { 0 };
-				unsigned fl = CPK_SFTP_READ;
-
-				if (j->up) {
-					fl = CPK_SFTP_WRITE | CPK_SFTP_CREAT |
-					     CPK_SFTP_TRUNC;
-					a.flags = CPK_SFTP_ATTR_PERM;
-					a.perm = j->create_mode;
-				}
-				err = cpk_sftp_req_open(s, j->remote, fl, &a,
-							job_open_cb, j);
-			}
+			err = job_send_open(s, j);
 			if (err) {
 				if (s->dead)
 					break;
@@ -2607,11 +2681,13 @@ static cpk_err_t run_jobs(struct cpk_sftp *s, struct run *run, size_t nfiles,
 			job_finish(j);
 			if (done_cb)
 				done_cb(j, ctx);
+			free(j->msg);
+			j->msg = NULL;
 			memmove(&order[k], &order[k + 1],
 				(active - k - 1) * sizeof(*order));
 			active--;
 		}
-		if (!active && (next >= nfiles || s->dead))
+		if (!active && (next >= nfiles || s->dead || stop))
 			break;
 		if (s->dead) {
 			/* complete_all() ran every callback: loop reaps. */
@@ -2632,7 +2708,9 @@ static cpk_err_t run_jobs(struct cpk_sftp *s, struct run *run, size_t nfiles,
 		j0.fd = -1;
 		j0.run = run;
 		init(&j0, next, ctx);
-		if (!j0.err)
+		if (!j0.err && !s->dead && stop)
+			job_fail(&j0, CPK_ERR_INTERRUPTED, "interrupted");
+		else if (!j0.err)
 			job_fail(&j0, s->dead ? s->dead : CPK_ERR_IO, "%s",
 				 s->dead ? s->deadmsg : "not attempted");
 		if (j0.own_fd && j0.fd >= 0)
@@ -2640,8 +2718,11 @@ static cpk_err_t run_jobs(struct cpk_sftp *s, struct run *run, size_t nfiles,
 		run->nfailed++;
 		if (done_cb)
 			done_cb(&j0, ctx);
+		free(j0.msg);
 	}
 out:
+	for (i = 0; jobs && i < maxj; i++)
+		free(jobs[i].msg);
 	free(jobs);
 	free(order);
 	if (err)
@@ -2768,9 +2849,13 @@ static void put_init(struct job *j, size_t idx, void *ctx)
 	}
 	j->next = 0;
 	j->end = (uint64_t)st.st_size;
-	j->create_mode = st.st_mode & 0777;
+	/* private while written; the mode comes with the FSETSTAT */
+	j->create_mode = c->flags & CPK_SFTP_PRESERVE ? 0600 :
+			 c->flags & CPK_SFTP_MODE ? f->mode & 0777 :
+			 st.st_mode & 0777;
 	j->attr.flags = CPK_SFTP_ATTR_PERM | CPK_SFTP_ATTR_TIMES;
-	j->attr.perm = st.st_mode & 07777;
+	j->attr.perm = st.st_mode & (c->flags & CPK_SFTP_SPECIAL ? 07777 :
+				     0777);
 	j->attr.atime = (uint32_t)st.st_atim.tv_sec;
 	j->attr.mtime = (uint32_t)st.st_mtim.tv_sec;
 }
@@ -2793,8 +2878,12 @@ static void get_init(struct job *j, size_t idx, void *ctx)
 	j->end = (f->attr.flags & CPK_SFTP_ATTR_SIZE) ? f->attr.size :
 		 UINT64_MAX;
 	j->attr = f->attr;
-	j->create_mode = (f->attr.flags & CPK_SFTP_ATTR_PERM) ?
+	j->create_mode = c->flags & CPK_SFTP_PRESERVE ? 0600 :
+			 c->flags & CPK_SFTP_MODE ? f->mode & 0777 :
+			 (f->attr.flags & CPK_SFTP_ATTR_PERM) ?
 			 (f->attr.perm & 0777) : 0666;
+	j->create = f->create;
+	j->create_arg = f->create_arg;
 }
 
 static void many_done(struct job *j, void *ctx)
@@ -2802,6 +2891,8 @@ static void many_done(struct job *j, void *ctx)
 	struct many_ctx *c = ctx;
 
 	c->files[j->idx].err = j->err;
+	c->files[j->idx].msg = j->msg;	/* the caller's now */
+	j->msg = NULL;
 }
 
 static cpk_err_t run_many(struct cpk_sftp *s, struct cpk_sftp_file *files,
@@ -2831,6 +2922,16 @@ static cpk_err_t run_many(struct cpk_sftp *s, struct cpk_sftp_file *files,
 			many_done);
 }
 
+void cpk_sftp_files_release(struct cpk_sftp_file *files, size_t n)
+{
+	size_t i;
+
+	for (i = 0; files && i < n; i++) {
+		free(files[i].msg);
+		files[i].msg = NULL;
+	}
+}
+
 cpk_err_t cpk_sftp_put_many(struct cpk_sftp *s, struct cpk_sftp_file *files,
 			    size_t n, unsigned flags)
 {
@@ -2847,11 +2948,14 @@ cpk_err_t cpk_sftp_put(struct cpk_sftp *s, const char *local,
 		       const char *remote, unsigned flags)
 {
 	struct cpk_sftp_file f;
+	cpk_err_t err;
 
 	memset(&f, 0, sizeof(f));
 	f.local = local;
 	f.remote = remote;
-	return run_many(s, &f, 1, flags, 1);
+	err = run_many(s, &f, 1, flags, 1);
+	free(f.msg);	/* the error's message says the same */
+	return err;
 }
 
 cpk_err_t cpk_sftp_get(struct cpk_sftp *s, const char *remote,
@@ -2869,7 +2973,9 @@ cpk_err_t cpk_sftp_get(struct cpk_sftp *s, const char *remote,
 	if ((f.attr.flags & CPK_SFTP_ATTR_PERM) && !S_ISREG(f.attr.perm))
 		return cpk_err_set(CPK_ERR_INVALID, "cannot download %s:%s: "
 				   "not a regular file", s->where, remote);
-	return run_many(s, &f, 1, flags, 0);
+	err = run_many(s, &f, 1, flags, 0);
+	free(f.msg);
+	return err;
 }
 
 /* An extended reply made of N uint64 (limits@, statvfs@openssh.com). */
@@ -3152,6 +3258,8 @@ cpk_err_t cpk_sftp_new(ssh_session session, const struct cpk_sftp_opts *opts,
 			s->max_unsent = opts->max_unsent;
 		s->on_data = opts->on_data;
 		s->on_data_arg = opts->on_data_arg;
+		s->cancelled = opts->cancelled;
+		s->cancelled_arg = opts->cancelled_arg;
 		if (opts->io_timeout_ms > 0)
 			s->io_timeout_ms = opts->io_timeout_ms;
 		if (opts->subsystem)

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "xfer_priv.h"
+#include "strmap.h"
 
 #define CMD_MAX (96 * 1024)
 
@@ -70,35 +71,113 @@ static ssh_channel exec_start(ssh_session ss, const struct xplan *p,
 	return ch;
 }
 
-/* Reads the output of CH: one line per file, "HEX  NAME" (a leading
- * backslash when NAME needed escaping).  Sets HEX[i] ("" if missing). */
-static void exec_finish(ssh_channel ch, size_t n, char (*hex)[65])
+/* One line of GNU sha256sum's output, "HEX  NAME" or "HEX *NAME"; a line
+ * that starts with '\\' has NAME escaped ("\\\\", "\\n", "\\r").  Sets NAME
+ * (unescaped) and *HEX; 0 if LINE is no such line. */
+static int parse_line(const char *line, size_t len, struct cpk_buf *name,
+		      const char **hex)
 {
-	struct cpk_buf out = CPK_BUF_INIT;
+	int esc = len && *line == '\\';
+	size_t i;
+
+	if (esc) {
+		line++;
+		len--;
+	}
+	if (len < 67 || !is_hex64(line, len) || line[64] != ' ' ||
+	    (line[65] != ' ' && line[65] != '*'))
+		return 0;
+	*hex = line;
+	cpk_buf_reset(name);
+	for (i = 66; i < len; i++) {
+		char c = line[i];
+
+		if (esc && c == '\\') {
+			if (++i == len)
+				return 0;
+			c = line[i] == 'n' ? '\n' : line[i] == 'r' ? '\r' :
+			    line[i] == '\\' ? '\\' : 0;
+			if (!c)
+				return 0;
+		}
+		cpk_buf_addch(name, c);
+	}
+	return !cpk_buf_failed(name);
+}
+
+/* Reads the output of CH, one line per file it could hash, and matches
+ * each line to the file of IDX[0..N) it names: HEX[i] gets its digest
+ * (HEX[i] stays "" when no line names file i; "?" when two lines name it
+ * with different digests).  Returns how many lines were sha256sum lines;
+ * *STATUS gets the command's exit status (-1: unknown). */
+static size_t exec_finish(ssh_channel ch, const struct xplan *p,
+			  const size_t *idx, size_t n, int dir,
+			  char (*hex)[65], int *status)
+{
+	int quiet_ms = 0;
+
+	struct cpk_buf out = CPK_BUF_INIT, name = CPK_BUF_INIT;
+	struct cpk_strmap map = CPK_STRMAP_INIT;
 	char buf[16384];
-	const char *s, *end;
-	size_t i = 0;
+	const char *s, *end, *h;
+	size_t i, lines = 0;
 	int got;
 
-	while ((got = ssh_channel_read_timeout(ch, buf, sizeof(buf), 0,
-					       600000)) > 0)
-		cpk_buf_add(&out, buf, (size_t)got);
+	/* Until the end of its output: a read may also return 0 or
+	 * SSH_AGAIN with nothing there yet (the session is non-blocking), so
+	 * only EOF, a closed channel, an error or 10 minutes of silence
+	 * end it. */
+	for (;;) {
+		got = ssh_channel_read_timeout(ch, buf, sizeof(buf), 0, 1000);
+		if (got > 0) {
+			cpk_buf_add(&out, buf, (size_t)got);
+			quiet_ms = 0;
+			continue;
+		}
+		if (got == SSH_ERROR || ssh_channel_is_eof(ch) ||
+		    ssh_channel_is_closed(ch) || (quiet_ms += 1000) >= 600000)
+			break;
+	}
+	for (quiet_ms = 0; *status < 0 && quiet_ms < 5000; quiet_ms += 100) {
+		*status = ssh_channel_get_exit_status(ch);
+		if (*status < 0 && (ssh_channel_is_closed(ch) ||
+				    ssh_channel_poll_timeout(ch, 100, 0) ==
+				    SSH_ERROR))
+			break;
+	}
 	ssh_channel_send_eof(ch);
 	ssh_channel_close(ch);
 	ssh_channel_free(ch);
-	for (s = out.buf, end = out.buf + out.len; s < end && i < n; i++) {
+	for (i = 0; i < n; i++)
+		if (cpk_strmap_put(&map, remote_path(&p->e[idx[i]], dir), i,
+				   NULL) < 0)
+			goto out;	/* out of memory: nothing matched */
+	for (s = out.buf, end = out.buf + out.len; !cpk_buf_failed(&out) && s < end;) {
 		const char *nl = memchr(s, '\n', (size_t)(end - s));
-		const char *h = *s == '\\' ? s + 1 : s;
 
 		if (!nl)
 			nl = end;
-		if (is_hex64(h, (size_t)(nl - h))) {
-			memcpy(hex[i], h, 64);
-			hex[i][64] = '\0';
+		if (parse_line(s, (size_t)(nl - s), &name, &h)) {
+			lines++;
+			/* a name that is no file of the batch (or holds a NUL)
+			 * matches nothing */
+			if (strlen(name.buf) == name.len &&
+			    cpk_strmap_get(&map, name.buf, &i)) {
+				if (!hex[i][0]) {
+					memcpy(hex[i], h, 64);
+					hex[i][64] = '\0';
+				} else if (memcmp(hex[i], h, 64)) {
+					memcpy(hex[i], "?", 2);
+				}
+			}
 		}
 		s = nl + 1;
 	}
+out:
+	cpk_strmap_release(&map);
+	cpk_buf_release(&name);
 	cpk_buf_release(&out);
+	return lines;
 }
 
 /* Reads remote PATH over SFTP and hashes it. */
@@ -133,18 +212,32 @@ static cpk_err_t read_back(struct cpk_sftp *s, const char *path, char hex[65])
 	return err;
 }
 
+/* Marks E failed: "verification failed: WHY". */
+static void verify_fail(struct xent *e, const char *why)
+{
+	struct cpk_buf b = CPK_BUF_INIT;
+
+	cpk_buf_addf(&b, "verification failed: %s", why);
+	e->done = 0;
+	e->failed = 1;
+	free(e->err);
+	e->err = cpk_buf_detach(&b, NULL);
+}
+
 cpk_err_t xverify(struct xplan *p, int dir, ssh_session ss, struct cpk_sftp *s,
 		  enum cpk_xfer_verify how, uint64_t *ok)
 {
 	size_t *idx = NULL, n = 0, i, start;
 	char (*rhex)[65] = NULL, (*lhex)[65] = NULL;
+	char **why = NULL;	/* a failure's own words, else NULL */
 	cpk_err_t err = CPK_OK;
 
 	*ok = 0;
 	idx = calloc(p->n ? p->n : 1, sizeof(*idx));
 	rhex = calloc(p->n ? p->n : 1, sizeof(*rhex));
 	lhex = calloc(p->n ? p->n : 1, sizeof(*lhex));
-	if (!idx || !rhex || !lhex) {
+	why = calloc(p->n ? p->n : 1, sizeof(*why));
+	if (!idx || !rhex || !lhex || !why) {
 		err = cpk_err_set(CPK_ERR_NOMEM, "out of memory");
 		goto out;
 	}
@@ -154,6 +247,7 @@ cpk_err_t xverify(struct xplan *p, int dir, ssh_session ss, struct cpk_sftp *s,
 	for (start = 0; start < n;) {
 		size_t end = start, len = 0;
 		ssh_channel ch = NULL;
+		int status = -1, answered = 0;
 
 		while (end < n && (end == start || len < CMD_MAX))
 			len += strlen(remote_path(&p->e[idx[end++]], dir)) + 4;
@@ -161,34 +255,66 @@ cpk_err_t xverify(struct xplan *p, int dir, ssh_session ss, struct cpk_sftp *s,
 			ch = exec_start(ss, p, idx + start, end - start, dir);
 		for (i = start; i < end; i++)
 			if (cpk_xfer_sha256_file(local_path(&p->e[idx[i]], dir),
-						 lhex[i]) != 0)
+						 lhex[i]) != 0) {
 				lhex[i][0] = '\0';
-		if (ch)
-			exec_finish(ch, end - start, rhex + start);
-		for (i = start; i < end; i++)
-			if (!rhex[i][0] && how != CPK_VERIFY_EXEC &&
-			    read_back(s, remote_path(&p->e[idx[i]], dir),
-				      rhex[i]) != 0)
+				why[i] = cpk_strdup(cpk_errmsg());
+			}
+		/* A sha256sum that ran and gave lines (exit 0, or 1: some file
+		 * could not be read) answered: a file without its line is gone
+		 * (or its line is), and fails.  No sha256sum (not started,
+		 * not found, killed): the remote side is read back instead. */
+		if (ch) {
+			size_t lines = exec_finish(ch, p, idx + start,
+						   end - start, dir,
+						   rhex + start, &status);
+
+			answered = lines && (status == 0 || status == 1);
+		}
+		for (i = start; i < end && !answered && how != CPK_VERIFY_EXEC;
+		     i++) {
+			if (read_back(s, remote_path(&p->e[idx[i]], dir),
+				      rhex[i]) != 0) {
 				rhex[i][0] = '\0';
+				if (!why[i])
+					why[i] = cpk_strdup(cpk_errmsg());
+			}
+		}
 		start = end;
 	}
 	for (i = 0; i < n; i++) {
 		struct xent *e = &p->e[idx[i]];
+		struct cpk_buf b = CPK_BUF_INIT;
 
-		if (lhex[i][0] && !strcmp(lhex[i], rhex[i])) {
-			(*ok)++;
-			continue;
+		if (lhex[i][0] && rhex[i][0] == '?') {
+			verify_fail(e, "the remote sha256sum gave two different "
+				    "lines for it");
+		} else if (lhex[i][0] && rhex[i][0]) {
+			if (!strcmp(lhex[i], rhex[i]))
+				(*ok)++;
+			else
+				verify_fail(e, "SHA-256 differs");
+		} else if (!lhex[i][0]) {
+			cpk_buf_addf(&b, "cannot read the local file (%s)",
+				     why[i] ? why[i] : "out of memory");
+			verify_fail(e, cpk_buf_failed(&b) ? "cannot read the "
+				    "local file" : b.buf);
+		} else if (how == CPK_VERIFY_EXEC) {
+			verify_fail(e, "no remote SHA-256 (no sha256sum there, "
+				    "or the file is gone)");
+		} else if (why[i]) {
+			cpk_buf_addf(&b, "no remote SHA-256 (%s)", why[i]);
+			verify_fail(e, cpk_buf_failed(&b) ? "no remote SHA-256" :
+				    b.buf);
+		} else {
+			verify_fail(e, "no line for it from the remote "
+				    "sha256sum (is the file gone?)");
 		}
-		e->done = 0;
-		e->failed = 1;
-		free(e->err);
-		e->err = cpk_strdup(!rhex[i][0] ? "verification failed: no "
-				    "remote SHA-256 (no sha256sum there?)" :
-				    !lhex[i][0] ? "verification failed: cannot "
-				    "read the local file" : "verification "
-				    "failed: SHA-256 differs");
+		cpk_buf_release(&b);
 	}
 out:
+	for (i = 0; why && i < n; i++)
+		free(why[i]);
+	free(why);
 	free(idx);
 	free(rhex);
 	free(lhex);

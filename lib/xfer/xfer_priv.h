@@ -30,21 +30,46 @@ CPK_INTERNAL void xsha256_release(struct xsha256 *c);
 
 struct xfs {
 	struct cpk_sftp *s;	/* NULL: local */
+	/* A local destination (at): every path under PREFIX is reached from
+	 * the directory fd ROOT a component at a time, no symlink followed
+	 * (openat O_NOFOLLOW|O_DIRECTORY); ROOT and PREFIX are borrowed.  The
+	 * operand itself was resolved once, as cp does.  CDIR/CFD: the last
+	 * parent directory opened (CDIR NULL: none), closed by
+	 * xfs_release().  at 0: paths are used as given. */
+	int at;
+	int root;
+	const char *prefix;
+	char *cdir;
+	int cfd;
 };
+/* Closes what F has cached.  F stays usable. */
+CPK_INTERNAL void xfs_release(struct xfs *f);
 
-enum { XT_OTHER, XT_FILE, XT_DIR, XT_LINK };
+/* XT_BAD: a listed name that is no file name (empty, or holding '/' or a
+ * NUL): its name in the listing is its quoted form (xfs_quote()), its size
+ * the reason (XBAD_*), and it must never be joined to a path. */
+enum { XT_OTHER, XT_FILE, XT_DIR, XT_LINK, XT_BAD };
+enum { XBAD_EMPTY = 1, XBAD_NUL, XBAD_SLASH };
 struct xstat {
 	int type;		/* XT_* */
 	uint64_t size;
 	uint32_t mode;		/* permission bits (07777) */
 	uint32_t atime, mtime;
 };
+/* Appends the LEN bytes of S to B as a C string literal: in double quotes,
+ * '"' and '\\' escaped, \n \t \r, other bytes below 0x20 or from 0x7f
+ * as \ooo.  The one form names from the other side are shown in. */
+CPK_INTERNAL void xfs_quote(struct cpk_buf *b, const char *s, size_t len);
+/* Why an XT_BAD entry was refused ("a '/' inside the name", ...). */
+CPK_INTERNAL const char *xfs_bad_why(const struct xstat *st);
 
 CPK_INTERNAL cpk_err_t xfs_stat(const struct xfs *f, const char *path,
 				int follow, struct xstat *st);
 /* Entries of directory PATH (no "." or ".."), sorted by name: *NAMES is a
  * new array of *N new strings (xfs_names_free()), *STS a new array (free())
- * of their lstat attributes. */
+ * of their lstat attributes.  Every name is checked here, the one place
+ * listings of both sides pass through: one that is no file name comes as
+ * an XT_BAD entry. */
 CPK_INTERNAL cpk_err_t xfs_list(const struct xfs *f, const char *path,
 				char ***names, struct xstat **sts, size_t *n);
 CPK_INTERNAL void xfs_names_free(char **names, size_t n);
@@ -80,18 +105,50 @@ CPK_INTERNAL cpk_err_t xfs_sort(char **names, struct xstat *sts, size_t n);
 CPK_INTERNAL void xfs_listing_release(struct xlisting *l);
 CPK_INTERNAL cpk_err_t xfs_readlink(const struct xfs *f, const char *path,
 				    char **out);
-/* mkdir; an existing directory is fine, an existing non-directory is
- * CPK_ERR_EXISTS with a message saying a directory is needed. */
-CPK_INTERNAL cpk_err_t xfs_mkdir(const struct xfs *f, const char *path,
+/* mkdir with MODE as given; an existing directory is fine, an existing
+ * non-directory is CPK_ERR_EXISTS with a message saying a directory is
+ * needed.  Below a
+ * local root, a symlink on the way or at PATH is XFS_ERR_LINK ("... is a
+ * symbolic link, not followed"). */
+CPK_INTERNAL cpk_err_t xfs_mkdir(struct xfs *f, const char *path,
 				 uint32_t mode);
-CPK_INTERNAL cpk_err_t xfs_symlink(const struct xfs *f, const char *target,
+#define XFS_ERR_LINK CPK_ERR_INVALID
+CPK_INTERNAL cpk_err_t xfs_symlink(struct xfs *f, const char *target,
 				   const char *path);
-CPK_INTERNAL cpk_err_t xfs_rename(const struct xfs *f, const char *from,
+/* Renames FROM over TO (local: in one directory below the root). */
+CPK_INTERNAL cpk_err_t xfs_rename(struct xfs *f, const char *from,
 				  const char *to);
-CPK_INTERNAL cpk_err_t xfs_remove(const struct xfs *f, const char *path);
-/* Sets mode (if MODE_TOO) and times of PATH. */
-CPK_INTERNAL cpk_err_t xfs_setattr(const struct xfs *f, const char *path,
-				   const struct xstat *st, int mode_too);
+CPK_INTERNAL cpk_err_t xfs_remove(struct xfs *f, const char *path);
+/* Sets mode MODE (unless -1) and the times of TIMES (unless NULL) of PATH:
+ * a temporary file of this copy or a directory.  Locally on an fd opened
+ * with O_NOFOLLOW (a temporary file must pass xfs_open_tmp()'s check). */
+CPK_INTERNAL cpk_err_t xfs_setattr(struct xfs *f, const char *path, int mode,
+				   const struct xstat *times);
+/* A local temporary file for writing: with CREATE a new one (O_CREAT|
+ * O_EXCL|O_NOFOLLOW, mode MODE; whatever holds the name is unlinked, never
+ * followed, and the creation tried once more), else the existing one
+ * reopened (O_NOFOLLOW), which must be a regular file of this user with
+ * one link.  *FD: the new fd. */
+CPK_INTERNAL cpk_err_t xfs_open_tmp(struct xfs *f, const char *path,
+				    int create, uint32_t mode, int *fd);
+
+/* The local destination below its root (fsdst.c): what the xfs_* calls
+ * above do when F->at. */
+struct stat;
+CPK_INTERNAL cpk_err_t xdst_lstat(const struct xfs *f, const char *path,
+				  struct stat *st);
+CPK_INTERNAL cpk_err_t xdst_mkdir(struct xfs *f, const char *path,
+				  uint32_t mode);
+CPK_INTERNAL cpk_err_t xdst_symlink(struct xfs *f, const char *target,
+				    const char *path);
+CPK_INTERNAL cpk_err_t xdst_rename(struct xfs *f, const char *from,
+				   const char *to);
+/* Removes temporary file PATH: a regular file of this user only. */
+CPK_INTERNAL cpk_err_t xdst_remove(struct xfs *f, const char *path);
+CPK_INTERNAL cpk_err_t xdst_setattr(struct xfs *f, const char *path, int mode,
+				    const struct xstat *times);
+CPK_INTERNAL cpk_err_t xdst_open_tmp(struct xfs *f, const char *path,
+				     int create, uint32_t mode, int *fd);
 
 /* ---- the plan (plan.c) ----------------------------------------------- */
 
@@ -107,6 +164,8 @@ struct xent {
 	uint32_t left;		/* chunks not done yet */
 	unsigned char *cdone;	/* nchunks flags (big files) */
 	int done, failed;
+	int resumable;		/* failed with its connection (or interrupted):
+				 * a journal may resume its temporary file */
 	char *err;		/* why it failed */
 };
 
@@ -135,6 +194,15 @@ struct xdir {
 	char *err;
 };
 
+#define XPLAN_TOKEN_LEN 16	/* hex digits of a copy's random token */
+
+/* A listed name the walk refused (XT_BAD): a file that failed. */
+struct xbad {
+	char *where;		/* DIR/"quoted name", in the plan's string
+				 * blocks: for messages, never a path */
+	const char *why;	/* xfs_bad_why() */
+};
+
 /*
  * The plan of one segment of a copy: the walk hands out the tree in
  * segments of at most `seg_max` entries (and about XPLAN_SEG_BYTES of
@@ -156,6 +224,9 @@ struct xplan {
 	struct xdir *closed;	/* directories closed in this segment, in
 				 * post-order (children before parents) */
 	size_t nclosed, capclosed;
+	struct xbad *bad;	/* names refused in this segment */
+	size_t nbad, capbad;
+	char token[XPLAN_TOKEN_LEN + 1];	/* of the temporary names */
 };
 
 #define XPLAN_PARTS 16
@@ -172,6 +243,10 @@ CPK_INTERNAL int xplan_full(const struct xplan *p, size_t seg_max);
 /* Records directory DST (attributes ST) as closed; DST is copied. */
 CPK_INTERNAL cpk_err_t xplan_close_dir(struct xplan *p, const char *dst,
 				       const struct xstat *st);
+/* Records the refused name QUOTED (an XT_BAD entry, attributes ST) of
+ * directory DIR: counted as a file, reported as failed. */
+CPK_INTERNAL cpk_err_t xplan_bad(struct xplan *p, const char *dir,
+				 const char *quoted, const struct xstat *st);
 /* Appends an entry; the strings are copied into the plan and freed (also on
  * failure). */
 CPK_INTERNAL cpk_err_t xplan_add(struct xplan *p, char *src, char *dst,
@@ -247,8 +322,9 @@ CPK_INTERNAL cpk_err_t xwalk_fill(struct xwalk *w, struct xplan *p,
  * else DST.  A new string, NULL on allocation failure. */
 CPK_INTERNAL char *xplan_dst_root(const char *src, const char *dst,
 				  int dst_is_dir);
-/* ".NAME.cpk-part" beside PATH.  A new string. */
-CPK_INTERNAL char *xplan_tmp_name(const char *path);
+/* ".NAME.TOKEN.cpk-part" beside PATH (TOKEN: the copy's 16 random hex
+ * digits).  A new string. */
+CPK_INTERNAL char *xplan_tmp_name(const char *path, const char *token);
 /* DIR/NAME (DIR "" gives NAME).  A new string. */
 CPK_INTERNAL char *xplan_join(const char *dir, const char *name);
 /* SHA-256 hex over every entry's rel, type, size, mode and mtime (of this
@@ -258,8 +334,9 @@ CPK_INTERNAL void xplan_digest(const struct xplan *p, char hex[65]);
 /* ---- the journal (journal.c) ------------------------------------------ */
 
 /*
- * A text file:  the header (lines up to "."), then records appended and
- * fsync'ed as work completes: "S K BASE N SHA256" (segment K, entries
+ * A text file:  the header (lines up to "."), "K TOKEN" (the random part
+ * of the temporary names, 16 lowercase hex digits, once), then records
+ * appended and fsync'ed as work completes: "S K BASE N SHA256" (segment K, entries
  * BASE..BASE+N-1, was planned; the digest of xplan_digest(), written before
  * any record of its entries), "C FILE CHUNK" (a chunk of a big file is at
  * the destination, in its temporary file) and "F FILE" (FILE is complete
@@ -279,16 +356,23 @@ struct xrchunk {
 	uint64_t g;
 	uint32_t c;
 };
-/* What an earlier run recorded: its segments, a bit per finished file and
- * the finished chunks of files not finished (sorted). */
+/* Finished files LO..HI-1. */
+struct xrange {
+	uint64_t lo, hi;
+};
+/* What an earlier run recorded: its segments, the finished files (sorted,
+ * disjoint ranges) and the finished chunks of files not finished (sorted).
+ * Memory grows with the journal's records, never with the numbers in
+ * them. */
 struct xresume {
 	struct xseg *segs;
 	size_t nsegs;
-	unsigned char *fdone;
-	uint64_t nbits;
+	struct xrange *fdone;
+	size_t nfdone, capfdone;
 	struct xrchunk *chunks;
 	size_t nchunks, capchunks;
 	size_t records;
+	char token[XPLAN_TOKEN_LEN + 1];	/* its "K" record ("": none) */
 };
 /* The header text for a transfer (a new string). */
 CPK_INTERNAL char *xjournal_header(int dir, const char *const *srcs,
@@ -297,14 +381,25 @@ CPK_INTERNAL char *xjournal_header(int dir, const char *const *srcs,
 				   unsigned parts, size_t seg);
 /* Reads journal F (positioned at its start) into *R when its header is
  * HEADER.  Another header is CPK_ERR_INVALID ("another transfer"), a bad
- * record too ("damaged record at byte N"). */
+ * record too ("damaged record at byte N: why").  Every number is bounded:
+ * a record is at most XJOURNAL_LINE bytes; segment K is the next one, of
+ * at most the header's "segment" entries, starting where the last ended;
+ * FILE lies in a recorded segment; CHUNK below 2^32. */
 CPK_INTERNAL cpk_err_t xresume_load(FILE *f, const char *header,
 				    struct xresume *r);
+#define XJOURNAL_LINE 256
 CPK_INTERNAL void xresume_release(struct xresume *r);
 /* Opens PATH: reads it into *R if it exists with the same header, else
  * creates it with HEADER. */
 CPK_INTERNAL cpk_err_t xjournal_open(struct xjournal *j, const char *path,
 				     const char *header, struct xresume *r);
+/* Right after xjournal_open(): TOKEN (XPLAN_TOKEN_LEN lowercase hex
+ * digits, the temporary names' random part) is replaced by R's "K" record
+ * if the journal has one, else recorded in J, so that a resume finds the
+ * temporary files again. */
+CPK_INTERNAL cpk_err_t xjournal_token(struct xjournal *j,
+				      const struct xresume *r,
+				      char token[XPLAN_TOKEN_LEN + 1]);
 /* Segment K has been planned as P: if R recorded it, checks that it is the
  * same (else CPK_ERR_INVALID: the sources changed) and marks what R says
  * is done; else records it in J (if J is open). */
@@ -330,5 +425,17 @@ CPK_INTERNAL void xjournal_close(struct xjournal *j, int remove);
 CPK_INTERNAL cpk_err_t xverify(struct xplan *p, int dir, ssh_session session,
 			       struct cpk_sftp *s, enum cpk_xfer_verify how,
 			       uint64_t *ok);
+
+/* ---- known_hosts markers (knownhosts.c) ------------------------------ */
+
+/* Whether the known_hosts file PATH has a "@revoked" line for the host key
+ * whose wire blob is BLOB (LEN bytes): same key type and blob, whatever
+ * host field the line has (stricter than OpenSSH, which also matches the
+ * host).  *LINE_NO: the number of the first such line, 0 if none.  A file
+ * that is missing, cannot be opened or is not a regular file has none;
+ * lines too long or malformed are skipped; a NUL ends a line.  An error only
+ * when reading fails midway, or out of memory. */
+CPK_INTERNAL cpk_err_t xkh_revoked(const char *path, const unsigned char *blob,
+				   size_t len, unsigned long *line_no);
 
 #endif

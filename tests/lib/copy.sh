@@ -106,6 +106,24 @@ other_sshd() {
 	for v in "${saved[@]}"; do export "$v"; done
 }
 
+# fake_sha256sum_sshd: other_sshd (ed25519) where "exec sha256sum ..."
+# commands run with $SCRATCH/fakebin first on PATH (the test puts its lying
+# sha256sum there) and anything else gets the real SFTP server; V is then
+# cpk copy against it.
+fake_sha256sum_sshd() {
+	cat >"$SCRATCH/force" <<EOF
+#!/bin/sh
+case "\$SSH_ORIGINAL_COMMAND" in
+"exec sha256sum "*) PATH=$SCRATCH/fakebin:\$PATH; eval "\$SSH_ORIGINAL_COMMAND";;
+*) exec $SFTP_SERVER;;
+esac
+EOF
+	chmod 755 "$SCRATCH/force" "$SCRATCH/fakebin/sha256sum"
+	SSHD_EXTRA_CONFIG="ForceCommand $SCRATCH/force" other_sshd ed25519
+	V=("$CPK" copy -q -F none -P "$O_PORT" -i "$SSHD_KEY" -o "UserKnownHostsFile=$O_KNOWN_HOSTS"
+	   -o GlobalKnownHostsFile=/dev/null)
+}
+
 # gated_sshd: another sshd (other_sshd) with a subsystem "sftp-gate": the
 # sftp-server behind a filter of the client's SFTP packets that, once it
 # has passed a RENAME (or posix-rename) whose packet holds the text in

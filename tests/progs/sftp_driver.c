@@ -615,6 +615,7 @@ static void test_many(ssh_session ss)
 	}
 	t0 = now_s();
 	err = cpk_sftp_put_many(s, f, N, CPK_SFTP_PRESERVE);
+	cpk_sftp_files_release(f, N);
 	ok(!err, "put_many: 500 files in %.3f s%s%s", now_s() - t0,
 	   err ? ": " : "", err ? cpk_errmsg() : "");
 	for (i = 0; i < N; i++) {
@@ -649,6 +650,7 @@ static void test_many(ssh_session ss)
 
 	t0 = now_s();
 	err = cpk_sftp_get_many(s, g, N, CPK_SFTP_PRESERVE);
+	cpk_sftp_files_release(g, N);
 	ok(!err, "get_many: 500 files in %.3f s%s%s", now_s() - t0,
 	   err ? ": " : "", err ? cpk_errmsg() : "");
 	bad = badattr = 0;
@@ -669,6 +671,7 @@ static void test_many(ssh_session ss)
 		unlink(bpath[i]);
 	}
 	err = cpk_sftp_get_many(s, g, 20, 0);
+	cpk_sftp_files_release(g, 20);
 	bad = 0;
 	for (i = 0; i < 20; i++)
 		if (g[i].err || !same_file(lpath[i], bpath[i]))
@@ -681,6 +684,10 @@ static void test_many(ssh_session ss)
 	ok(err == CPK_ERR_NOTFOUND && f[3].err == CPK_ERR_NOTFOUND &&
 	   !f[2].err && !f[4].err && has(cpk_errmsg(), "does-not-exist"),
 	   "put_many: a missing local file fails alone: %s", cpk_errmsg());
+	ok(f[3].msg && has(f[3].msg, "does-not-exist") && !f[2].msg && !f[4].msg,
+	   "put_many: the failed file's own message names it: %s",
+	   f[3].msg ? f[3].msg : "(none)");
+	cpk_sftp_files_release(f, 10);
 	cpk_sftp_free(s);
 }
 
@@ -970,6 +977,7 @@ static void test_permission(ssh_session ss)
 		f[i].remote = rp[i];
 	}
 	err = cpk_sftp_put_many(s, f, 3, 0);
+	cpk_sftp_files_release(f, 3);
 	ok(err == CPK_ERR_PERM && f[0].err == CPK_ERR_PERM &&
 	   f[2].err == CPK_ERR_PERM && has(cpk_errmsg(), "3 of 3"),
 	   "put_many into it: each file denied: %s", cpk_errmsg());
@@ -1006,6 +1014,7 @@ static void test_midway_errors(ssh_session ss)
 	g.attr.flags = CPK_SFTP_ATTR_SIZE;
 	g.attr.size = 3u << 20;
 	err = cpk_sftp_get_many(s, &g, 1, 0);
+	cpk_sftp_files_release(&g, 1);
 	ok(err == CPK_ERR_IO && g.err == CPK_ERR_IO &&
 	   has(cpk_errmsg(), "read at offset"),
 	   "download of a directory: READs fail: %s", cpk_errmsg());
@@ -1099,6 +1108,7 @@ static void test_dead_many(void)
 	k.fd = ssh_get_fd(ss);
 	t0 = now_s();
 	err = cpk_sftp_put_many(s, f, N, 0);
+	cpk_sftp_files_release(f, N);
 	for (i = 0; i < N; i++) {
 		if (f[i].err == CPK_OK && same_file(src, rp[i]))
 			okc++;

@@ -231,6 +231,7 @@ int main(int argc, char **argv)
 		}
 		t1 = now_s();
 		err = cpk_sftp_put_many(s, f, nfiles, flags);
+		cpk_sftp_files_release(f, nfiles);
 		for (i = 0; i < nfiles; i++) {
 			free(names[i]);
 			free((char *)f[i].remote);
@@ -270,6 +271,7 @@ int main(int argc, char **argv)
 		nfiles = k;
 		t1 = now_s();
 		err = cpk_sftp_get_many(s, f, k, flags);
+		cpk_sftp_files_release(f, k);
 		for (i = 0; i < k; i++) {
 			free((char *)f[i].local);
 			free((char *)f[i].remote);

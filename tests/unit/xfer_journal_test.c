@@ -73,7 +73,7 @@ int main(void)
 	struct xresume r;
 	struct xjournal j;
 	char *h, *h2, path[] = "/tmp/cpk-journal-test.XXXXXX";
-	char txt[2048], s0[128], s1[128], s0b[128];
+	char txt[4096], s0[128], s1[128], s0b[128];
 	unsigned parts;
 	size_t seg;
 	int fd;
@@ -215,6 +215,127 @@ int main(void)
 	snprintf(txt, sizeof(txt), "cpk-journal 1\ndirection put\n.\nC 0 0\n");
 	ok(load(txt, h, &r) == CPK_ERR_INVALID &&
 	   strstr(cpk_errmsg(), "another transfer"), "another header: refused");
+
+	/* every number read is bounded */
+	{
+		char hex[65], big[600], *hb;
+		size_t at;
+
+		make_plan(&q, 0, 100);
+		xplan_digest(&q, hex);
+		xplan_release(&q);
+		/* the hang: N near 2^64, then a file number near it */
+		snprintf(txt, sizeof(txt), "%sS 0 0 18446744073709551615 %s\n"
+			 "F 18446744073709551614\n", h, hex);
+		ok(load(txt, h, &r) == CPK_ERR_INVALID &&
+		   strstr(cpk_errmsg(), "bigger than the header"),
+		   "a segment of 2^64-1 entries: damaged (%s)", cpk_errmsg());
+		snprintf(txt, sizeof(txt), "%sS 0 0 16385 %s\n", h, hex);
+		ok(load(txt, h, &r) == CPK_ERR_INVALID,
+		   "a segment one entry bigger than the header's: damaged");
+		snprintf(txt, sizeof(txt), "%sS 0 0 16384 %s\nF 16383\n", h, hex);
+		ok(load(txt, h, &r) == CPK_OK, "a segment of the header's size "
+		   "loads");
+		xresume_release(&r);
+		/* the biggest segment a journal may name: the finished files
+		 * cost memory per record, not per number */
+		hb = xjournal_header(CPK_XFER_PUT, srcs, 1, "/d", MiB, MiB, 0,
+				     1u << 30);
+		snprintf(txt, sizeof(txt), "%sS 0 0 1073741824 %s\nF 1073741823\n"
+			 "F 0\nF 5\nF 4\nF 6\nF 5\n", hb, hex);
+		ok(load(txt, hb, &r) == CPK_OK && r.nfdone == 3 &&
+		   r.fdone[0].lo == 0 && r.fdone[0].hi == 1 &&
+		   r.fdone[1].lo == 4 && r.fdone[1].hi == 7 &&
+		   r.fdone[2].lo == 1073741823 && r.capfdone <= 64,
+		   "finished files 0, 4-6 and 2^30-1: three ranges, sorted and "
+		   "joined");
+		xresume_release(&r);
+		free(hb);
+		/* a record longer than any: damaged, even if it parses */
+		memset(big, '0', sizeof(big));
+		snprintf(big + 300, sizeof(big) - 300, "2\n");
+		snprintf(txt, sizeof(txt), "%s%sF %s", h, s0, big);
+		ok(load(txt, h, &r) == CPK_ERR_INVALID &&
+		   strstr(cpk_errmsg(), "longer than any record"),
+		   "a record of 300 bytes: damaged");
+		snprintf(txt, sizeof(txt), "%s%sF %s", h, s0, big + 300 - 200);
+		ok(load(txt, h, &r) == CPK_OK,
+		   "a record of 200 bytes (leading zeros) loads");
+		xresume_release(&r);
+		snprintf(txt, sizeof(txt), "%s%sC 1 4294967296\n", h, s0);
+		ok(load(txt, h, &r) == CPK_ERR_INVALID &&
+		   strstr(cpk_errmsg(), "chunk number"),
+		   "chunk 2^32: damaged");
+		snprintf(txt, sizeof(txt), "%s%sC 1 4294967295\n", h, s0);
+		ok(load(txt, h, &r) == CPK_OK, "chunk 2^32-1 loads");
+		make_plan(&q, 0, 100);
+		ok(xjournal_segment(NULL, &r, 0, &q) == CPK_ERR_INVALID &&
+		   strstr(cpk_errmsg(), "\"C 1 4294967295\" names a chunk that "
+			  "src/big does not have"),
+		   "  and is refused when applied, naming it: %s", cpk_errmsg());
+		xplan_release(&q);
+		xresume_release(&r);
+		/* the byte offset of the bad record */
+		snprintf(txt, sizeof(txt), "%s%sF 1\nF 9\n", h, s0);
+		at = strlen(h) + strlen(s0) + 4;
+		snprintf(big, sizeof(big), "damaged record at byte %zu: a file "
+			 "past the recorded segments", at);
+		ok(load(txt, h, &r) == CPK_ERR_INVALID &&
+		   strstr(cpk_errmsg(), big), "the message names the byte: %s",
+		   cpk_errmsg());
+		/* out of order: each is found */
+		snprintf(txt, sizeof(txt), "%s%s%sF 4\nF 2\nF 3\n", h, s0, s1);
+		ok(load(txt, h, &r) == CPK_OK && r.nfdone == 1,
+		   "files 4, 2, 3: one range");
+		make_plan(&q, 1, 100);
+		ok(xjournal_segment(NULL, &r, 1, &q) == CPK_OK && q.e[0].done &&
+		   q.e[1].done, "  both files of segment 1 done");
+		xplan_release(&q);
+		make_plan(&q, 0, 100);
+		ok(xjournal_segment(NULL, &r, 0, &q) == CPK_OK && q.e[2].done &&
+		   !q.e[1].done, "  entry 2 done, entry 1 not");
+		xplan_release(&q);
+		xresume_release(&r);
+		snprintf(txt, sizeof(txt), "%s%sF 0\n", h, s0);
+		make_plan(&q, 0, 100);
+		ok(load(txt, h, &r) == CPK_OK &&
+		   xjournal_segment(NULL, &r, 0, &q) == CPK_ERR_INVALID &&
+		   strstr(cpk_errmsg(), "\"F 0\" names src, not a file"),
+		   "F of a directory: the message names it: %s", cpk_errmsg());
+		xplan_release(&q);
+		xresume_release(&r);
+	}
+	/* the layout a journal gives a resume is bounded */
+	{
+		static const struct {
+			const char *hdr;
+			int ok;
+		} lay[] = {
+			{ "chunk 1 1 parts 1048576\nsegment 1073741824\n.\n", 1 },
+			{ "chunk 1 1 parts 1048577\nsegment 16\n.\n", 0 },
+			{ "chunk 1 1 parts 0\nsegment 16\n.\n", 0 },
+			{ "chunk 1 1 parts 16\nsegment 1073741825\n.\n", 0 },
+			{ "chunk 1 1 parts 16\nsegment 0\n.\n", 0 },
+			{ "chunk 1 1 parts 16\nsegment 18446744073709551616\n.\n",
+			  0 },
+		};
+		char lp[] = "/tmp/cpk-journal-lay.XXXXXX";
+		size_t i;
+
+		fd = mkstemp(lp);
+		for (i = 0; i < sizeof(lay) / sizeof(lay[0]); i++) {
+			FILE *f = fopen(lp, "w");
+
+			fputs(lay[i].hdr, f);
+			fclose(f);
+			parts = 0;
+			seg = 0;
+			ok(xjournal_layout(lp, &parts, &seg) == lay[i].ok,
+			   "layout %zu %s", i, lay[i].ok ? "taken" : "refused");
+		}
+		close(fd);
+		unlink(lp);
+	}
 
 	/* open, record a segment and work, reopen */
 	fd = mkstemp(path);

@@ -71,9 +71,11 @@ int main(void)
 		   "not a dir: DST is the new name");
 	is_new_str(xplan_dst_root("dir/.", "/dst", 1), "/dst",
 		   "'dir/.' copies into DST itself");
-	is_new_str(xplan_tmp_name("/x/y/file name"), "/x/y/.file name.cpk-part",
-		   "temporary name beside the file");
-	is_new_str(xplan_tmp_name("rel"), ".rel.cpk-part",
+	is_new_str(xplan_tmp_name("/x/y/file name", "0123456789abcdef"),
+		   "/x/y/.file name.0123456789abcdef.cpk-part",
+		   "temporary name beside the file, with the token");
+	is_new_str(xplan_tmp_name("rel", "00ff00ff00ff00ff"),
+		   ".rel.00ff00ff00ff00ff.cpk-part",
 		   "temporary name of a bare name");
 	is_new_str(xplan_join("", "a"), "a",
 		   "join with an empty dir");
@@ -147,10 +149,12 @@ int main(void)
 		add_file(&p, n, 1000);
 	}
 	add_file(&p, "edge", 2 * MiB);
+	memcpy(p.token, "5555aaaa5555aaaa", XPLAN_TOKEN_LEN + 1);
 	ok(xplan_tasks(&p, 1 * MiB, 1 * MiB, 4) == CPK_OK, "tasks planned");
 	is_int(p.e[0].nchunks, 11, "10 MiB + 3 in 1 MiB chunks: 11");
 	is_int(p.e[1001].nchunks, 2, "exactly 2 MiB: 2 chunks");
-	is_str(p.e[0].tmp, "/d/.big.cpk-part", "a big file's temporary name set");
+	is_str(p.e[0].tmp, "/d/.big.5555aaaa5555aaaa.cpk-part",
+	       "a big file's temporary name set, with the plan's token");
 	ok(p.e[5].tmp == NULL, "small files': made when their batch runs");
 	covered = 0;
 	for (i = 0; i < p.nt; i++) {
