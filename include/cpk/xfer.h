@@ -72,7 +72,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "cpk/conn.h"
 #include "cpk/error.h"
 
 #ifdef __cplusplus
@@ -80,6 +79,38 @@ extern "C" {
 #endif
 
 struct cpk_xfer;
+
+/* ---- connections (how each SSH connection of a copy is made) ---------- */
+
+enum cpk_hostkey_policy {
+	CPK_HOSTKEY_STRICT = 0,	/* known_hosts must hold this key (default) */
+	CPK_HOSTKEY_ACCEPT_NEW,	/* unknown: add it to the user's known_hosts;
+				 * changed: still refused */
+	CPK_HOSTKEY_NO_CHECK	/* accept any key (tests, throwaway hosts) */
+};
+
+struct cpk_conn_opts {
+	const char *host;	/* required: name or address (or a Host alias
+				 * of the ssh_config) */
+	unsigned port;		/* 0: from ssh_config, else 22 */
+	const char *user;	/* NULL: from ssh_config, else the local user */
+	const char *const *identities;	/* NULL-terminated private key files
+				 * tried before the ssh_config/default ones;
+				 * NULL: none extra */
+	int no_agent;		/* 1: do not use ssh-agent (SSH_AUTH_SOCK) */
+	const char *config;	/* ssh_config file like ssh -F; NULL: the
+				 * user's and system's; "none": no file */
+	const char *ciphers;	/* e.g. "aes128-gcm@openssh.com"; NULL:
+				 * ssh_config / libssh default */
+	const char *known_hosts;	/* NULL: ssh_config UserKnownHostsFile,
+				 * else ~/.ssh/known_hosts */
+	const char *global_known_hosts;	/* NULL: /etc/ssh/ssh_known_hosts */
+	enum cpk_hostkey_policy hostkey_policy;
+	int connect_timeout_ms;	/* TCP connect + key exchange + auth
+				 * (10000) */
+	int log_verbosity;	/* libssh SSH_LOG_* (0: none) */
+};
+
 
 enum cpk_xfer_dir {
 	CPK_XFER_PUT = 1,	/* local sources -> remote destination */

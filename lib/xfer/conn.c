@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cpk/conn.h"
+#include "conn.h"
 #include "internal.h"
 #include "sshfp.h"
 #include "xfer_priv.h"

@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "cpk/sftp.h"
+#include "sftp.h"
 #include "cpk/xfer.h"
 #include "internal.h"
 

@@ -19,8 +19,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cpk/conn.h"
-#include "cpk/sftp.h"
+#include "../../lib/xfer/conn.h"
+#include "../../lib/xfer/sftp.h"
 #include "cpk/buf.h"
 #include "banned.h"
 

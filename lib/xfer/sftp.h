@@ -48,6 +48,10 @@
 #include <libssh/libssh.h>
 
 #include "cpk/error.h"
+/* not exported from the shared library (as lib/util/internal.h) */
+#ifndef CPK_INTERNAL
+#define CPK_INTERNAL __attribute__((visibility("hidden")))
+#endif
 
 #ifdef __cplusplus
 extern "C" {
@@ -97,9 +101,9 @@ struct cpk_sftp_opts {
  * more connections to set up.
  */
 struct cpk_sftp_mux;
-cpk_err_t cpk_sftp_mux_new(ssh_session session, struct cpk_sftp_mux **out);
+CPK_INTERNAL cpk_err_t cpk_sftp_mux_new(ssh_session session, struct cpk_sftp_mux **out);
 /* Frees M (NULL accepted); its channels must be freed first. */
-void cpk_sftp_mux_free(struct cpk_sftp_mux *m);
+CPK_INTERNAL void cpk_sftp_mux_free(struct cpk_sftp_mux *m);
 
 /* The limits in force after cpk_sftp_new() (see cpk_sftp_info()). */
 struct cpk_sftp_info {
@@ -117,15 +121,15 @@ struct cpk_sftp_info {
 /* Opens a channel on SESSION (connected and authenticated; borrowed: it must
  * outlive *OUT) and starts SFTP.  OPTS may be NULL.  On success *OUT is a new
  * handle for cpk_sftp_free(). */
-cpk_err_t cpk_sftp_new(ssh_session session, const struct cpk_sftp_opts *opts,
+CPK_INTERNAL cpk_err_t cpk_sftp_new(ssh_session session, const struct cpk_sftp_opts *opts,
 		       struct cpk_sftp **out);
 /* Closes the channel and frees S.  Accepts NULL.  Not from a callback. */
-void cpk_sftp_free(struct cpk_sftp *s);
+CPK_INTERNAL void cpk_sftp_free(struct cpk_sftp *s);
 /* Fills *INFO.  Never fails. */
-void cpk_sftp_info(const struct cpk_sftp *s, struct cpk_sftp_info *info);
+CPK_INTERNAL void cpk_sftp_info(const struct cpk_sftp *s, struct cpk_sftp_info *info);
 /* Sets io_timeout_ms (see cpk_sftp_opts; 0: the default) from now on, e.g.
  * a short one once the handshake is done.  Never fails. */
-void cpk_sftp_set_io_timeout(struct cpk_sftp *s, int ms);
+CPK_INTERNAL void cpk_sftp_set_io_timeout(struct cpk_sftp *s, int ms);
 
 /* ---- types ----------------------------------------------------------- */
 
@@ -174,62 +178,62 @@ struct cpk_sftp_name {
 
 /* Opens PATH with CPK_SFTP_* FLAGS; MODE is used when the file is created
  * (the server's umask applies).  *H receives the handle. */
-cpk_err_t cpk_sftp_open(struct cpk_sftp *s, const char *path, unsigned flags,
+CPK_INTERNAL cpk_err_t cpk_sftp_open(struct cpk_sftp *s, const char *path, unsigned flags,
 			uint32_t mode, struct cpk_sftp_handle *h);
-cpk_err_t cpk_sftp_close(struct cpk_sftp *s, const struct cpk_sftp_handle *h);
+CPK_INTERNAL cpk_err_t cpk_sftp_close(struct cpk_sftp *s, const struct cpk_sftp_handle *h);
 /* One READ of at most LEN bytes (LEN <= chunk) at OFF into BUF.  *GOT is the
  * number of bytes read, 0 at end of file. */
-cpk_err_t cpk_sftp_read(struct cpk_sftp *s, const struct cpk_sftp_handle *h,
+CPK_INTERNAL cpk_err_t cpk_sftp_read(struct cpk_sftp *s, const struct cpk_sftp_handle *h,
 			uint64_t off, void *buf, size_t len, size_t *got);
 /* Writes LEN bytes of BUF at OFF, in pipelined chunk-sized WRITEs. */
-cpk_err_t cpk_sftp_write(struct cpk_sftp *s, const struct cpk_sftp_handle *h,
+CPK_INTERNAL cpk_err_t cpk_sftp_write(struct cpk_sftp *s, const struct cpk_sftp_handle *h,
 			 uint64_t off, const void *buf, size_t len);
-cpk_err_t cpk_sftp_stat(struct cpk_sftp *s, const char *path,
+CPK_INTERNAL cpk_err_t cpk_sftp_stat(struct cpk_sftp *s, const char *path,
 			struct cpk_sftp_attr *attr);	/* follows symlinks */
-cpk_err_t cpk_sftp_lstat(struct cpk_sftp *s, const char *path,
+CPK_INTERNAL cpk_err_t cpk_sftp_lstat(struct cpk_sftp *s, const char *path,
 			 struct cpk_sftp_attr *attr);
-cpk_err_t cpk_sftp_fstat(struct cpk_sftp *s, const struct cpk_sftp_handle *h,
+CPK_INTERNAL cpk_err_t cpk_sftp_fstat(struct cpk_sftp *s, const struct cpk_sftp_handle *h,
 			 struct cpk_sftp_attr *attr);
 /* Sets the fields of ATTR named by attr->flags (mode, times, size, owner). */
-cpk_err_t cpk_sftp_setstat(struct cpk_sftp *s, const char *path,
+CPK_INTERNAL cpk_err_t cpk_sftp_setstat(struct cpk_sftp *s, const char *path,
 			   const struct cpk_sftp_attr *attr);
-cpk_err_t cpk_sftp_fsetstat(struct cpk_sftp *s,
+CPK_INTERNAL cpk_err_t cpk_sftp_fsetstat(struct cpk_sftp *s,
 			    const struct cpk_sftp_handle *h,
 			    const struct cpk_sftp_attr *attr);
-cpk_err_t cpk_sftp_mkdir(struct cpk_sftp *s, const char *path, uint32_t mode);
-cpk_err_t cpk_sftp_rmdir(struct cpk_sftp *s, const char *path);
-cpk_err_t cpk_sftp_remove(struct cpk_sftp *s, const char *path);
+CPK_INTERNAL cpk_err_t cpk_sftp_mkdir(struct cpk_sftp *s, const char *path, uint32_t mode);
+CPK_INTERNAL cpk_err_t cpk_sftp_rmdir(struct cpk_sftp *s, const char *path);
+CPK_INTERNAL cpk_err_t cpk_sftp_remove(struct cpk_sftp *s, const char *path);
 /* Renames FROM to TO.  With CPK_SFTP_RENAME_OVERWRITE an existing TO is
  * replaced atomically (posix-rename@openssh.com; CPK_ERR_INVALID if the
  * server lacks it); without it an existing TO is an error (SFTP v3). */
 #define CPK_SFTP_RENAME_OVERWRITE 0x1
-cpk_err_t cpk_sftp_rename(struct cpk_sftp *s, const char *from, const char *to,
+CPK_INTERNAL cpk_err_t cpk_sftp_rename(struct cpk_sftp *s, const char *from, const char *to,
 			  unsigned flags);
 /* Creates LINKPATH pointing at TARGET (argument order as symlink(2); the
  * OpenSSH wire order quirk is handled). */
-cpk_err_t cpk_sftp_symlink(struct cpk_sftp *s, const char *target,
+CPK_INTERNAL cpk_err_t cpk_sftp_symlink(struct cpk_sftp *s, const char *target,
 			   const char *linkpath);
 /* *OUT: a new NUL-terminated string, caller frees with free(). */
-cpk_err_t cpk_sftp_readlink(struct cpk_sftp *s, const char *path, char **out);
-cpk_err_t cpk_sftp_realpath(struct cpk_sftp *s, const char *path, char **out);
+CPK_INTERNAL cpk_err_t cpk_sftp_readlink(struct cpk_sftp *s, const char *path, char **out);
+CPK_INTERNAL cpk_err_t cpk_sftp_realpath(struct cpk_sftp *s, const char *path, char **out);
 /* Lists directory PATH (without "." and ".."): *NAMES is a new array of *N
  * entries, freed with cpk_sftp_names_free().  The names are the server's,
  * unchecked: one may hold '/', be empty or (namelen) hold a NUL. */
-cpk_err_t cpk_sftp_listdir(struct cpk_sftp *s, const char *path,
+CPK_INTERNAL cpk_err_t cpk_sftp_listdir(struct cpk_sftp *s, const char *path,
 			   struct cpk_sftp_name **names, size_t *n);
 /* Frees an array from cpk_sftp_listdir().  Accepts NULL. */
-void cpk_sftp_names_free(struct cpk_sftp_name *names, size_t n);
+CPK_INTERNAL void cpk_sftp_names_free(struct cpk_sftp_name *names, size_t n);
 
 /* A directory read in pieces, for directories too big to hold whole:
  * cpk_sftp_opendir(), then cpk_sftp_readdir() until *EOF, then
  * cpk_sftp_close() on the handle. */
-cpk_err_t cpk_sftp_opendir(struct cpk_sftp *s, const char *path,
+CPK_INTERNAL cpk_err_t cpk_sftp_opendir(struct cpk_sftp *s, const char *path,
 			   struct cpk_sftp_handle *h);
 /* The next entries of open directory H (without "." and ".."), in the
  * server's order: at least WANT unless the directory ends first (then
  * *EOF is 1); several READDIRs in flight.  *NAMES is a new array of *N
  * entries (cpk_sftp_names_free()). */
-cpk_err_t cpk_sftp_readdir(struct cpk_sftp *s, const struct cpk_sftp_handle *h,
+CPK_INTERNAL cpk_err_t cpk_sftp_readdir(struct cpk_sftp *s, const struct cpk_sftp_handle *h,
 			   size_t want, struct cpk_sftp_name **names,
 			   size_t *n, int *eof);
 
@@ -248,10 +252,10 @@ struct cpk_sftp_dir {
  * MAX is borrowed for the call.  A directory that cannot be listed has its
  * error in OUT; the call fails only when the connection does (OUT is then
  * empty).  Free with cpk_sftp_dirs_free(). */
-cpk_err_t cpk_sftp_listdir_many(struct cpk_sftp *s, const char *const *paths,
+CPK_INTERNAL cpk_err_t cpk_sftp_listdir_many(struct cpk_sftp *s, const char *const *paths,
 				size_t n, const size_t *max,
 				struct cpk_sftp_dir *out);
-void cpk_sftp_dirs_free(struct cpk_sftp_dir *dirs, size_t n);
+CPK_INTERNAL void cpk_sftp_dirs_free(struct cpk_sftp_dir *dirs, size_t n);
 
 /* ---- pipelined transfers ---------------------------------------------- */
 
@@ -271,23 +275,23 @@ void cpk_sftp_dirs_free(struct cpk_sftp_dir *dirs, size_t n);
 
 /* Uploads [OFF, OFF+LEN) of local FD to the open remote handle H at the same
  * offsets, keeping the window full of WRITEs.  FD is borrowed. */
-cpk_err_t cpk_sftp_write_range(struct cpk_sftp *s,
+CPK_INTERNAL cpk_err_t cpk_sftp_write_range(struct cpk_sftp *s,
 			       const struct cpk_sftp_handle *h, int fd,
 			       uint64_t off, uint64_t len);
 /* Downloads [OFF, OFF+LEN) of remote handle H into local FD (pwrite at the
  * same offsets) with pipelined READs; short reads are re-requested.  LEN
  * UINT64_MAX: up to end of file.  *GOT (may be NULL) receives the bytes
  * copied.  A file that ends before OFF+LEN is an error (CPK_ERR_IO). */
-cpk_err_t cpk_sftp_read_range(struct cpk_sftp *s,
+CPK_INTERNAL cpk_err_t cpk_sftp_read_range(struct cpk_sftp *s,
 			      const struct cpk_sftp_handle *h, int fd,
 			      uint64_t off, uint64_t len, uint64_t *got);
 
 /* Copies local file LOCAL to remote path REMOTE (created or truncated; mode
  * from LOCAL, the server's umask applies unless CPK_SFTP_PRESERVE). */
-cpk_err_t cpk_sftp_put(struct cpk_sftp *s, const char *local,
+CPK_INTERNAL cpk_err_t cpk_sftp_put(struct cpk_sftp *s, const char *local,
 		       const char *remote, unsigned flags);
 /* Copies remote file REMOTE to local path LOCAL (created or truncated). */
-cpk_err_t cpk_sftp_get(struct cpk_sftp *s, const char *remote,
+CPK_INTERNAL cpk_err_t cpk_sftp_get(struct cpk_sftp *s, const char *remote,
 		       const char *local, unsigned flags);
 
 /* One file of a cpk_sftp_put_many() / cpk_sftp_get_many() batch. */
@@ -316,12 +320,12 @@ struct cpk_sftp_file {
  * directories must exist.  Every file is attempted; FILES[i].err tells each
  * result; the return value is the first failure, and cpk_errmsg() names it
  * and counts the failures. */
-cpk_err_t cpk_sftp_put_many(struct cpk_sftp *s, struct cpk_sftp_file *files,
+CPK_INTERNAL cpk_err_t cpk_sftp_put_many(struct cpk_sftp *s, struct cpk_sftp_file *files,
 			    size_t n, unsigned flags);
-cpk_err_t cpk_sftp_get_many(struct cpk_sftp *s, struct cpk_sftp_file *files,
+CPK_INTERNAL cpk_err_t cpk_sftp_get_many(struct cpk_sftp *s, struct cpk_sftp_file *files,
 			    size_t n, unsigned flags);
 /* Frees the messages (msg) of FILES[0..N) and sets them to NULL. */
-void cpk_sftp_files_release(struct cpk_sftp_file *files, size_t n);
+CPK_INTERNAL void cpk_sftp_files_release(struct cpk_sftp_file *files, size_t n);
 
 /* ---- request API (asynchronous) --------------------------------------- */
 
@@ -374,71 +378,71 @@ typedef void cpk_sftp_cb(struct cpk_sftp *s, const struct cpk_sftp_reply *r,
  * and data are copied: the caller may reuse them at once.  On error no
  * request was queued and CB will not be called.
  */
-cpk_err_t cpk_sftp_req_open(struct cpk_sftp *s, const char *path,
+CPK_INTERNAL cpk_err_t cpk_sftp_req_open(struct cpk_sftp *s, const char *path,
 			    unsigned flags, const struct cpk_sftp_attr *attr,
 			    cpk_sftp_cb *cb, void *arg);
-cpk_err_t cpk_sftp_req_close(struct cpk_sftp *s,
+CPK_INTERNAL cpk_err_t cpk_sftp_req_close(struct cpk_sftp *s,
 			     const struct cpk_sftp_handle *h,
 			     cpk_sftp_cb *cb, void *arg);
-cpk_err_t cpk_sftp_req_read(struct cpk_sftp *s,
+CPK_INTERNAL cpk_err_t cpk_sftp_req_read(struct cpk_sftp *s,
 			    const struct cpk_sftp_handle *h, uint64_t off,
 			    uint32_t len, cpk_sftp_cb *cb, void *arg);
-cpk_err_t cpk_sftp_req_write(struct cpk_sftp *s,
+CPK_INTERNAL cpk_err_t cpk_sftp_req_write(struct cpk_sftp *s,
 			     const struct cpk_sftp_handle *h, uint64_t off,
 			     const void *data, uint32_t len,
 			     cpk_sftp_cb *cb, void *arg);
 /* Like cpk_sftp_req_write(), the LEN bytes read from FD at FD_OFF straight
  * into the send buffer (no intermediate copy).  A short read of FD is an
  * error (CPK_ERR_IO, "changed size"). */
-cpk_err_t cpk_sftp_req_write_fd(struct cpk_sftp *s,
+CPK_INTERNAL cpk_err_t cpk_sftp_req_write_fd(struct cpk_sftp *s,
 				const struct cpk_sftp_handle *h, uint64_t off,
 				int fd, uint64_t fd_off, uint32_t len,
 				cpk_sftp_cb *cb, void *arg);
-cpk_err_t cpk_sftp_req_stat(struct cpk_sftp *s, const char *path,
+CPK_INTERNAL cpk_err_t cpk_sftp_req_stat(struct cpk_sftp *s, const char *path,
 			    cpk_sftp_cb *cb, void *arg);
-cpk_err_t cpk_sftp_req_lstat(struct cpk_sftp *s, const char *path,
+CPK_INTERNAL cpk_err_t cpk_sftp_req_lstat(struct cpk_sftp *s, const char *path,
 			     cpk_sftp_cb *cb, void *arg);
-cpk_err_t cpk_sftp_req_fstat(struct cpk_sftp *s,
+CPK_INTERNAL cpk_err_t cpk_sftp_req_fstat(struct cpk_sftp *s,
 			     const struct cpk_sftp_handle *h,
 			     cpk_sftp_cb *cb, void *arg);
-cpk_err_t cpk_sftp_req_setstat(struct cpk_sftp *s, const char *path,
+CPK_INTERNAL cpk_err_t cpk_sftp_req_setstat(struct cpk_sftp *s, const char *path,
 			       const struct cpk_sftp_attr *attr,
 			       cpk_sftp_cb *cb, void *arg);
-cpk_err_t cpk_sftp_req_fsetstat(struct cpk_sftp *s,
+CPK_INTERNAL cpk_err_t cpk_sftp_req_fsetstat(struct cpk_sftp *s,
 				const struct cpk_sftp_handle *h,
 				const struct cpk_sftp_attr *attr,
 				cpk_sftp_cb *cb, void *arg);
-cpk_err_t cpk_sftp_req_mkdir(struct cpk_sftp *s, const char *path,
+CPK_INTERNAL cpk_err_t cpk_sftp_req_mkdir(struct cpk_sftp *s, const char *path,
 			     const struct cpk_sftp_attr *attr,
 			     cpk_sftp_cb *cb, void *arg);
-cpk_err_t cpk_sftp_req_rmdir(struct cpk_sftp *s, const char *path,
+CPK_INTERNAL cpk_err_t cpk_sftp_req_rmdir(struct cpk_sftp *s, const char *path,
 			     cpk_sftp_cb *cb, void *arg);
-cpk_err_t cpk_sftp_req_remove(struct cpk_sftp *s, const char *path,
+CPK_INTERNAL cpk_err_t cpk_sftp_req_remove(struct cpk_sftp *s, const char *path,
 			      cpk_sftp_cb *cb, void *arg);
-cpk_err_t cpk_sftp_req_rename(struct cpk_sftp *s, const char *from,
+CPK_INTERNAL cpk_err_t cpk_sftp_req_rename(struct cpk_sftp *s, const char *from,
 			      const char *to, unsigned flags,
 			      cpk_sftp_cb *cb, void *arg);
-cpk_err_t cpk_sftp_req_symlink(struct cpk_sftp *s, const char *target,
+CPK_INTERNAL cpk_err_t cpk_sftp_req_symlink(struct cpk_sftp *s, const char *target,
 			       const char *linkpath, cpk_sftp_cb *cb,
 			       void *arg);
-cpk_err_t cpk_sftp_req_readlink(struct cpk_sftp *s, const char *path,
+CPK_INTERNAL cpk_err_t cpk_sftp_req_readlink(struct cpk_sftp *s, const char *path,
 				cpk_sftp_cb *cb, void *arg);
-cpk_err_t cpk_sftp_req_realpath(struct cpk_sftp *s, const char *path,
+CPK_INTERNAL cpk_err_t cpk_sftp_req_realpath(struct cpk_sftp *s, const char *path,
 				cpk_sftp_cb *cb, void *arg);
-cpk_err_t cpk_sftp_req_opendir(struct cpk_sftp *s, const char *path,
+CPK_INTERNAL cpk_err_t cpk_sftp_req_opendir(struct cpk_sftp *s, const char *path,
 			       cpk_sftp_cb *cb, void *arg);
 /* One batch of entries per reply (names/count, "." and ".." included);
  * r->eof at the end of the directory. */
-cpk_err_t cpk_sftp_req_readdir(struct cpk_sftp *s,
+CPK_INTERNAL cpk_err_t cpk_sftp_req_readdir(struct cpk_sftp *s,
 			       const struct cpk_sftp_handle *h,
 			       cpk_sftp_cb *cb, void *arg);
 /* Bytes free for unprivileged users (*AVAIL) and in all (*TOTAL) on the
  * file system holding PATH (statvfs@openssh.com; CPK_ERR_INVALID if the
  * server lacks it).  Either pointer may be NULL. */
-cpk_err_t cpk_sftp_statvfs(struct cpk_sftp *s, const char *path,
+CPK_INTERNAL cpk_err_t cpk_sftp_statvfs(struct cpk_sftp *s, const char *path,
 			   uint64_t *avail, uint64_t *total);
 /* An EXTENDED request NAME with a raw, already encoded payload. */
-cpk_err_t cpk_sftp_req_extended(struct cpk_sftp *s, const char *name,
+CPK_INTERNAL cpk_err_t cpk_sftp_req_extended(struct cpk_sftp *s, const char *name,
 				const void *payload, size_t len,
 				cpk_sftp_cb *cb, void *arg);
 
@@ -449,16 +453,16 @@ cpk_err_t cpk_sftp_req_extended(struct cpk_sftp *s, const char *name,
  * error only when the connection is dead (no traffic for io_timeout_ms
  * while replies are awaited, channel closed, protocol violation).
  */
-cpk_err_t cpk_sftp_pump(struct cpk_sftp *s, int timeout_ms);
+CPK_INTERNAL cpk_err_t cpk_sftp_pump(struct cpk_sftp *s, int timeout_ms);
 /* Pumps until no request is in flight. */
-cpk_err_t cpk_sftp_drain(struct cpk_sftp *s);
+CPK_INTERNAL cpk_err_t cpk_sftp_drain(struct cpk_sftp *s);
 /* Requests in flight, and free slots in the window. */
-unsigned cpk_sftp_inflight(const struct cpk_sftp *s);
-unsigned cpk_sftp_slots(const struct cpk_sftp *s);
+CPK_INTERNAL unsigned cpk_sftp_inflight(const struct cpk_sftp *s);
+CPK_INTERNAL unsigned cpk_sftp_slots(const struct cpk_sftp *s);
 
 /* For callbacks: if R failed, records "WHAT: <error> (server: <msg>)" for
  * cpk_errmsg() (WHAT formatted like printf) and returns r->err; else 0. */
-cpk_err_t cpk_sftp_reply_error(struct cpk_sftp *s,
+CPK_INTERNAL cpk_err_t cpk_sftp_reply_error(struct cpk_sftp *s,
 			       const struct cpk_sftp_reply *r,
 			       const char *what, ...)
 	__attribute__((format(printf, 3, 4)));

@@ -1,0 +1,199 @@
+/*
+ * The engine's connections: sessions shared by the channels of a group of
+ * workers, opened, reused and closed; the bookkeeping of finished work.
+ */
+#define _GNU_SOURCE
+#include "engine_priv.h"
+
+/* ---- connections ------------------------------------------------------ */
+
+/* Progress inside a piece of work: data the server acknowledged (put) or
+ * that was stored here (get). */
+static void worker_on_data(void *arg, uint64_t n)
+{
+	struct worker *w = arg;
+
+	pthread_mutex_lock(&w->x->mu);
+	w->cur += n;
+	pthread_mutex_unlock(&w->x->mu);
+}
+
+/* A new SSH connection (one reference), set up while fewer than
+ * XPLAN_MAX_STARTUPS others are: sshd drops unauthenticated connections
+ * beyond its MaxStartups. */
+static cpk_err_t sess_open(struct cpk_xfer *x, struct xsess **out)
+{
+	struct xsess *xs;
+	cpk_err_t err;
+
+	*out = NULL;
+	if (!(xs = calloc(1, sizeof(*xs))))
+		return cpk_err_set(CPK_ERR_NOMEM, "out of memory");
+	xs->refs = 1;
+	xs->group = -1;
+	pthread_mutex_lock(&x->mu);
+	while (x->startups >= XPLAN_MAX_STARTUPS)
+		pthread_cond_wait(&x->cv, &x->mu);
+	x->startups++;
+	pthread_mutex_unlock(&x->mu);
+	err = cpk_conn_open(&x->o.conn, &xs->ss);
+	pthread_mutex_lock(&x->mu);
+	x->startups--;
+	pthread_cond_broadcast(&x->cv);
+	pthread_mutex_unlock(&x->mu);
+	if (!err && (err = cpk_sftp_mux_new(xs->ss, &xs->mux)) != 0)
+		cpk_conn_close(xs->ss);
+	if (err) {
+		free(xs);
+		return err;
+	}
+	*out = xs;
+	return CPK_OK;
+}
+
+/* Drops a reference; the last one closes the connection. */
+static void sess_put(struct cpk_xfer *x, struct xsess *xs)
+{
+	int last;
+
+	if (!xs)
+		return;
+	pthread_mutex_lock(&x->mu);
+	last = --xs->refs == 0;
+	if (last && xs->group >= 0 && x->g[xs->group].cur == xs)
+		x->g[xs->group].cur = NULL;
+	pthread_mutex_unlock(&x->mu);
+	if (last) {
+		cpk_sftp_mux_free(xs->mux);
+		cpk_conn_close(xs->ss);
+		free(xs);
+	}
+}
+
+/* Opens an SFTP channel for worker W: on its group's connection, which the
+ * first of the group to come sets up (W NULL: on a connection of its own,
+ * without progress accounting). */
+cpk_err_t xeng_conn_open(struct cpk_xfer *x, struct worker *w,
+			   struct xsess **xsp, struct cpk_sftp **s)
+{
+	struct group *g = w ? &x->g[w->idx / x->chans] : NULL;
+	struct xsess *xs = NULL;
+	struct cpk_sftp_opts so;
+	cpk_err_t err;
+
+	*s = NULL;
+	*xsp = NULL;
+	pthread_mutex_lock(&x->mu);
+	while (g && g->connecting)
+		pthread_cond_wait(&x->cv, &x->mu);
+	if (g && g->cur && !g->cur->dead) {
+		xs = g->cur;
+		xs->refs++;
+	} else if (g) {
+		g->connecting = 1;
+	}
+	pthread_mutex_unlock(&x->mu);
+	if (!xs) {
+		err = sess_open(x, &xs);
+		pthread_mutex_lock(&x->mu);
+		if (g) {
+			g->connecting = 0;
+			if (!err) {
+				g->cur = xs;
+				xs->group = (int)(g - x->g);
+			}
+		}
+		pthread_cond_broadcast(&x->cv);
+		pthread_mutex_unlock(&x->mu);
+		if (err)
+			return err;
+	}
+	memset(&so, 0, sizeof(so));
+	so.subsystem = x->o.subsystem;
+	/* Queued requests the channel has not taken yet: the socket buffers
+	 * hold what is in flight, this only has to keep them fed. */
+	so.max_unsent = UNSENT;
+	so.on_data = w ? worker_on_data : NULL;
+	so.on_data_arg = w;
+	so.cancelled = xeng_sftp_cancelled;
+	so.cancelled_arg = x;
+	so.mux = xs->mux;
+	if ((err = cpk_sftp_new(xs->ss, &so, s)) != 0) {
+		/* full (MaxSessions) or gone: the next try connects anew */
+		pthread_mutex_lock(&x->mu);
+		xs->dead = 1;
+		pthread_mutex_unlock(&x->mu);
+		sess_put(x, xs);
+		return err;
+	}
+	*xsp = xs;
+	return CPK_OK;
+}
+
+/* Closes a channel; DEAD: its connection is not to be joined again. */
+void xeng_conn_close(struct cpk_xfer *x, struct xsess **xs,
+		       struct cpk_sftp **s, int dead)
+{
+	cpk_sftp_free(*s);
+	if (*xs && dead) {
+		pthread_mutex_lock(&x->mu);
+		(*xs)->dead = 1;
+		pthread_mutex_unlock(&x->mu);
+	}
+	sess_put(x, *xs);
+	*s = NULL;
+	*xs = NULL;
+}
+
+/* After a failed call: is the connection itself gone? */
+int xeng_conn_dead(struct cpk_sftp *s)
+{
+	return cpk_sftp_pump(s, 0) != CPK_OK;
+}
+
+/* The round trip of a small SFTP request, in ms: one is enough to tell a
+ * long link from a short one, and each costs a round trip. */
+double xeng_measure_rtt(struct cpk_sftp *s)
+{
+	struct cpk_sftp_attr a;
+	struct timespec t0;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (cpk_sftp_stat(s, ".", &a) != 0)
+		return 0;
+	return xeng_since(&t0) * 1e3;
+}
+
+/* ---- bookkeeping (mu held) -------------------------------------------- */
+
+void xeng_journal_rec(struct cpk_xfer *x, const char *text, size_t len)
+{
+	if (x->have_journal && xjournal_append(&x->j, text, len) != 0) {
+		/* a journal that cannot be written only loses resumability */
+		xjournal_close(&x->j, 0);
+		x->have_journal = 0;
+	}
+}
+
+void xeng_file_fail(struct cpk_xfer *x, struct xent *e, const char *msg)
+{
+	if (e->failed || e->done)
+		return;
+	e->failed = 1;
+	e->err = cpk_strdup(msg);
+	x->st.files_failed++;
+	xeng_xlog(x, CPK_XFER_LOG_ERROR, "not copied: %s: %s", e->dst, msg);
+}
+
+int xeng_task_done(const struct cpk_xfer *x, const struct xtask *t)
+{
+	const struct xent *e = &x->p.e[t->file];
+	uint32_t i;
+
+	if (t->kind == TASK_CHUNK)
+		return e->done || e->failed || e->cdone[t->chunk];
+	for (i = 0; i < t->chunk; i++)
+		if (!e[i].done && !e[i].failed)
+			return 0;
+	return 1;
+}

@@ -1,0 +1,194 @@
+/*
+ * The queue of pieces of work, the worker threads that take them, retries
+ * after a dropped connection, and the progress reports.
+ */
+#define _GNU_SOURCE
+#include "engine_priv.h"
+
+/* ---- the queue and the workers ---------------------------------------- */
+
+/* The next piece of work for a worker, or -1 when none is left.  Waits while
+ * others are busy (their work may come back for a retry). */
+static long take_task(struct cpk_xfer *x)
+{
+	long r = -1;
+
+	pthread_mutex_lock(&x->mu);
+	while (!x->ready && !x->abort)
+		pthread_cond_wait(&x->cv, &x->mu);
+	for (;;) {
+		if (x->abort || xeng_cancelled(x))
+			break;
+		while (x->nretry) {
+			r = (long)x->retry[--x->nretry];
+			if (!xeng_task_done(x, &x->p.t[r]))
+				goto got;
+		}
+		while (x->next < x->p.nt && xeng_task_done(x, &x->p.t[x->next]))
+			x->next++;
+		if (x->next < x->p.nt) {
+			r = (long)x->next++;
+			goto got;
+		}
+		if (!x->busy)
+			break;
+		pthread_cond_wait(&x->cv, &x->mu);
+	}
+	pthread_mutex_unlock(&x->mu);
+	return -1;
+got:
+	x->busy++;
+	pthread_mutex_unlock(&x->mu);
+	return r;
+}
+
+/* Fails every file of task T with MSG (mu held). */
+static void task_fail(struct cpk_xfer *x, const struct xtask *t,
+		      const char *msg)
+{
+	uint32_t i, n = t->kind == TASK_CHUNK ? 1 : t->chunk;
+
+	for (i = 0; i < n; i++) {
+		xeng_file_fail(x, &x->p.e[t->file + i], msg);
+		x->p.e[t->file + i].resumable = 1;	/* not the file's fault */
+	}
+}
+
+/* Gives task TI back after its connection dropped, or fails it once it
+ * has been tried too often.  Releases the busy mark. */
+static void task_requeue(struct cpk_xfer *x, long ti, const char *why)
+{
+	struct xtask *t = &x->p.t[ti];
+
+	pthread_mutex_lock(&x->mu);
+	if (++t->tries > x->o.retries) {
+		char m[600];
+
+		snprintf(m, sizeof(m), "gave up after %u connection failures: "
+			 "%s", t->tries, why);
+		task_fail(x, t, m);
+	} else if (x->nretry < x->capretry ||
+		   (x->retry = cpk_reallocarray(x->retry, x->capretry =
+			x->capretry ? x->capretry * 2 : 16,
+			sizeof(*x->retry))) != NULL) {
+		x->retry[x->nretry++] = (size_t)ti;
+		x->st.retries++;
+		xeng_xlog(x, CPK_XFER_LOG_WARN, "%s: %s; it goes back in the queue "
+		     "(try %u of %u)", x->p.e[t->file].dst, why, t->tries + 1,
+		     x->o.retries + 1);
+	} else {
+		task_fail(x, t, "out of memory");
+	}
+	x->busy--;
+	pthread_cond_broadcast(&x->cv);
+	pthread_mutex_unlock(&x->mu);
+}
+
+void *xeng_worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct cpk_xfer *x = w->x;
+	long ti;
+
+	/* Connect while the first connection prepares; a failure here is
+	 * retried below, with a piece of work to give back. */
+	if (!w->s)
+		(void)xeng_conn_open(x, w, &w->xs, &w->s);
+	while ((ti = take_task(x)) >= 0) {
+		struct xtask *t = &x->p.t[ti];
+		int r;
+
+		if (!w->s) {
+			if (xeng_conn_open(x, w, &w->xs, &w->s) != 0) {
+				char *m = cpk_strdup(cpk_errmsg());
+
+				pthread_mutex_lock(&x->mu);
+				if (m && !x->conn_err)
+					x->conn_err = cpk_strdup(m);
+				pthread_mutex_unlock(&x->mu);
+				task_requeue(x, ti, m ? m : "cannot connect");
+				free(m);
+				if (++w->connect_fails > x->o.retries)
+					break;
+				continue;
+			}
+			w->connect_fails = 0;
+			pthread_mutex_lock(&x->mu);
+			x->st.reconnects += w->had_conn;
+			pthread_mutex_unlock(&x->mu);
+			if (w->had_conn)
+				xeng_xlog(x, CPK_XFER_LOG_WARN, "stream %u "
+				     "connected again", w->idx);
+		}
+		r = t->kind == TASK_CHUNK ? xeng_run_chunk(x, w, t) :
+					    xeng_run_batch(x, w, t);
+		if (r == RUN_DEAD) {
+			char *m = cpk_strdup(cpk_errmsg());
+
+			xeng_conn_close(x, &w->xs, &w->s, 1);
+			w->had_conn = 1;
+			task_requeue(x, ti, m ? m : "connection lost");
+			free(m);
+			continue;
+		}
+		pthread_mutex_lock(&x->mu);
+		x->busy--;
+		pthread_cond_broadcast(&x->cv);
+		pthread_mutex_unlock(&x->mu);
+		if (x->throttle_ms > 0)
+			nanosleep(&(struct timespec){ x->throttle_ms / 1000,
+				  (x->throttle_ms % 1000) * 1000000L }, NULL);
+	}
+	pthread_mutex_lock(&x->mu);
+	x->running--;
+	if (!x->running && !x->abort) {
+		/* the last worker: whatever is left cannot be done */
+		const char *why = xeng_cancelled(x) ? "interrupted" : x->conn_err ?
+				  x->conn_err : "no connection";
+
+		while (x->nretry)
+			task_fail(x, &x->p.t[x->retry[--x->nretry]], why);
+		for (; x->next < x->p.nt; x->next++)
+			if (!xeng_task_done(x, &x->p.t[x->next]))
+				task_fail(x, &x->p.t[x->next], why);
+	}
+	pthread_cond_broadcast(&x->cv);
+	pthread_mutex_unlock(&x->mu);
+	return NULL;
+}
+
+/* ---- progress ----------------------------------------------------------- */
+
+void xeng_report(struct cpk_xfer *x, struct progress_state *ps, int final)
+{
+	struct cpk_xfer_progress pr;
+	uint64_t inflight = 0;
+	unsigned i;
+	double now = xeng_since(&x->t0);
+
+	pthread_mutex_lock(&x->mu);
+	for (i = 0; i < x->nw; i++)
+		inflight += x->w[i].cur;
+	memset(&pr, 0, sizeof(pr));
+	pr.bytes_done = x->st.bytes_done + inflight;
+	pr.bytes_total = x->st.bytes_total;
+	pr.files_done = x->st.files_done;
+	pr.files_total = x->st.files_total;
+	pr.conns = x->st.conns;
+	if (now > ps->last_t) {
+		uint64_t sent = x->st.bytes_sent + inflight;
+		double r = (double)(sent - (sent > ps->last_sent ?
+					    ps->last_sent : sent)) /
+			   (now - ps->last_t);
+
+		ps->rate = ps->last_t == 0 ? r : 0.7 * ps->rate + 0.3 * r;
+		ps->last_sent = sent;
+		ps->last_t = now;
+	}
+	pthread_mutex_unlock(&x->mu);
+	pr.rate = final && now > 0 ? (double)x->st.bytes_sent / now : ps->rate;
+	pr.elapsed = now;
+	pr.final = final;
+	if (x->o.progress)
+		x->o.progress(&pr, x->o.progress_arg);
+}
