@@ -170,7 +170,7 @@ for rtt in $RTTS; do
 	scp_fps=0
 	for tool in $(tools_for); do
 		src=$T/src/small n=$SMALL_N
-		if [ "$rtt" -ge 100 ] && [ "${tool#cpk}" = "$tool" ]; then
+		if [ "$rtt" -ge 100 ] && [ "${tool#cpk}" = "$tool" ] && [ "${tool#base}" = "$tool" ]; then
 			src=$T/src/subset n=$SUBSET
 		fi
 		us=$(run_tool "$tool" dir "$RELAY_PORT" "$src" "$T/dst.small")
