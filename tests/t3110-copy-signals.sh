@@ -71,7 +71,11 @@ interrupt() {
 		"${COPY[@]}" "${SMALLCH[@]}" "$@" "$src" "$dst" >"$SCRATCH/out" 2>"$SCRATCH/err" &
 	fi
 	pid=$!
-	if [ "$kind" = big ]; then
+	if [ "${1:-}" = --resume ]; then
+		# a resume has something to reuse once the journal says so
+		# (data in a temporary file is not yet a finished chunk)
+		wait_records "$2" "$([ "$kind" = big ] && echo '^C ' || echo '^F ')" 1 "$pid"
+	elif [ "$kind" = big ]; then
 		wait_sign "$pid" part_with_data "$(dirname "$ddir")"
 	else
 		wait_sign "$pid" some_file "$ddir"
