@@ -107,4 +107,16 @@ ok $? "  one summary line: $(cat "$SCRATCH/out")"
 is "$(wc -c <"$SCRATCH/err")" 0 "  nothing on stderr when it is not a terminal"
 is "$(run "${COPY[@]}" "$L/f1" "$H:$R/summary")" 0 "-q"
 is "$(cat "$SCRATCH/out" "$SCRATCH/err")" "" "  prints nothing"
+
+# --- -v: the library's log on stderr ---
+is "$(run "${COPY[@]}" -v "$L/f1" "$H:$R/verbose")" 0 "-v"
+grep -Eq '^cpk copy: connected to .*: round trip [0-9.]+ ms; [0-9]+ streams' "$SCRATCH/err"
+ok $? "  says where it connected, the round trip and the streams: $(head -1 "$SCRATCH/err")"
+! grep -q 'segment' "$SCRATCH/err"; ok $? "  no debug lines"
+is "$(run "${COPY[@]}" -vv "$L/f1" "$H:$R/verbose")" 0 "-vv"
+grep -q '^cpk copy: segment 1: 1 entries' "$SCRATCH/err"; ok $? "  adds the segments"
+mkdir -p "$R/vdir/f1"
+is "$(run "${COPY[@]}" -v "$L/f1" "$H:$R/vdir")" 1 "-v, a file that cannot be put in place"
+grep -q "^cpk copy: error: not copied: $R/vdir/f1: " "$SCRATCH/err"
+ok $? "  the log names it and why: $(grep error: "$SCRATCH/err")"
 done_testing
