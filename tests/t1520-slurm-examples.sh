@@ -59,6 +59,11 @@ ALLOW=(
 	# still try the slurmds the test stopped just before (seen on a loaded
 	# machine): a shutdown message, about no line of the files
 	'agent_fini: left [0-9]+ agent threads active'
+	# the same agent, or a ping, reaching a node whose slurmd the test
+	# stopped (or one of another node now on the same port): Slurm's
+	# messages for an unreachable node.  A node that cannot be reached
+	# because of the rendered files never gets idle (a test above fails).
+	'Nodes? [^ ]+ (are|is)? ?not responding|Communication connection failure|Connection refused|Zero Bytes were transmitted|slurm_receive_msg|_thread_per_group_rpc|Unable to contact|Socket timed out|[Nn]ode name mismatch|REQUEST_PING|REQUEST_NODE_REGISTRATION'
 )
 
 # --- the examples, adapted ---------------------------------------------------

@@ -150,7 +150,7 @@ CPK_INTERNAL cpk_err_t xdst_setattr(struct xfs *f, const char *path, int mode,
 CPK_INTERNAL cpk_err_t xdst_open_tmp(struct xfs *f, const char *path,
 				     int create, uint32_t mode, int *fd);
 
-/* ---- the plan (plan.c) ----------------------------------------------- */
+/* ---- the plan (plan.c, target.c, walk.c) ------------------------------------------- */
 
 struct xent {
 	char *src, *dst;	/* full paths on each side */
@@ -327,6 +327,9 @@ CPK_INTERNAL char *xplan_dst_root(const char *src, const char *dst,
 CPK_INTERNAL char *xplan_tmp_name(const char *path, const char *token);
 /* DIR/NAME (DIR "" gives NAME).  A new string. */
 CPK_INTERNAL char *xplan_join(const char *dir, const char *name);
+/* The last component of PATH without trailing slashes ("" for "/").  A new
+ * string. */
+CPK_INTERNAL char *xplan_base_name(const char *path);
 /* SHA-256 hex over every entry's rel, type, size, mode and mtime (of this
  * segment). */
 CPK_INTERNAL void xplan_digest(const struct xplan *p, char hex[65]);
