@@ -150,7 +150,7 @@ CPK_INTERNAL cpk_err_t xdst_setattr(struct xfs *f, const char *path, int mode,
 CPK_INTERNAL cpk_err_t xdst_open_tmp(struct xfs *f, const char *path,
 				     int create, uint32_t mode, int *fd);
 
-/* ---- the plan (plan.c, target.c, walk.c) ------------------------------------------- */
+/* ---- the plan (plan.c, target.c, walk.c) ----------------------------- */
 
 struct xent {
 	char *src, *dst;	/* full paths on each side */
