@@ -513,6 +513,56 @@ static cpk_err_t open_root(struct cpk_xfer *x, const char *dst)
 	return CPK_OK;
 }
 
+/* Sets x->dst_dir: whether the sources go into DST (a directory) or the
+ * one source is copied to the name DST.  A journal that recorded it
+ * decides (a first run to a new name made DST a directory, which the same
+ * command line must not then copy into); else DST as it is now, recorded.
+ * Several sources into a DST that does not exist create it as a new
+ * directory gets (scp does; mode 0777 less the umask on that side). */
+static cpk_err_t resolve_dst(struct cpk_xfer *x, struct xfs *df,
+			     const char *dst, size_t nsrc)
+{
+	const char *d = *dst ? dst : ".";
+	int pin = x->have_journal ? xresume_dst_dir(&x->res) : -1;
+	struct xstat st;
+	cpk_err_t serr, err;
+
+	serr = xfs_stat(df, d, 1, &st);
+	if (pin == 0 && nsrc > 1)
+		return cpk_err_set(CPK_ERR_INVALID, "cannot resume from %s: it "
+				   "copies %zu sources to the name %s (a damaged "
+				   "record; remove it to start afresh)",
+				   x->o.journal, nsrc, dst);
+	if (pin == 0 || (pin < 0 && nsrc == 1)) {
+		/* to a new name: what the first run made there is continued */
+		x->dst_dir = pin < 0 && serr == CPK_OK && st.type == XT_DIR;
+	} else if (serr == CPK_OK && st.type == XT_DIR) {
+		x->dst_dir = 1;
+	} else if (serr == CPK_OK) {
+		return pin == 1 ?
+		       cpk_err_set(CPK_ERR_INVALID, "%s is not a directory now; "
+				   "it was one when the copy recorded in %s "
+				   "began", dst, x->o.journal) :
+		       cpk_err_set(CPK_ERR_INVALID, "%s is not a directory "
+				   "(copying %zu sources needs one)", dst, nsrc);
+	} else if (serr != CPK_ERR_NOTFOUND) {
+		return serr;
+	} else if (nsrc == 1) {
+		return cpk_err_set(CPK_ERR_NOTFOUND, "%s does not exist now; it "
+				   "was a directory when the copy recorded in "
+				   "%s began", dst, x->o.journal);
+	} else {
+		if ((err = xfs_mkdir(df, d, 0777)) != 0)
+			return err;
+		xeng_xlog(x, CPK_XFER_LOG_INFO, "created the directory %s for "
+			  "the %zu sources", dst, nsrc);
+		x->dst_dir = 1;
+	}
+	if (x->have_journal && pin < 0)
+		return xjournal_dst_dir(&x->j, x->dst_dir);
+	return CPK_OK;
+}
+
 cpk_err_t cpk_xfer_run(struct cpk_xfer *x, enum cpk_xfer_dir dir,
 		       const char *const *srcs, size_t nsrc, const char *dst)
 {
@@ -520,7 +570,6 @@ cpk_err_t cpk_xfer_run(struct cpk_xfer *x, enum cpk_xfer_dir dir,
 	struct cpk_sftp *s = NULL;
 	struct xfs local = { NULL }, remote = { NULL };
 	struct progress_state ps = { 0, 0, 0 };
-	struct xstat st;
 	char *header = NULL;
 	unsigned n, k, i;
 	uint64_t todo;
@@ -562,19 +611,7 @@ cpk_err_t cpk_xfer_run(struct cpk_xfer *x, enum cpk_xfer_dir dir,
 	x->p.parts = n > XPLAN_PARTS ? n : XPLAN_PARTS;
 	if (x->o.journal)
 		(void)xjournal_layout(x->o.journal, &x->p.parts, &x->seg);
-	{
-		const struct xfs *df = dir == CPK_XFER_PUT ? &remote : &local;
-
-		x->dst_dir = xfs_stat(df, *dst ? dst : ".", 1, &st) == 0 &&
-			     st.type == XT_DIR;
-	}
-	if (nsrc > 1 && !x->dst_dir) {
-		err = cpk_err_set(CPK_ERR_INVALID, "%s is not a directory "
-				  "(copying %zu sources needs one)", dst, nsrc);
-		goto out;
-	}
-	if ((err = new_token(x->token)) != 0 ||
-	    (dir == CPK_XFER_GET && (err = open_root(x, dst)) != 0))
+	if ((err = new_token(x->token)) != 0)
 		goto out;
 	/* 2. the journal: what an earlier run finished */
 	if (x->o.journal) {
@@ -592,6 +629,12 @@ cpk_err_t cpk_xfer_run(struct cpk_xfer *x, enum cpk_xfer_dir dir,
 		if ((err = xjournal_token(&x->j, &x->res, x->token)) != 0)
 			goto out;
 	}
+	/* the destination: a directory the sources go into, or a new name,
+	 * as the journal says if it was begun already */
+	if ((err = resolve_dst(x, dir == CPK_XFER_PUT ? &remote : &local, dst,
+			       nsrc)) != 0 ||
+	    (dir == CPK_XFER_GET && (err = open_root(x, dst)) != 0))
+		goto out;
 	memcpy(x->p.token, x->token, sizeof(x->token));
 	/* 3. segment by segment: walk, plan, copy, finish */
 	xwalk_init(&x->walk, dir == CPK_XFER_PUT ? &local : &remote,

@@ -274,6 +274,20 @@ static cpk_err_t load_pass(FILE *f, long start, int pass, uint64_t segmax,
 				r->chunks[r->nchunks].g = g;
 				r->chunks[r->nchunks++].c = (uint32_t)c;
 			}
+		} else if (line[0] == 'D') {
+			/* how the destination resolved: once, "D dir" (the
+			 * sources go into it) or "D name" (copied to it) */
+			if (strcmp(q, "dir\n") && strcmp(q, "name\n")) {
+				why = "not a destination kind";
+				goto bad;
+			}
+			if (pass == 1 && r->dst_pin) {
+				why = "a second destination kind";
+				goto bad;
+			}
+			if (pass == 1)
+				r->dst_pin = *q == 'd' ? 'd' : 'n';
+			goto next;
 		} else if (line[0] == 'K') {
 			/* the temporary names' token: once, 16 lowercase hex */
 			if (len != 2 + XPLAN_TOKEN_LEN + 1 ||
@@ -466,6 +480,17 @@ cpk_err_t xjournal_token(struct xjournal *j, const struct xresume *r,
 	}
 	len = snprintf(rec, sizeof(rec), "K %s\n", token);
 	return xjournal_append(j, rec, (size_t)len);
+}
+
+int xresume_dst_dir(const struct xresume *r)
+{
+	return r->dst_pin ? r->dst_pin == 'd' : -1;
+}
+
+cpk_err_t xjournal_dst_dir(struct xjournal *j, int dst_dir)
+{
+	return dst_dir ? xjournal_append(j, "D dir\n", 6) :
+			 xjournal_append(j, "D name\n", 7);
 }
 
 int xjournal_layout(const char *path, unsigned *parts, size_t *seg)

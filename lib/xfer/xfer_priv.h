@@ -338,7 +338,9 @@ CPK_INTERNAL void xplan_digest(const struct xplan *p, char hex[65]);
 
 /*
  * A text file:  the header (lines up to "."), "K TOKEN" (the random part
- * of the temporary names, 16 lowercase hex digits, once), then records
+ * of the temporary names, 16 lowercase hex digits, once), "D dir" or
+ * "D name" (the destination was a directory the sources went into, or the
+ * new name of the one source; once), then records
  * appended and fsync'ed as work completes: "S K BASE N SHA256" (segment K, entries
  * BASE..BASE+N-1, was planned; the digest of xplan_digest(), written before
  * any record of its entries), "C FILE CHUNK" (a chunk of a big file is at
@@ -376,6 +378,7 @@ struct xresume {
 	size_t nchunks, capchunks;
 	size_t records;
 	char token[XPLAN_TOKEN_LEN + 1];	/* its "K" record ("": none) */
+	char dst_pin;		/* its "D" record: 'd', 'n', or 0: none */
 };
 /* The header text for a transfer (a new string). */
 CPK_INTERNAL char *xjournal_header(int dir, const char *const *srcs,
@@ -403,6 +406,12 @@ CPK_INTERNAL cpk_err_t xjournal_open(struct xjournal *j, const char *path,
 CPK_INTERNAL cpk_err_t xjournal_token(struct xjournal *j,
 				      const struct xresume *r,
 				      char token[XPLAN_TOKEN_LEN + 1]);
+/* How the destination resolved when the journal was begun: 1 (the sources
+ * go into it, a directory), 0 (copied to that name), -1 (not recorded). */
+CPK_INTERNAL int xresume_dst_dir(const struct xresume *r);
+/* Records in J how the destination resolved (DST_DIR as above), once, so
+ * that a resume resolves it the same way whatever the first run made. */
+CPK_INTERNAL cpk_err_t xjournal_dst_dir(struct xjournal *j, int dst_dir);
 /* Segment K has been planned as P: if R recorded it, checks that it is the
  * same (else CPK_ERR_INVALID: the sources changed) and marks what R says
  * is done; else records it in J (if J is open). */

@@ -128,6 +128,30 @@ int main(void)
 	   "chunks of a finished file dropped");
 	xresume_release(&r);
 
+	/* how the destination resolved ("D"): kept, once */
+	snprintf(txt, sizeof(txt), "%sD name\n%s", h, s0);
+	ok(load(txt, h, &r) == CPK_OK && xresume_dst_dir(&r) == 0,
+	   "\"D name\": copied to the name");
+	xresume_release(&r);
+	snprintf(txt, sizeof(txt), "%sD dir\n%s", h, s0);
+	ok(load(txt, h, &r) == CPK_OK && xresume_dst_dir(&r) == 1,
+	   "\"D dir\": into a directory");
+	xresume_release(&r);
+	snprintf(txt, sizeof(txt), "%s%s", h, s0);
+	ok(load(txt, h, &r) == CPK_OK && xresume_dst_dir(&r) == -1,
+	   "no \"D\": not recorded");
+	xresume_release(&r);
+	snprintf(txt, sizeof(txt), "%sD dir\nD name\n", h);
+	ok(load(txt, h, &r) == CPK_ERR_INVALID &&
+	   strstr(cpk_errmsg(), "a second destination kind"),
+	   "a second \"D\": damaged (%s)", cpk_errmsg());
+	snprintf(txt, sizeof(txt), "%sD dirs\n", h);
+	ok(load(txt, h, &r) == CPK_ERR_INVALID &&
+	   strstr(cpk_errmsg(), "not a destination kind"),
+	   "\"D dirs\": damaged");
+	snprintf(txt, sizeof(txt), "%sD \n", h);
+	ok(load(txt, h, &r) == CPK_ERR_INVALID, "an empty \"D\": damaged");
+
 	/* damaged journals */
 	snprintf(txt, sizeof(txt), "%sF 1\n", h);
 	ok(load(txt, h, &r) == CPK_ERR_INVALID && strstr(cpk_errmsg(), "damaged"),
