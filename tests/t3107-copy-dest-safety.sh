@@ -79,13 +79,18 @@ is "$(run "${COPY[@]}" -r -n 1 --channels 1 "${CH[@]}" --json --resume "$J" "$H:
 [ "$(json_field chunks_skipped)" -ge 1 ]; ok $? "  the chunks done before are found (token kept): skipped $(json_field chunks_skipped)"
 cmp -s "$R/src/0big" "$D/src/0big"; ok $? "  equal"
 
+# plant_links DIR: the other user's links at the temporary names of the
+# killed copy (token TOK) in DIR, to root's files
+plant_links() {
+	as_other ln -s "$V" "$1/.0big.$TOK.cpk-part"
+	as_other ln -s "$V" "$1/.a.txt.$TOK.cpk-part"
+	as_other ln -s "$V2" "$1/.b.txt.$TOK.cpk-part"
+}
 D=$SCRATCH/g2
 shared "$D" "$D/src"
 killed_copy get "$D"
 rm -f "$D/src/.0big.$TOK.cpk-part"
-as_other ln -s "$V" "$D/src/.0big.$TOK.cpk-part"
-as_other ln -s "$V" "$D/src/.a.txt.$TOK.cpk-part"
-as_other ln -s "$V2" "$D/src/.b.txt.$TOK.cpk-part"
+plant_links "$D/src"
 is "$(run "${COPY[@]}" -r "${CH[@]}" --resume "$J" "$H:$R/src" "$D")" 0 \
 	"download resumed after links were planted at its own temporary names: copied"
 cmp -s "$R/src/0big" "$D/src/0big" && cmp -s "$R/src/a.txt" "$D/src/a.txt" &&
@@ -119,9 +124,7 @@ shared "$D" "$D/src"
 killed_copy put "$H:$D"
 [ ${#TOK} = 16 ] && [ -f "$D/src/.0big.$TOK.cpk-part" ]; ok $? "upload killed: its temporary file carries the token"
 rm -f "$D/src/.0big.$TOK.cpk-part"
-as_other ln -s "$V" "$D/src/.0big.$TOK.cpk-part"
-as_other ln -s "$V" "$D/src/.a.txt.$TOK.cpk-part"
-as_other ln -s "$V2" "$D/src/.b.txt.$TOK.cpk-part"
+plant_links "$D/src"
 is "$(run "${COPY[@]}" -r "${CH[@]}" --resume "$J" "$L/src" "$H:$D")" 0 \
 	"upload resumed after links were planted at its own temporary names: copied"
 cmp -s "$L/src/0big" "$D/src/0big" && cmp -s "$L/src/a.txt" "$D/src/a.txt" &&
@@ -143,16 +146,23 @@ echo d >"$R/tree/sub/deep/d"; head -c $((3 * M)) /dev/urandom >"$R/tree/sub/big"
 chmod 0700 "$R/tree/sub"; chmod 0755 "$SCRATCH/elsewhere"
 touch -d @1400000000 "$SCRATCH/elsewhere"
 ELSE=$(stat -c '%a %Y' "$SCRATCH/elsewhere")
+# link_dir_fails NAME [OPTION...]: the download of tree into D, whose
+# D/tree/sub is a link to "elsewhere", fails naming the link, and nothing
+# there is written or changed
+link_dir_fails() {
+	local name=$1
+	shift
+	is "$(run "${COPY[@]}" -r "${CH[@]}" "$@" "$H:$R/tree" "$D")" 1 "$name: fails"
+	grep -q "$D/tree/sub is a symbolic link, not followed" "$SCRATCH/err"
+	ok $? "  names the link: $(head -c 500 "$SCRATCH/err")"
+	is "$(ls -A "$SCRATCH/elsewhere")" "" "  nothing written where it points"
+	is "$(stat -c '%a %Y' "$SCRATCH/elsewhere")" "$ELSE" "  nor its mode or times changed"
+}
 D=$SCRATCH/b1
 shared "$D" "$D/tree"
 as_other ln -s "$SCRATCH/elsewhere" "$D/tree/sub"
 as_other ln -s "$V" "$D/tree/z"
-is "$(run "${COPY[@]}" -r "${CH[@]}" "$H:$R/tree" "$D")" 1 \
-	"download of a tree whose dst/tree/sub is a link to another directory: fails"
-grep -q "$D/tree/sub is a symbolic link, not followed" "$SCRATCH/err"
-ok $? "  names the link: $(head -c 500 "$SCRATCH/err")"
-is "$(ls -A "$SCRATCH/elsewhere")" "" "  nothing written where it points"
-is "$(stat -c '%a %Y' "$SCRATCH/elsewhere")" "$ELSE" "  nor its mode or times changed"
+link_dir_fails "download of a tree whose dst/tree/sub is a link to another directory"
 cmp -s "$R/tree/a" "$D/tree/a" && cmp -s "$R/tree/z" "$D/tree/z" && [ ! -L "$D/tree/z" ]
 ok $? "  the rest is copied (a link at a final name is replaced, not followed)"
 [ -L "$D/tree/sub" ]; ok $? "  the link itself stays"
@@ -162,12 +172,7 @@ victims_ok "the file a final name pointed at is untouched"
 D=$SCRATCH/b2
 shared "$D" "$D/tree"
 as_other ln -s "$SCRATCH/elsewhere" "$D/tree/sub"
-is "$(run "${COPY[@]}" -r "${CH[@]}" --segment 2 "$H:$R/tree" "$D")" 1 \
-	"the same in segments of 2 entries: fails"
-grep -q "$D/tree/sub is a symbolic link, not followed" "$SCRATCH/err"
-ok $? "  names the link: $(head -c 500 "$SCRATCH/err")"
-is "$(ls -A "$SCRATCH/elsewhere")" "" "  nothing written where it points"
-is "$(stat -c '%a %Y' "$SCRATCH/elsewhere")" "$ELSE" "  nor its mode or times changed"
+link_dir_fails "the same in segments of 2 entries" --segment 2
 cmp -s "$R/tree/a" "$D/tree/a" && cmp -s "$R/tree/z" "$D/tree/z"; ok $? "  the rest is copied"
 
 # --- (c) the destination operand itself a link to a directory ---
