@@ -44,6 +44,18 @@ cpk_err_t cpk_err_set(cpk_err_t err, const char *fmt, ...)
 	return err;
 }
 
+cpk_err_t cpk_err_prefix(cpk_err_t err, const char *fmt, ...)
+{
+	char old[sizeof(errmsg)], pre[sizeof(errmsg)];
+	va_list ap;
+
+	snprintf(old, sizeof(old), "%s", errmsg);
+	va_start(ap, fmt);
+	vsnprintf(pre, sizeof(pre), fmt, ap);
+	va_end(ap);
+	return cpk_err_set(err, "%s: %s", pre, old);
+}
+
 cpk_err_t cpk_err_from_errno(int e)
 {
 	switch (e) {

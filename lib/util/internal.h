@@ -23,6 +23,10 @@ CPK_INTERNAL cpk_err_t cpk_err_set(cpk_err_t err, const char *fmt, ...)
 /* Same, appending ": strerror(errno)"; picks the code from errno. */
 CPK_INTERNAL cpk_err_t cpk_err_sys(const char *fmt, ...)
 	__attribute__((format(printf, 1, 2)));
+/* Re-sets the last message with a prefix ("PREFIX: <message>") and
+ * returns ERR. */
+CPK_INTERNAL cpk_err_t cpk_err_prefix(cpk_err_t err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 /* Maps an errno value to the closest cpk_err_t. */
 CPK_INTERNAL cpk_err_t cpk_err_from_errno(int e);
 

@@ -34,20 +34,6 @@ static void at_done(struct at *a)
 	a->own = 0;
 }
 
-/* Re-sets the last error with a prefix: "WHAT: <message>". */
-__attribute__((format(printf, 2, 3)))
-static cpk_err_t prefixed(cpk_err_t err, const char *fmt, ...)
-{
-	char what[1024], msg[1024];
-	va_list ap;
-
-	snprintf(msg, sizeof(msg), "%s", cpk_errmsg());
-	va_start(ap, fmt);
-	vsnprintf(what, sizeof(what), fmt, ap);
-	va_end(ap);
-	return cpk_err_set(err, "%s: %s", what, msg);
-}
-
 static cpk_err_t link_err(const char *path, size_t len)
 {
 	return cpk_err_set(XFS_ERR_LINK, "%.*s is a symbolic link, not "
@@ -204,7 +190,7 @@ cpk_err_t xdst_lstat(const struct xfs *f, const char *path, struct stat *st)
 	int r;
 
 	if ((err = at_parent(f, NULL, path, &a)) != 0)
-		return prefixed(err, "cannot stat %s", path);
+		return cpk_err_prefix(err, "cannot stat %s", path);
 	r = a.leaf[0] ? fstatat(a.dfd, a.leaf, st, AT_SYMLINK_NOFOLLOW) :
 			fstat(a.dfd, st);
 	err = r < 0 ? cpk_err_sys("cannot stat %s", path) : CPK_OK;
@@ -220,14 +206,14 @@ cpk_err_t xdst_mkdir(struct xfs *f, const char *path, uint32_t mode)
 	int e;
 
 	if ((err = at_parent(f, f, path, &a)) != 0)
-		return prefixed(err, "cannot create the directory %s", path);
+		return cpk_err_prefix(err, "cannot create the directory %s", path);
 	if (!a.leaf[0] || mkdirat(a.dfd, a.leaf, (mode_t)mode) == 0)
 		goto out;
 	e = errno;
 	if (e == EEXIST &&
 	    fstatat(a.dfd, a.leaf, &st, AT_SYMLINK_NOFOLLOW) == 0) {
 		if (S_ISLNK(st.st_mode))
-			err = prefixed(link_err(path, strlen(path)), "cannot "
+			err = cpk_err_prefix(link_err(path, strlen(path)), "cannot "
 				       "create the directory %s", path);
 		else if (!S_ISDIR(st.st_mode))
 			err = cpk_err_set(CPK_ERR_EXISTS, "cannot create the "
@@ -253,7 +239,7 @@ cpk_err_t xdst_symlink(struct xfs *f, const char *target, const char *path)
 	cpk_err_t err;
 
 	if ((err = at_parent(f, f, path, &a)) != 0)
-		return prefixed(err, "cannot create the link %s", path);
+		return cpk_err_prefix(err, "cannot create the link %s", path);
 	if (!a.leaf[0])
 		err = cpk_err_set(CPK_ERR_INVALID, "cannot create the link %s: "
 				  "it is the destination itself", path);
@@ -281,10 +267,10 @@ cpk_err_t xdst_rename(struct xfs *f, const char *from, const char *to)
 
 	/* the cache keeps one directory: FROM's only if TO's is the same */
 	if ((err = at_parent(f, same_dir(from, to) ? f : NULL, from, &a)) != 0)
-		return prefixed(err, "cannot rename %s to %s", from, to);
+		return cpk_err_prefix(err, "cannot rename %s to %s", from, to);
 	if ((err = at_parent(f, f, to, &b)) != 0) {
 		at_done(&a);
-		return prefixed(err, "cannot rename %s to %s", from, to);
+		return cpk_err_prefix(err, "cannot rename %s to %s", from, to);
 	}
 	if (!a.leaf[0] || !b.leaf[0])
 		err = cpk_err_set(CPK_ERR_INVALID, "cannot rename %s to %s: "
@@ -305,7 +291,7 @@ cpk_err_t xdst_remove(struct xfs *f, const char *path)
 	cpk_err_t err;
 
 	if ((err = at_parent(f, f, path, &a)) != 0)
-		return prefixed(err, "cannot remove %s", path);
+		return cpk_err_prefix(err, "cannot remove %s", path);
 	if (!a.leaf[0])
 		err = cpk_err_set(CPK_ERR_INVALID, "cannot remove %s: the "
 				  "destination itself", path);
@@ -348,7 +334,7 @@ cpk_err_t xdst_open_tmp(struct xfs *f, const char *path, int create,
 
 	*out = -1;
 	if ((err = at_parent(f, f, path, &a)) != 0)
-		return prefixed(err, "cannot open %s", path);
+		return cpk_err_prefix(err, "cannot open %s", path);
 	if (!a.leaf[0]) {
 		err = cpk_err_set(CPK_ERR_INVALID, "cannot open %s: the "
 				  "destination itself", path);
@@ -394,13 +380,13 @@ cpk_err_t xdst_setattr(struct xfs *f, const char *path, int mode,
 	int fd;
 
 	if ((err = at_parent(f, f, path, &a)) != 0)
-		return prefixed(err, "cannot set the mode and times of %s", path);
+		return cpk_err_prefix(err, "cannot set the mode and times of %s", path);
 	fd = a.leaf[0] ? openat(a.dfd, a.leaf, O_RDONLY | O_NOFOLLOW |
 				O_NONBLOCK | O_CLOEXEC) : a.dfd;
 	if (fd < 0) {
 		err = errno == ELOOP ? link_err(path, strlen(path)) :
 		      cpk_err_sys("cannot open %s", path);
-		err = prefixed(err, "cannot set the mode and times of %s", path);
+		err = cpk_err_prefix(err, "cannot set the mode and times of %s", path);
 		goto out;
 	}
 	if (fstat(fd, &st) < 0)

@@ -761,7 +761,7 @@ cpk_err_t cpk_sftp_get(struct cpk_sftp *s, const char *remote,
 	f.local = local;
 	f.remote = remote;
 	if ((err = cpk_sftp_stat(s, remote, &f.attr)) != 0)
-		return xsftp_err_prefix(err, "cannot download %s:%s to %s",
+		return cpk_err_prefix(err, "cannot download %s:%s to %s",
 				  s ? s->where : "?", remote, local);
 	if ((f.attr.flags & CPK_SFTP_ATTR_PERM) && !S_ISREG(f.attr.perm))
 		return cpk_err_set(CPK_ERR_INVALID, "cannot download %s:%s: "

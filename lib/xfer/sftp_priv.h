@@ -214,8 +214,6 @@ CPK_INTERNAL void xsftp_put_attr(unsigned char **w, const struct cpk_sftp_attr *
 CPK_INTERNAL const char *xsftp_status_text(uint32_t st);
 CPK_INTERNAL cpk_err_t xsftp_status_err(uint32_t st);
 CPK_INTERNAL int64_t xsftp_now_ms(void);
-__attribute__((format(printf, 2, 3)))
-CPK_INTERNAL cpk_err_t xsftp_err_prefix(cpk_err_t err, const char *fmt, ...);
 CPK_INTERNAL size_t xsftp_bq_len(const struct bq *b);
 CPK_INTERNAL unsigned char *xsftp_bq_reserve(struct bq *b, size_t n);
 CPK_INTERNAL void xsftp_bq_consume(struct bq *b, size_t n);

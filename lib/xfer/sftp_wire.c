@@ -164,20 +164,6 @@ int64_t xsftp_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Prefixes the current cpk_errmsg() with a formatted string. */
-__attribute__((format(printf, 2, 3)))
-cpk_err_t xsftp_err_prefix(cpk_err_t err, const char *fmt, ...)
-{
-	char old[1024], pre[1024];
-	va_list ap;
-
-	snprintf(old, sizeof(old), "%s", cpk_errmsg());
-	va_start(ap, fmt);
-	vsnprintf(pre, sizeof(pre), fmt, ap);
-	va_end(ap);
-	return cpk_err_set(err, "%s: %s", pre, old);
-}
-
 /* ---- byte queues -------------------------------------------------------- */
 
 /* From this capacity on, a queue compacts rather than grows when it can. */

@@ -177,6 +177,13 @@ static void test_errors(void)
 	errno = EACCES;
 	cpk_err_sys("%s", big);
 	is_int((long long)strlen(cpk_errmsg()), 1023, "also with strerror appended");
+	cpk_err_set(CPK_ERR_PERM, "permission denied");
+	is_int(cpk_err_prefix(CPK_ERR_PERM, "cannot open %s", "/x"), CPK_ERR_PERM,
+	       "err_prefix returns the code");
+	is_str(cpk_errmsg(), "cannot open /x: permission denied", "and puts its text first");
+	cpk_err_set(CPK_ERR_IO, "%s", big);
+	cpk_err_prefix(CPK_ERR_IO, "%s", big);
+	is_int((long long)strlen(cpk_errmsg()), 1023, "a long prefix and message are cut, not overflowed");
 	cpk_err_set(CPK_ERR_IO, "from this thread");
 	if (pthread_create(&t, NULL, other_thread, NULL) == 0)
 		pthread_join(t, NULL);
