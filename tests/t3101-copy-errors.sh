@@ -129,6 +129,28 @@ is "$(run "$CPK" copy "$L/file")" 2 "one operand: usage error"
 is "$(run "$CPK" copy "$L/file" "$B/x")" 2 "no remote side: usage error"
 is "$(run "$CPK" copy "a:x" "b:y")" 2 "both sides remote: usage error"
 is "$(run "$CPK" copy -n 0 "$L/file" "$H:x")" 2 "-n 0: usage error"
+# numbers and sizes (cpk/parse.h): "OPTION VALUE|what stderr says"
+while IFS='|' read -r opt want; do
+	set -- $opt
+	is "$(run "$CPK" copy "$@" "$L/file" "$H:x")" 2 "$opt: usage error"
+	grep -qF -- "$want" "$SCRATCH/err"; ok $? "  says: $(head -1 "$SCRATCH/err")"
+done <<'EOF'
+-n 0|-n: not a number of connections: 0 (out of range: 1..64)
+-n 65|-n: not a number of connections: 65 (out of range: 1..64)
+-n 99999999999999999999|-n: not a number of connections: 99999999999999999999 (out of range
+-n -1|-n: not a number of connections: -1 (not a whole number)
+-n 2x|-n: not a number of connections: 2x (not a whole number)
+-P 1k|-P: not a port number: 1k (not a whole number)
+-P 65536|-P: not a port number: 65536 (out of range: 1..65535)
+-o Port=1k|-o Port: not a port number: 1k
+-o ConnectTimeout=0|-o ConnectTimeout: not a number of seconds: 0
+--chunk-min 8X|--chunk-min: not a size: 8X (not a size
+--chunk-max 16777216T|--chunk-max: not a size: 16777216T (out of range
+--chunk-max 0|--chunk-max: not a size: 0 (out of range
+--retries 101|--retries: not a number of tries: 101
+--segment 1k|--segment: not a number of entries: 1k
+--throttle-ms -5|--throttle-ms: not a number of milliseconds: -5
+EOF
 is "$(run "$CPK" copy -o Bogus=1 "$L/file" "$H:x")" 2 "unsupported -o: usage error"
 is "$(run "$CPK" copy --help)" 0 "--help"
 grep -q -- "--resume" "$SCRATCH/out"; ok $? "  lists --resume"

@@ -14,6 +14,7 @@
 
 #include "cpk/buf.h"
 #include "cpk/json.h"
+#include "cpk/parse.h"
 #include "cpk/xfer.h"
 #include "cli.h"
 
@@ -43,6 +44,8 @@ static const struct cli_opt copy_opts[] = {
 	  "whole (8M)" },
 	{ "chunk-max", OPT_CHUNK_MAX, "SIZE", "largest chunk of a big file "
 	  "(64M)" },
+	{ "preserve-times", 'p', NULL, "keep modes and times (the default; "
+	  "for scp's users)" },
 	{ "no-preserve", OPT_NO_PRESERVE, NULL, "do not copy modes and times "
 	  "(the source's mode less the umask, as cp)" },
 	{ "preserve", OPT_PRESERVE, "all", "all: copy setuid, setgid and "
@@ -153,24 +156,15 @@ static void log_line(int level, const char *msg, void *arg)
 		level >= 1 && level <= 4 ? tag[level] : "", msg);
 }
 
-static int parse_size(const char *s, uint64_t *out)
+/* Option OPT's value ARG: a whole number (SIZE: a byte size, like 8M) in
+ * MIN..MAX into *OUT; else a usage error "OPT: not WHAT: ARG (why)". */
+static int num_opt(const struct cli_verb *v, const char *opt,
+		   const char *what, const char *arg, int size, uint64_t min,
+		   uint64_t max, uint64_t *out)
 {
-	char *end;
-	unsigned long long v;
-
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || end == s)
-		return -1;
-	switch (*end) {
-	case 'k': case 'K': v <<= 10; end++; break;
-	case 'm': case 'M': v <<= 20; end++; break;
-	case 'g': case 'G': v <<= 30; end++; break;
-	}
-	if (*end)
-		return -1;
-	*out = v;
-	return 0;
+	if ((size ? cpk_parse_size : cpk_parse_uint)(arg, min, max, out) == 0)
+		return 0;
+	return cli_usage_err(v, "%s: not %s: %s", opt, what, cpk_errmsg());
 }
 
 /* -o KEY=VALUE (or "KEY VALUE"), like ssh -o. */
@@ -199,12 +193,14 @@ static int ssh_option(const struct cli_verb *v, struct cpk_xfer_opts *o,
 	} else if (!strcasecmp(arg, "GlobalKnownHostsFile")) {
 		o->conn.global_known_hosts = val;
 	} else if (!strcasecmp(arg, "ConnectTimeout")) {
-		if (parse_size(val, &n) || !n || n > 86400)
-			return cli_usage_err(v, "ConnectTimeout: seconds");
+		if (num_opt(v, "-o ConnectTimeout", "a number of seconds",
+			    val, 0, 1, 86400, &n))
+			return EXIT_USAGE;
 		o->conn.connect_timeout_ms = (int)n * 1000;
 	} else if (!strcasecmp(arg, "Port")) {
-		if (parse_size(val, &n) || !n || n > 65535)
-			return cli_usage_err(v, "Port: 1..65535");
+		if (num_opt(v, "-o Port", "a port number", val, 0, 1, 65535,
+			    &n))
+			return EXIT_USAGE;
 		o->conn.port = (unsigned)n;
 	} else if (!strcasecmp(arg, "User")) {
 		o->conn.user = val;
@@ -275,18 +271,21 @@ static int run_copy(int argc, char **argv, const struct cli_verb *v)
 		case 'r': o.recursive = 1; break;
 		case 'L': o.follow_links = 1; break;
 		case 'n':
-			if (parse_size(optarg, &n) || !n || n > 64)
-				return cli_usage_err(v, "-n: 1..64 connections");
+			if (num_opt(v, "-n", "a number of connections", optarg,
+				    0, 1, 64, &n))
+				return EXIT_USAGE;
 			o.conns = (unsigned)n;
 			break;
 		case OPT_CHANNELS:
-			if (parse_size(optarg, &n) || !n || n > 8)
-				return cli_usage_err(v, "--channels: 1..8");
+			if (num_opt(v, "--channels", "a number of channels",
+				    optarg, 0, 1, 8, &n))
+				return EXIT_USAGE;
 			o.channels = (unsigned)n;
 			break;
 		case 'P':
-			if (parse_size(optarg, &n) || !n || n > 65535)
-				return cli_usage_err(v, "-P: a port number");
+			if (num_opt(v, "-P", "a port number", optarg, 0, 1,
+				    65535, &n))
+				return EXIT_USAGE;
 			o.conn.port = (unsigned)n;
 			break;
 		case 'i':
@@ -309,11 +308,13 @@ static int run_copy(int argc, char **argv, const struct cli_verb *v)
 		case 'V': o.verify = CPK_VERIFY_READ; break;
 		case OPT_CHUNK_MIN:
 		case OPT_CHUNK_MAX:
-			if (parse_size(optarg, &n) || !n)
-				return cli_usage_err(v, "%s: a size like 8M",
-						     argv[optind - 1]);
+			if (num_opt(v, c == OPT_CHUNK_MIN ? "--chunk-min" :
+				    "--chunk-max", "a size", optarg, 1, 1,
+				    UINT64_MAX, &n))
+				return EXIT_USAGE;
 			*(c == OPT_CHUNK_MIN ? &o.chunk_min : &o.chunk_max) = n;
 			break;
+		case 'p': o.no_preserve = 0; break;	/* the last one wins */
 		case OPT_NO_PRESERVE: o.no_preserve = 1; break;
 		case OPT_PRESERVE:
 			if (strcmp(optarg, "all"))
@@ -323,19 +324,22 @@ static int run_copy(int argc, char **argv, const struct cli_verb *v)
 			o.preserve_special = 1;
 			break;
 		case OPT_RETRIES:
-			if (parse_size(optarg, &n) || !n || n > 100)
-				return cli_usage_err(v, "--retries: 1..100");
+			if (num_opt(v, "--retries", "a number of tries",
+				    optarg, 0, 1, 100, &n))
+				return EXIT_USAGE;
 			o.retries = (unsigned)n;
 			break;
 		case OPT_SEGMENT:
-			if (parse_size(optarg, &n) || !n || n > (1u << 30))
-				return cli_usage_err(v, "--segment: 1..2^30 entries");
+			if (num_opt(v, "--segment", "a number of entries",
+				    optarg, 0, 1, 1u << 30, &n))
+				return EXIT_USAGE;
 			o.segment = (size_t)n;
 			break;
 		case OPT_SUBSYSTEM: o.subsystem = optarg; break;
 		case OPT_THROTTLE:
-			if (parse_size(optarg, &n) || n > 60000)
-				return cli_usage_err(v, "--throttle-ms: 0..60000");
+			if (num_opt(v, "--throttle-ms", "a number of "
+				    "milliseconds", optarg, 0, 0, 60000, &n))
+				return EXIT_USAGE;
 			if (setenv("CPK_TEST_THROTTLE_MS", optarg, 1) < 0)
 				return cli_usage_err(v, "--throttle-ms: %s",
 						     strerror(errno));

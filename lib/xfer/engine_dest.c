@@ -96,7 +96,7 @@ cpk_err_t xeng_prepare(struct cpk_xfer *x, struct cpk_sftp *s)
 	err = CPK_OK;
 	for (i = 0; i < x->p.n; i++) {
 		struct xent *e = &x->p.e[i];
-		int fresh, fd;
+		int fresh, fd = -1;
 
 		if (bad && !strncmp(e->dst, bad, bl) && e->dst[bl] == '/') {
 			entry_fail(x, e, badmsg ? badmsg : "not copied");
@@ -128,8 +128,13 @@ cpk_err_t xeng_prepare(struct cpk_xfer *x, struct cpk_sftp *s)
 		if (df.s) {
 			err = remote_tmp(s, e->tmp, fresh);
 		} else {
+			/* at its final size: chunks skip the holes of a
+			 * sparse file, the last one's too (sparse.h) */
 			err = xfs_open_tmp(&df, e->tmp, fresh, 0600, &fd);
-			if (!err)
+			if (!err && ftruncate(fd, (off_t)e->st.size) < 0)
+				err = cpk_err_sys("cannot set the size of %s",
+						  e->tmp);
+			if (fd >= 0)
 				close(fd);
 		}
 		if (err && df.s && xeng_conn_dead(s))

@@ -4,6 +4,7 @@
  */
 #define _GNU_SOURCE
 #include "engine_priv.h"
+#include "sparse.h"
 
 /* ---- pieces of work ---------------------------------------------------- */
 
@@ -114,10 +115,15 @@ int xeng_run_chunk(struct cpk_xfer *x, struct worker *w, struct xtask *t)
 			err = cpk_sftp_open(w->s, e->src, CPK_SFTP_READ, 0, &h);
 	}
 	opened = !err;
-	/* one range: the request pipeline never drains inside a chunk */
-	if (!err)
-		err = put ? cpk_sftp_write_range(w->s, &h, fd, off, len) :
-			    cpk_sftp_read_range(w->s, &h, fd, off, len, NULL);
+	/* one range: the request pipeline never drains inside a chunk; a
+	 * download into the range made a hole first (whatever an earlier
+	 * try left there is gone) skips the source's zero blocks */
+	if (!err && put)
+		err = cpk_sftp_write_range(w->s, &h, fd, off, len);
+	else if (!err)
+		err = xsparse_punch(fd, off, len) ?
+		      cpk_sftp_read_range_sparse(w->s, &h, fd, off, len, NULL) :
+		      cpk_sftp_read_range(w->s, &h, fd, off, len, NULL);
 	if (!err && !put && x->have_journal && fdatasync(fd) < 0)
 		err = cpk_err_sys("cannot sync %s", e->tmp);
 	if (opened) {

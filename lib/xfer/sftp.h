@@ -285,6 +285,12 @@ CPK_INTERNAL cpk_err_t cpk_sftp_write_range(struct cpk_sftp *s,
 CPK_INTERNAL cpk_err_t cpk_sftp_read_range(struct cpk_sftp *s,
 			      const struct cpk_sftp_handle *h, int fd,
 			      uint64_t off, uint64_t len, uint64_t *got);
+/* The same into a range of FD that reads as zeros already (a new file, or
+ * a punched hole): aligned blocks of zeros are not written (sparse.h), so
+ * holes stay holes.  The caller sets the file's size. */
+CPK_INTERNAL cpk_err_t cpk_sftp_read_range_sparse(struct cpk_sftp *s,
+			      const struct cpk_sftp_handle *h, int fd,
+			      uint64_t off, uint64_t len, uint64_t *got);
 
 /* Copies local file LOCAL to remote path REMOTE (created or truncated; mode
  * from LOCAL, the server's umask applies unless CPK_SFTP_PRESERVE). */

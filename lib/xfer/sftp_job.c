@@ -5,6 +5,7 @@
  */
 #define _GNU_SOURCE
 #include "sftp_priv.h"
+#include "sparse.h"
 
 /* ---- pipelined transfers (jobs) --------------------------------------- */
 
@@ -24,6 +25,10 @@ struct job {
 	struct cpk_sftp_handle h;
 	uint64_t next, end;	/* next offset to request; end of range */
 	uint64_t eof_at;	/* download: where EOF was seen */
+	int sparse;		/* download: the file reads as zeros where
+				 * not written yet (zero blocks skipped) */
+	uint64_t hi, wend;	/* download: end of the data received, of
+				 * the data written */
 	uint64_t bytes;
 	unsigned pending;
 	struct cpk_sftp_attr attr;	/* preserve: to apply */
@@ -196,7 +201,7 @@ static void job_read_cb(struct cpk_sftp *s, const struct cpk_sftp_reply *r,
 			void *arg)
 {
 	struct job *j = arg;
-	size_t done = 0;
+	uint64_t at = r->offset;
 	char what[64];
 	cpk_err_t err;
 
@@ -219,20 +224,14 @@ static void job_read_cb(struct cpk_sftp *s, const struct cpk_sftp_reply *r,
 	}
 	if (j->err)
 		return;
-	while (done < r->len) {
-		ssize_t n = pwrite(j->fd, r->data + done, r->len - done,
-				   (off_t)(r->offset + done));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			job_fail(j, cpk_err_from_errno(errno), "cannot write "
-				 "the local file at offset %" PRIu64 ": %s",
-				 r->offset + done, strerror(errno));
-			return;
-		}
-		done += (size_t)n;
+	if (xsparse_pwrite(j->fd, r->data, r->len, r->offset, j->sparse,
+			   &at, &j->wend) < 0) {
+		job_fail(j, cpk_err_from_errno(errno), "cannot write the local "
+			 "file at offset %" PRIu64 ": %s", at, strerror(errno));
+		return;
 	}
+	if (r->offset + r->len > j->hi)
+		j->hi = r->offset + r->len;
 	j->bytes += r->len;
 	if (s->on_data)
 		s->on_data(s->on_data_arg, r->len);
@@ -349,9 +348,14 @@ static int job_finished(const struct job *j)
 	return !j->own_handle || j->close_sent;
 }
 
-/* Local side of the end of a job: attributes, close. */
+/* Local side of the end of a job: the size (zero blocks at the end of a
+ * whole file were not written), attributes, close. */
 static void job_finish(struct job *j)
 {
+	if (!j->up && !j->err && j->fd >= 0 && j->local && j->sparse &&
+	    j->hi > j->wend && ftruncate(j->fd, (off_t)j->hi) < 0)
+		job_fail(j, cpk_err_from_errno(errno), "cannot set the size "
+			 "of the local file: %s", strerror(errno));
 	if (!j->up && !j->err && j->fd >= 0 &&
 	    (j->run->flags & CPK_SFTP_PRESERVE)) {
 		if ((j->attr.flags & CPK_SFTP_ATTR_PERM) &&
@@ -535,6 +539,7 @@ struct range_ctx {
 	const struct cpk_sftp_handle *h;
 	int up, fd;
 	uint64_t off, len, got;
+	int sparse;
 };
 
 static void range_init(struct job *j, size_t idx, void *ctx)
@@ -546,6 +551,7 @@ static void range_init(struct job *j, size_t idx, void *ctx)
 	j->fd = c->fd;
 	j->h = *c->h;
 	j->have_handle = 1;
+	j->sparse = c->sparse;
 	j->next = c->off;
 	j->end = c->len == UINT64_MAX ? UINT64_MAX :
 		 (c->off + c->len < c->off ? UINT64_MAX : c->off + c->len);
@@ -562,7 +568,7 @@ cpk_err_t cpk_sftp_write_range(struct cpk_sftp *s,
 			       const struct cpk_sftp_handle *h, int fd,
 			       uint64_t off, uint64_t len)
 {
-	struct range_ctx c = { h, 1, fd, off, len, 0 };
+	struct range_ctx c = { h, 1, fd, off, len, 0, 0 };
 	struct run run;
 	cpk_err_t err;
 
@@ -578,11 +584,12 @@ cpk_err_t cpk_sftp_write_range(struct cpk_sftp *s,
 	return run_jobs(s, &run, 1, 1, range_init, &c, range_done);
 }
 
-cpk_err_t cpk_sftp_read_range(struct cpk_sftp *s,
-			      const struct cpk_sftp_handle *h, int fd,
-			      uint64_t off, uint64_t len, uint64_t *got)
+static cpk_err_t read_range(struct cpk_sftp *s,
+			    const struct cpk_sftp_handle *h, int fd,
+			    uint64_t off, uint64_t len, uint64_t *got,
+			    int sparse)
 {
-	struct range_ctx c = { h, 0, fd, off, len, 0 };
+	struct range_ctx c = { h, 0, fd, off, len, 0, sparse };
 	struct run run;
 	cpk_err_t err;
 
@@ -601,6 +608,20 @@ cpk_err_t cpk_sftp_read_range(struct cpk_sftp *s,
 	if (got)
 		*got = c.got;
 	return err;
+}
+
+cpk_err_t cpk_sftp_read_range(struct cpk_sftp *s,
+			      const struct cpk_sftp_handle *h, int fd,
+			      uint64_t off, uint64_t len, uint64_t *got)
+{
+	return read_range(s, h, fd, off, len, got, 0);
+}
+
+cpk_err_t cpk_sftp_read_range_sparse(struct cpk_sftp *s,
+				     const struct cpk_sftp_handle *h, int fd,
+				     uint64_t off, uint64_t len, uint64_t *got)
+{
+	return read_range(s, h, fd, off, len, got, 1);
 }
 
 /* Batches of whole files. */
@@ -668,6 +689,7 @@ static void get_init(struct job *j, size_t idx, void *ctx)
 		return;
 	}
 	j->next = 0;
+	j->sparse = 1;	/* a new (or truncated) file: zero blocks skipped */
 	j->end = (f->attr.flags & CPK_SFTP_ATTR_SIZE) ? f->attr.size :
 		 UINT64_MAX;
 	j->attr = f->attr;

@@ -12,6 +12,12 @@ ok() {	# ok STATUS NAME: STATUS 0 passes
 	else
 		echo "not ok $tap_n - $2"
 		tap_failed=$((tap_failed + 1))
+		# on stderr too, which prove shows without -v (CI's logs):
+		# the test's name and what the last `run` wrote on stderr
+		echo "# failed: $tap_n - $2" >&2
+		if [ -n "${SCRATCH:-}" ] && [ -s "$SCRATCH/err" ]; then
+			head -c 600 "$SCRATCH/err" | sed 's/^/#   stderr: /' >&2
+		fi
 	fi
 }
 
@@ -20,7 +26,8 @@ is() {	# is GOT WANT NAME
 		ok 0 "$3"
 	else
 		ok 1 "$3"
-		printf '%s\n' "#   got:" "$1" "#   expected:" "$2" | sed 's/^/# /'
+		printf '%s\n' "#   got:" "$1" "#   expected:" "$2" | sed 's/^/# /' |
+			tee /dev/stderr
 	fi
 }
 
