@@ -22,7 +22,12 @@
  * cpk_xfer_run() may be called once per handle.
  *
  * Paths: local paths as usual; remote paths as SFTP sees them (relative to
- * the login directory; "" is the login directory).  As with cp/scp: if DST
+ * the login directory; "" is the login directory), expanded as scp does:
+ * a leading "~" or "~/" is the login directory, "~user" that user's home
+ * (asked of the server), and remote sources may hold globs ('*', '?',
+ * "[...]"; a backslash escapes one), each match a source of its own; a
+ * pattern that matches nothing fails the run but the other sources are
+ * copied.  The journal keeps the operands as given.  As with cp/scp: if DST
  * is an existing directory each source is copied into it under its own
  * name; otherwise there must be exactly one source and DST is its new name.
  * A directory source needs `recursive`.

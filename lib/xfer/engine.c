@@ -184,6 +184,7 @@ void cpk_xfer_free(struct cpk_xfer *x)
 	xplan_release(&x->p);
 	xwalk_release(&x->walk);
 	xresume_release(&x->res);
+	xrpath_release(&x->rp);
 	cpk_buf_release(&x->failmsg);
 	free(x->retry);
 	free(x->w);
@@ -605,6 +606,18 @@ cpk_err_t cpk_xfer_run(struct cpk_xfer *x, enum cpk_xfer_dir dir,
 		     x->o.conn.host, x->st.rtt_ms, n, x->chans);
 		free(who);
 	}
+	/* remote paths: "~" and globs expanded (rpath.c); from here on the
+	 * operands are these, but the journal keeps them as typed */
+	if ((err = xrpath_expand(s, dir, x->o.conn.host, srcs, nsrc, dst,
+				 &x->rp)) != 0)
+		goto out;
+	for (i = 0; i < x->rp.nmiss; i++)
+		xeng_note_failure(x, x->rp.miss[i].what, x->rp.miss[i].why ?
+				  x->rp.miss[i].why : "no match");
+	failed = x->rp.nmiss != 0;	/* the other sources are copied */
+	srcs = (const char *const *)x->rp.srcs;
+	nsrc = x->rp.nsrc;
+	dst = x->rp.dst;
 	/* big files in as many chunks as streams (16 at least), segments of
 	 * the asked size, or both as the journal being resumed says */
 	x->seg = x->o.segment ? x->o.segment : XPLAN_SEG_FILES;
@@ -615,7 +628,8 @@ cpk_err_t cpk_xfer_run(struct cpk_xfer *x, enum cpk_xfer_dir dir,
 		goto out;
 	/* 2. the journal: what an earlier run finished */
 	if (x->o.journal) {
-		if (!(header = xjournal_header(dir, srcs, nsrc, dst,
+		if (!(header = xjournal_header(dir, x->rp.typed, x->rp.ntyped,
+					       x->rp.typed_dst,
 					       x->o.chunk_min, x->o.chunk_max,
 					       x->p.parts, x->seg))) {
 			err = cpk_err_set(CPK_ERR_NOMEM, "out of memory");

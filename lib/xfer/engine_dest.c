@@ -314,7 +314,7 @@ static void add_mib(struct cpk_buf *b, uint64_t n)
 }
 
 /* Names one failure for the summary (the first few; the others counted). */
-static void note_failure(struct cpk_xfer *x, const char *dst, const char *why)
+void xeng_note_failure(struct cpk_xfer *x, const char *dst, const char *why)
 {
 	if (why && strstr(why, "ermission"))
 		x->perm = 1;
@@ -340,7 +340,7 @@ int xeng_note_segment(struct cpk_xfer *x)
 
 		/* names the listing gave that are no file names */
 		snprintf(why, sizeof(why), "name refused: %s", p->bad[i].why);
-		note_failure(x, p->bad[i].where, why);
+		xeng_note_failure(x, p->bad[i].where, why);
 		x->st.files_failed++;
 		failed = 1;
 	}
@@ -351,13 +351,13 @@ int xeng_note_segment(struct cpk_xfer *x)
 		if (e->st.type == XT_FILE && !e->done && !e->failed)
 			x->st.files_failed++;
 		if (e->failed || (e->st.type != XT_DIR && !e->done)) {
-			note_failure(x, e->dst, e->err);
+			xeng_note_failure(x, e->dst, e->err);
 			failed = 1;
 		}
 	}
 	for (i = 0; i < p->nclosed; i++)
 		if (p->closed[i].failed) {
-			note_failure(x, p->closed[i].dst, p->closed[i].err);
+			xeng_note_failure(x, p->closed[i].dst, p->closed[i].err);
 			failed = 1;
 		}
 	return failed;

@@ -77,6 +77,7 @@ struct cpk_xfer {
 	struct xjournal j;
 	int have_journal;
 	struct xresume res;	/* what the journal being resumed says */
+	struct xrpath rp;	/* the operands, remote paths expanded */
 	/* the walk, handing out segments */
 	struct xwalk walk;
 	size_t src_i;		/* the next operand to walk */
@@ -147,6 +148,8 @@ CPK_INTERNAL cpk_err_t xeng_prepare(struct cpk_xfer *x, struct cpk_sftp *s);
 CPK_INTERNAL void xeng_remove_temps(struct cpk_xfer *x, struct cpk_sftp *s);
 CPK_INTERNAL void xeng_finish_segment(struct cpk_xfer *x, struct cpk_sftp *s);
 CPK_INTERNAL int xeng_note_segment(struct cpk_xfer *x);
+CPK_INTERNAL void xeng_note_failure(struct cpk_xfer *x, const char *what,
+				    const char *why);
 CPK_INTERNAL cpk_err_t xeng_interrupted_error(struct cpk_xfer *x);
 CPK_INTERNAL cpk_err_t xeng_summary_error(struct cpk_xfer *x);
 

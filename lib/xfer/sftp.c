@@ -159,6 +159,8 @@ static cpk_err_t handshake(struct cpk_sftp *s)
 			s->ext |= EXT_FSYNC;
 		else if (IS("statvfs@openssh.com"))
 			s->ext |= EXT_STATVFS;
+		else if (IS("expand-path@openssh.com"))
+			s->ext |= EXT_EXPAND_PATH;
 #undef IS
 	}
 	xsftp_bq_consume(&s->rx, 4 + plen);
@@ -362,4 +364,5 @@ void cpk_sftp_info(const struct cpk_sftp *s, struct cpk_sftp_info *info)
 	info->server_max_handles = s->lim_handles;
 	info->posix_rename = !!(s->ext & EXT_POSIX_RENAME);
 	info->fsync = !!(s->ext & EXT_FSYNC);
+	info->expand_path = !!(s->ext & EXT_EXPAND_PATH);
 }

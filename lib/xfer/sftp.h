@@ -116,6 +116,7 @@ struct cpk_sftp_info {
 	uint64_t server_max_handles;
 	int posix_rename;	/* posix-rename@openssh.com available */
 	int fsync;		/* fsync@openssh.com available */
+	int expand_path;	/* expand-path@openssh.com available */
 };
 
 /* Opens a channel on SESSION (connected and authenticated; borrowed: it must
@@ -216,6 +217,12 @@ CPK_INTERNAL cpk_err_t cpk_sftp_symlink(struct cpk_sftp *s, const char *target,
 /* *OUT: a new NUL-terminated string, caller frees with free(). */
 CPK_INTERNAL cpk_err_t cpk_sftp_readlink(struct cpk_sftp *s, const char *path, char **out);
 CPK_INTERNAL cpk_err_t cpk_sftp_realpath(struct cpk_sftp *s, const char *path, char **out);
+/* PATH with a leading "~" or "~USER" replaced by that home directory, and
+ * the whole resolved as REALPATH does (symlinks too), by the server
+ * (expand-path@openssh.com; CPK_ERR_INVALID if the server lacks it).  *OUT:
+ * a new string, never empty. */
+CPK_INTERNAL cpk_err_t cpk_sftp_expand_path(struct cpk_sftp *s, const char *path,
+			       char **out);
 /* Lists directory PATH (without "." and ".."): *NAMES is a new array of *N
  * entries, freed with cpk_sftp_names_free().  The names are the server's,
  * unchecked: one may hold '/', be empty or (namelen) hold a NUL. */

@@ -54,6 +54,12 @@ static void sync_cb(struct cpk_sftp *s, const struct cpk_sftp_reply *r,
 		if (y->got)
 			memcpy(y->buf, r->data, y->got);
 		break;
+	case CPK_SFTP_OP_EXTENDED:
+		/* a NAME reply (expand-path@openssh.com) is taken as
+		 * REALPATH's; others are not kept */
+		if (!r->names)
+			break;
+		/* fall through */
 	case CPK_SFTP_OP_REALPATH:
 	case CPK_SFTP_OP_READLINK:
 		if (r->count < 1) {
@@ -408,6 +414,53 @@ cpk_err_t cpk_sftp_readlink(struct cpk_sftp *s, const char *path, char **out)
 cpk_err_t cpk_sftp_realpath(struct cpk_sftp *s, const char *path, char **out)
 {
 	return name_common(s, CPK_SFTP_OP_REALPATH, path, out);
+}
+
+/* Sends extension EXT (the server offers it: EXT_BIT) with the one
+ * argument PATH; CB gets the reply.  Only when no blocking call runs. */
+cpk_err_t xsftp_ext_path(struct cpk_sftp *s, const char *ext, unsigned bit,
+			 const char *path, cpk_sftp_cb *cb, void *arg)
+{
+	unsigned char *buf, *w;
+	size_t len;
+	cpk_err_t err;
+
+	if ((err = xsftp_sync_guard(s)) != 0)
+		return err;
+	if (!(s->ext & bit))
+		return cpk_err_set(CPK_ERR_INVALID, "the sftp server on %s has "
+				   "no %s", s->where, ext);
+	len = strlen(path);
+	if (len > UINT32_MAX - 4 || !(buf = malloc(4 + len)))
+		return cpk_err_set(CPK_ERR_NOMEM, "out of memory");
+	w = buf;
+	put_u32(&w, (uint32_t)len);
+	memcpy(w, path, len);
+	err = cpk_sftp_req_extended(s, ext, buf, 4 + len, cb, arg);
+	free(buf);
+	return err;
+}
+
+cpk_err_t cpk_sftp_expand_path(struct cpk_sftp *s, const char *path, char **out)
+{
+	struct sync y = SYNC_INIT;
+	cpk_err_t err;
+
+	*out = NULL;
+	err = xsftp_ext_path(s, "expand-path@openssh.com", EXT_EXPAND_PATH,
+			     path, sync_cb, &y);
+	if (!err)
+		err = sync_wait(s, &y, "expand", path);
+	if (!err && (!y.str || !*y.str))
+		err = cpk_err_set(CPK_ERR_IO, "cannot expand %s on %s: the "
+				  "server answered without a name", path,
+				  s->where);
+	if (err) {
+		free(y.str);
+		return err;
+	}
+	*out = y.str;
+	return CPK_OK;
 }
 
 void cpk_sftp_names_free(struct cpk_sftp_name *names, size_t n)

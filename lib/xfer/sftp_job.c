@@ -817,26 +817,12 @@ cpk_err_t cpk_sftp_statvfs(struct cpk_sftp *s, const char *path,
 			   uint64_t *avail, uint64_t *total)
 {
 	struct u64_reply v;	/* bsize frsize blocks bfree bavail ... */
-	unsigned char *buf, *w;
-	size_t len;
 	cpk_err_t err;
 
-	if ((err = xsftp_sync_guard(s)) != 0)
-		return err;
-	if (!(s->ext & EXT_STATVFS))
-		return cpk_err_set(CPK_ERR_INVALID, "the sftp server on %s has "
-				   "no statvfs@openssh.com", s->where);
-	len = strlen(path);
-	if (len > UINT32_MAX - 4 || !(buf = malloc(4 + len)))
-		return cpk_err_set(CPK_ERR_NOMEM, "out of memory");
-	w = buf;
-	put_u32(&w, (uint32_t)len);
-	memcpy(w, path, len);
 	memset(&v, 0, sizeof(v));
 	v.n = 5;
-	err = cpk_sftp_req_extended(s, "statvfs@openssh.com", buf, 4 + len,
-				    xsftp_u64_cb, &v);
-	free(buf);
+	err = xsftp_ext_path(s, "statvfs@openssh.com", EXT_STATVFS, path,
+			     xsftp_u64_cb, &v);
 	while (!err && !v.done)
 		err = xsftp_pump(s, -1);
 	if (err)

@@ -218,9 +218,9 @@ static int op_expects(int op, int type)
 		return op == CPK_SFTP_OP_OPEN || op == CPK_SFTP_OP_OPENDIR;
 	case FXP_DATA:
 		return op == CPK_SFTP_OP_READ;
-	case FXP_NAME:
+	case FXP_NAME:	/* EXTENDED: expand-path@openssh.com */
 		return op == CPK_SFTP_OP_READDIR || op == CPK_SFTP_OP_REALPATH ||
-		       op == CPK_SFTP_OP_READLINK;
+		       op == CPK_SFTP_OP_READLINK || op == CPK_SFTP_OP_EXTENDED;
 	case FXP_ATTRS:
 		return op == CPK_SFTP_OP_STAT || op == CPK_SFTP_OP_LSTAT ||
 		       op == CPK_SFTP_OP_FSTAT;

@@ -66,6 +66,7 @@
 #define EXT_POSIX_RENAME 0x2
 #define EXT_FSYNC	0x4
 #define EXT_STATVFS	0x8
+#define EXT_EXPAND_PATH 0x10
 
 struct slot {
 	uint32_t id;
@@ -232,6 +233,9 @@ CPK_INTERNAL cpk_err_t xsftp_req_path(struct cpk_sftp *s, uint8_t op, const char
 			  const struct cpk_sftp_attr *attr, int with_attr,
 			  cpk_sftp_cb *cb, void *arg);
 CPK_INTERNAL cpk_err_t xsftp_sync_guard(struct cpk_sftp *s);
+CPK_INTERNAL cpk_err_t xsftp_ext_path(struct cpk_sftp *s, const char *ext,
+				      unsigned bit, const char *path,
+				      cpk_sftp_cb *cb, void *arg);
 CPK_INTERNAL void xsftp_u64_cb(struct cpk_sftp *s, const struct cpk_sftp_reply *r,
 		   void *arg);
 

@@ -429,6 +429,54 @@ CPK_INTERNAL cpk_err_t xjournal_append(struct xjournal *j, const char *text,
 /* Closes; with REMOVE also deletes the file. */
 CPK_INTERNAL void xjournal_close(struct xjournal *j, int remove);
 
+/* ---- remote paths as typed (rpath.c) --------------------------------- */
+
+/* A source pattern that matched nothing: WHAT quoted (xfs_quote()), WHY a
+ * directory on its way that could not be listed (or NULL). */
+struct xrpath_miss {
+	char *what, *why;
+};
+/* The operands of a copy with its remote paths expanded. */
+struct xrpath {
+	char **srcs;		/* what to copy */
+	size_t nsrc;
+	char *dst;
+	struct xrpath_miss *miss;	/* patterns that matched nothing */
+	size_t nmiss;
+	const char *const *typed;	/* the operands as given (borrowed: */
+	size_t ntyped;			/* the journal's header keeps them) */
+	const char *typed_dst;
+};
+/*
+ * Expands the remote paths of a copy (DIR: CPK_XFER_PUT or _GET) as scp
+ * does, over S on HOST (for messages): a leading "~" or "~/" is the login
+ * directory (relative paths are already: "~/x" is "x", "~" is "."), and
+ * "~USER" USER's home, asked of the server (expand-path@openssh.com; an
+ * error without it); "a/~" stays literal.  Remote sources (GET) are
+ * globbed too: '*', '?' and "[...]" in any component match the names the
+ * server lists (fnmatch(3) with FNM_PERIOD: a leading dot only by a
+ * leading dot; names that are no file names never match), in bytewise
+ * order.  A backslash escapes a metacharacter or a backslash; a path with
+ * no unescaped metacharacter is not listed, only those backslashes are
+ * removed.  A pattern that matches nothing is recorded in R->miss; if no
+ * source is left that is the error.  With one source, a destination
+ * ending in '/' that is no directory is an error saying so.  *R: new
+ * (xrpath_release()), also on failure.
+ */
+CPK_INTERNAL cpk_err_t xrpath_expand(struct cpk_sftp *s, int dir,
+				     const char *host,
+				     const char *const *srcs, size_t nsrc,
+				     const char *dst, struct xrpath *r);
+CPK_INTERNAL void xrpath_release(struct xrpath *r);
+/* Whether PATH holds an unescaped metacharacter (a '[' only if a ']'
+ * closes it in the same component). */
+CPK_INTERNAL int xrpath_has_magic(const char *path);
+/* PATH without the backslashes that escape "*?[]\"; a new string. */
+CPK_INTERNAL char *xrpath_unescape(const char *path);
+/* Whether the file name NAME matches component PATTERN as xrpath_expand()
+ * matches (-1: out of memory). */
+CPK_INTERNAL int xrpath_match(const char *pattern, const char *name);
+
 /* ---- verification (verify.c) ----------------------------------------- */
 
 /* Compares the SHA-256 of every done file of P on both sides (LOCAL side
