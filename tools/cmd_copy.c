@@ -3,13 +3,16 @@
  * (the transfer engine, cpk/xfer.h).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "cpk/buf.h"
@@ -30,10 +33,15 @@ static const struct cli_opt copy_opts[] = {
 	{ "port", 'P', "PORT", "SSH port of the remote host" },
 	{ "identity", 'i', "FILE", "private key to try first (repeatable)" },
 	{ "config", 'F', "FILE", "ssh_config file (\"none\": no file)" },
+	{ "jump", 'J', "[USER@]HOST[:PORT][,...]", "connect through these jump "
+	  "hosts (\"none\": directly), like ssh -J" },
+	{ "ipv4", '4', NULL, "IPv4 addresses only" },
+	{ "ipv6", '6', NULL, "IPv6 addresses only" },
 	{ "cipher", 'c', "CIPHERS", "SSH ciphers, e.g. aes128-gcm@openssh.com" },
 	{ "option", 'o', "KEY=VALUE", "StrictHostKeyChecking, "
 	  "UserKnownHostsFile, ConnectTimeout, Port, User, IdentityFile, "
-	  "Ciphers" },
+	  "IdentitiesOnly, Ciphers, ProxyJump, ProxyCommand, AddressFamily, "
+	  "BatchMode" },
 	{ "dereference", 'L', NULL, "copy what symlinks point at" },
 	{ "resume", OPT_RESUME, "FILE", "journal of finished work: continue "
 	  "an interrupted copy" },
@@ -167,6 +175,104 @@ static int num_opt(const struct cli_verb *v, const char *opt,
 	return cli_usage_err(v, "%s: not %s: %s", opt, what, cpk_errmsg());
 }
 
+/* Passphrases of encrypted keys: asked on the terminal (/dev/tty, not
+ * stdin), once per key for the whole copy, which may open many
+ * connections, and wiped when it ends.  -o BatchMode=yes: never asked. */
+#define PASS_MAX 8
+static pthread_mutex_t pass_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+	char *key;
+	char *pass;
+} pass_cache[PASS_MAX];
+static int pass_batch;
+
+/* Reads a line from the terminal with echo off into BUF (SIZE bytes). */
+static int read_tty(const char *key, char *buf, size_t size)
+{
+	struct termios old, quiet;
+	size_t n = 0;
+	ssize_t r;
+	char c;
+	int fd, ok = -1;
+
+	fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (tcgetattr(fd, &old) < 0)
+		goto out;
+	quiet = old;
+	quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
+	quiet.c_lflag |= ICANON;
+	if (tcsetattr(fd, TCSAFLUSH, &quiet) < 0)
+		goto out;
+	dprintf(fd, "Enter passphrase for key '%s': ", key);
+	while ((r = read(fd, &c, 1)) == 1 && c != '\n' && c != '\r')
+		if (n + 1 < size)
+			buf[n++] = c;
+	buf[n] = '\0';
+	c = 0;
+	tcsetattr(fd, TCSAFLUSH, &old);
+	dprintf(fd, "\n");
+	ok = r == 1 ? 0 : -1;	/* end of file or an error: no passphrase */
+out:
+	close(fd);
+	return ok;
+}
+
+static int ask_pass(const char *key, char *buf, size_t size, void *arg)
+{
+	size_t i;
+	int rc = -1;
+
+	(void)arg;
+	if (pass_batch || !size)
+		return -1;
+	pthread_mutex_lock(&pass_mu);
+	for (i = 0; i < PASS_MAX && pass_cache[i].key; i++)
+		if (!strcmp(pass_cache[i].key, key))
+			break;
+	if (i == PASS_MAX) {
+		rc = read_tty(key, buf, size);
+		goto out;
+	}
+	if (!pass_cache[i].key) {
+		if (read_tty(key, buf, size) < 0)
+			goto out;
+		pass_cache[i].key = strdup(key);
+		pass_cache[i].pass = strdup(buf);
+		if (!pass_cache[i].key || !pass_cache[i].pass) {
+			free(pass_cache[i].key);
+			free(pass_cache[i].pass);
+			pass_cache[i].key = pass_cache[i].pass = NULL;
+		}
+		rc = 0;
+		goto out;
+	}
+	if (strlen(pass_cache[i].pass) < size) {
+		memcpy(buf, pass_cache[i].pass, strlen(pass_cache[i].pass) + 1);
+		rc = 0;
+	}
+out:
+	pthread_mutex_unlock(&pass_mu);
+	return rc;
+}
+
+static void pass_wipe(void)
+{
+	size_t i;
+
+	pthread_mutex_lock(&pass_mu);
+	for (i = 0; i < PASS_MAX; i++) {
+		if (pass_cache[i].pass)
+			explicit_bzero(pass_cache[i].pass,
+				       strlen(pass_cache[i].pass));
+		free(pass_cache[i].pass);
+		free(pass_cache[i].key);
+		pass_cache[i].key = pass_cache[i].pass = NULL;
+	}
+	pthread_mutex_unlock(&pass_mu);
+}
+
 /* -o KEY=VALUE (or "KEY VALUE"), like ssh -o. */
 static int ssh_option(const struct cli_verb *v, struct cpk_xfer_opts *o,
 		      char *arg, const char **ids, size_t *nids)
@@ -210,6 +316,29 @@ static int ssh_option(const struct cli_verb *v, struct cpk_xfer_opts *o,
 		if (*nids >= 15)
 			return cli_usage_err(v, "too many identities");
 		ids[(*nids)++] = val;
+	} else if (!strcasecmp(arg, "IdentitiesOnly")) {
+		if (strcasecmp(val, "yes") && strcasecmp(val, "no"))
+			return cli_usage_err(v, "IdentitiesOnly: yes or no");
+		o->conn.identities_only = !strcasecmp(val, "yes");
+	} else if (!strcasecmp(arg, "ProxyJump")) {
+		o->conn.proxy_jump = val;
+	} else if (!strcasecmp(arg, "ProxyCommand")) {
+		o->conn.proxy_command = val;
+	} else if (!strcasecmp(arg, "AddressFamily")) {
+		if (!strcasecmp(val, "inet"))
+			o->conn.address_family = 4;
+		else if (!strcasecmp(val, "inet6"))
+			o->conn.address_family = 6;
+		else if (!strcasecmp(val, "any"))
+			o->conn.address_family = 0;
+		else
+			return cli_usage_err(v, "AddressFamily: inet, inet6 or "
+					     "any");
+	} else if (!strcasecmp(arg, "BatchMode")) {
+		if (strcasecmp(val, "yes") && strcasecmp(val, "no"))
+			return cli_usage_err(v, "BatchMode: yes or no");
+		o->conn.passphrase = NULL;
+		pass_batch = !strcasecmp(val, "yes");
 	} else {
 		return cli_usage_err(v, "-o %s: not supported", arg);
 	}
@@ -294,6 +423,9 @@ static int run_copy(int argc, char **argv, const struct cli_verb *v)
 			ids[nids++] = optarg;
 			break;
 		case 'F': o.conn.config = optarg; break;
+		case 'J': o.conn.proxy_jump = optarg; break;
+		case '4': o.conn.address_family = 4; break;
+		case '6': o.conn.address_family = 6; break;
 		case 'c': o.conn.ciphers = optarg; break;
 		case 'o':
 			if ((rc = ssh_option(v, &o, optarg, ids, &nids)) != 0)
@@ -406,6 +538,8 @@ static int run_copy(int argc, char **argv, const struct cli_verb *v)
 			o.conn.user = r->user;
 	}
 	bar.tty = !quiet && !json && isatty(2);
+	if (!pass_batch)
+		o.conn.passphrase = ask_pass;
 	o.progress = progress;
 	o.progress_arg = &bar;
 	if ((err = cpk_xfer_new(&o, &x)) != 0) {
@@ -446,5 +580,6 @@ out:
 	free(srcs);
 	atomic_store(&sig_xfer, NULL);
 	cpk_xfer_free(x);
+	pass_wipe();
 	return rc;
 }

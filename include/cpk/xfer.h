@@ -114,6 +114,28 @@ struct cpk_conn_opts {
 	int connect_timeout_ms;	/* TCP connect + key exchange + auth
 				 * (10000) */
 	int log_verbosity;	/* libssh SSH_LOG_* (0: none) */
+	const char *proxy_jump;	/* "[user@]host[:port][,...]" like ssh -J:
+				 * the connection goes through these jump
+				 * hosts, each one's host key checked and each
+				 * authenticated like the target (a direct-tcpip
+				 * channel of the last hop carries it); NULL:
+				 * ssh_config ProxyJump; "none": direct */
+	const char *proxy_command;	/* like ssh -o ProxyCommand (%h %p %r
+				 * %%); NULL: ssh_config; "none": none */
+	int address_family;	/* 4 or 6: IPv4 or IPv6 only; 0: ssh_config
+				 * AddressFamily, else either */
+	int identities_only;	/* 1: ssh_config IdentitiesOnly yes (no
+				 * ssh-agent keys, only identity files);
+				 * 0: ssh_config */
+	/* Asked for the passphrase of the encrypted private key file KEY
+	 * (borrowed) when the server would accept that key: writes it, NUL-
+	 * terminated, into BUF (SIZE bytes; the library wipes it after use)
+	 * and returns 0, or returns -1 (none: the connection then fails with
+	 * a message naming KEY).  May run on any thread of a copy, at the
+	 * same time for several connections.  NULL: encrypted keys are only
+	 * usable through ssh-agent. */
+	int (*passphrase)(const char *key, char *buf, size_t size, void *arg);
+	void *passphrase_arg;
 };
 
 

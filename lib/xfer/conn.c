@@ -7,9 +7,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
+#include <libssh/callbacks.h>
+
 #include "conn.h"
+#include "conn_cfg.h"
 #include "internal.h"
 #include "sshfp.h"
 #include "xfer_priv.h"
@@ -187,18 +191,87 @@ static void add_method(struct cpk_buf *b, int methods, int bit,
 	cpk_buf_addstr(b, name);
 }
 
+/* The passphrases of encrypted keys during publickey_auto: asked of the
+ * caller's callback, the key named. */
+struct auth_ctx {
+	ssh_session ss;
+	const struct cpk_conn_opts *o;
+	char *need;	/* a key whose passphrase none could give */
+	char *asked;	/* a key whose passphrase was given */
+};
+
+static int ask_passphrase(const char *prompt, char *buf, size_t len,
+			  int echo, int verify, void *arg)
+{
+	struct auth_ctx *a = arg;
+	char *id = NULL;
+
+	(void)prompt;
+	(void)echo;
+	(void)verify;
+	if (!len || ssh_userauth_publickey_auto_get_current_identity(a->ss,
+								     &id) !=
+	    SSH_OK || !id)
+		return -1;
+	if (!a->o->passphrase || a->o->passphrase(id, buf, len,
+						  a->o->passphrase_arg) != 0) {
+		cpk_memwipe(buf, len);
+		if (!a->need) {
+			a->need = id;
+			return -1;
+		}
+		ssh_string_free_char(id);
+		return -1;
+	}
+	buf[len - 1] = '\0';
+	if (!a->asked)
+		a->asked = id;
+	else
+		ssh_string_free_char(id);
+	return 0;
+}
+
+/* After authentication: no callback may point at a finished frame. */
+static struct ssh_callbacks_struct no_callbacks = {
+	.size = sizeof(struct ssh_callbacks_struct)
+};
+
 static cpk_err_t authenticate(ssh_session ss, const struct cpk_conn_opts *o,
 			      const char *desc)
 {
 	struct cpk_buf m = CPK_BUF_INIT;
+	struct auth_ctx a = { ss, o, NULL, NULL };
+	struct ssh_callbacks_struct cb;
 	int rc, methods;
 	cpk_err_t err = CPK_OK;
 
+	memset(&cb, 0, sizeof(cb));
+	cb.userdata = &a;
+	cb.auth_function = ask_passphrase;
+	ssh_callbacks_init(&cb);
+	ssh_set_callbacks(ss, &cb);
 	/* Keys first: asking for "none" first, as ssh(1) does, costs every
 	 * connection a round trip. */
 	rc = ssh_userauth_publickey_auto(ss, NULL, NULL);
+	ssh_set_callbacks(ss, &no_callbacks);
 	if (rc == SSH_AUTH_SUCCESS)
 		goto out;
+	if (a.need) {
+		err = cpk_err_set(CPK_ERR_PERM, "permission denied: %s would "
+				  "take the key %s, but it is protected by a "
+				  "passphrase and none could be asked for (no "
+				  "terminal): load it into ssh-agent (ssh-add "
+				  "%s) or run on a terminal", desc, a.need,
+				  a.need);
+		goto out;
+	}
+	if (a.asked) {
+		err = cpk_err_set(CPK_ERR_PERM, "permission denied: %s would "
+				  "take the key %s, but it could not be "
+				  "decrypted with the passphrase given (wrong "
+				  "passphrase?)", desc, a.asked);
+		goto out;
+	}
 	if (rc == SSH_AUTH_ERROR) {
 		err = cpk_err_set(CPK_ERR_IO, "publickey authentication to %s "
 				  "failed: %s", desc, ssh_get_error(ss));
@@ -233,15 +306,81 @@ static cpk_err_t authenticate(ssh_session ss, const struct cpk_conn_opts *o,
 			  rc == SSH_AUTH_PARTIAL ? " (partial success: more "
 			  "factors needed)" : "");
 out:
+	ssh_string_free_char(a.need);
+	ssh_string_free_char(a.asked);
 	cpk_buf_release(&m);
+	return err;
+}
+
+/* How SS reaches its host (set up before ssh_connect(), MS the timeout):
+ * through jump hosts (*JP then carries it), a ProxyCommand, a socket of
+ * one address family, or a TCP connection libssh makes.  Also says
+ * whether IdentitiesOnly holds. */
+static cpk_err_t route(ssh_session ss, const struct cpk_conn_opts *o, int ms,
+		       struct xjump **jp, int *ids_only)
+{
+	struct xcfg c;
+	const char *jump, *pcmd;
+	char *host = NULL;
+	unsigned port = 22;
+	int family, fd = -1;
+	cpk_err_t err;
+
+	*jp = NULL;
+	if ((err = xcfg_read(o->config, o->host, &c)) != 0)
+		goto out;
+	/* explicit options first; ProxyJump and ProxyCommand exclude each
+	 * other (the first of the config's wins, xcfg_read()) */
+	jump = o->proxy_jump ? o->proxy_jump : o->proxy_command ? NULL :
+	       c.proxy_jump;
+	pcmd = o->proxy_command ? o->proxy_command : o->proxy_jump ? NULL :
+	       c.proxy_command;
+	if (jump && !strcasecmp(jump, "none"))
+		jump = NULL;
+	if (jump || (pcmd && !strcasecmp(pcmd, "none")))
+		pcmd = NULL;
+	family = o->address_family ? o->address_family :
+		 c.family > 0 ? c.family : 0;
+	*ids_only = o->identities_only || c.identities_only == 1;
+	/* libssh's own ProxyCommand (0.10 makes one of ProxyJump, running
+	 * OpenSSH's ssh) and jumps (0.11) give way to ours */
+	if ((err = set_opt(ss, SSH_OPTIONS_PROXYCOMMAND, pcmd ? pcmd : "none",
+			   "ProxyCommand", pcmd)) != 0)
+		goto out;
+#if LIBSSH_VERSION_INT >= SSH_VERSION_INT(0, 11, 0)
+	if ((err = set_opt(ss, SSH_OPTIONS_PROXYJUMP, "none", "ProxyJump",
+			   NULL)) != 0)
+		goto out;
+#endif
+	if (!jump && (pcmd || !family))
+		goto out;
+	if (ssh_options_get(ss, SSH_OPTIONS_HOST, &host) != SSH_OK ||
+	    ssh_options_get_port(ss, &port) != SSH_OK) {
+		err = cpk_err_set(CPK_ERR_INVALID, "ssh: no host: %s",
+				  ssh_get_error(ss));
+		goto out;
+	}
+	if (jump)
+		err = xjump_open(o, jump, host, port, &fd, jp);
+	else
+		err = xconn_tcp(host, port, family, ms, &fd);
+	if (!err && (err = set_opt(ss, SSH_OPTIONS_FD, &fd, "fd", NULL)) != 0) {
+		close(fd);
+		xjump_close(*jp);
+		*jp = NULL;
+	}
+out:
+	ssh_string_free_char(host);
+	xcfg_release(&c);
 	return err;
 }
 
 cpk_err_t cpk_conn_open(const struct cpk_conn_opts *o, ssh_session *out)
 {
 	ssh_session ss = NULL;
+	struct xjump *jump = NULL;
 	char *desc = NULL;
-	int ms, one = 1, verbosity;
+	int ms, one = 1, verbosity, ids_only = 0;
 	long sec, usec;
 	size_t i;
 	cpk_err_t err = CPK_OK;
@@ -345,12 +484,21 @@ cpk_err_t cpk_conn_open(const struct cpk_conn_opts *o, ssh_session *out)
 			   "ConnectTimeout", NULL)) != 0)
 		goto out;
 
+	/* 3. The way there; a jump lives as long as the session. */
+	if ((err = route(ss, o, ms, &jump, &ids_only)) != 0)
+		goto out;
+	if (jump)
+		xjump_attach(jump, ss);
+	if (ids_only && !o->no_agent &&
+	    (err = set_opt(ss, SSH_OPTIONS_IDENTITY_AGENT, "/dev/null",
+			   "IdentitiesOnly", NULL)) != 0)
+		goto out;
 	desc = cpk_conn_describe(ss);
 	if (!desc) {
 		err = cpk_err_set(CPK_ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	/* 3. Connect, check the host, authenticate. */
+	/* 4. Connect, check the host, authenticate. */
 	if (ssh_connect(ss) != SSH_OK) {
 		err = cpk_err_set(CPK_ERR_IO, "cannot connect to %s (timeout "
 				  "%d ms): %s", desc, ms, ssh_get_error(ss));
@@ -369,9 +517,13 @@ out:
 
 void cpk_conn_close(ssh_session ss)
 {
+	struct xjump *j;
+
 	if (!ss)
 		return;
+	j = xjump_detach(ss);
 	if (ssh_is_connected(ss))
 		ssh_disconnect(ss);
 	ssh_free(ss);
+	xjump_close(j);
 }

@@ -113,6 +113,7 @@ cpk_err_t cpk_xfer_new(const struct cpk_xfer_opts *o, struct cpk_xfer **out)
 	x->o.conn.host = x->o.conn.user = x->o.conn.config = NULL;
 	x->o.conn.ciphers = x->o.conn.known_hosts = NULL;
 	x->o.conn.global_known_hosts = NULL;
+	x->o.conn.proxy_jump = x->o.conn.proxy_command = NULL;
 	x->o.conn.identities = NULL;
 	x->o.subsystem = x->o.journal = NULL;
 	bad |= dup_str(&x->o.conn.host, o->conn.host);
@@ -121,6 +122,8 @@ cpk_err_t cpk_xfer_new(const struct cpk_xfer_opts *o, struct cpk_xfer **out)
 	bad |= dup_str(&x->o.conn.ciphers, o->conn.ciphers);
 	bad |= dup_str(&x->o.conn.known_hosts, o->conn.known_hosts);
 	bad |= dup_str(&x->o.conn.global_known_hosts, o->conn.global_known_hosts);
+	bad |= dup_str(&x->o.conn.proxy_jump, o->conn.proxy_jump);
+	bad |= dup_str(&x->o.conn.proxy_command, o->conn.proxy_command);
 	bad |= dup_str(&x->o.subsystem, o->subsystem);
 	bad |= dup_str(&x->o.journal, o->journal);
 	while (o->conn.identities && o->conn.identities[n])
@@ -176,6 +179,8 @@ void cpk_xfer_free(struct cpk_xfer *x)
 	free((char *)x->o.conn.ciphers);
 	free((char *)x->o.conn.known_hosts);
 	free((char *)x->o.conn.global_known_hosts);
+	free((char *)x->o.conn.proxy_jump);
+	free((char *)x->o.conn.proxy_command);
 	free((char *)x->o.subsystem);
 	free((char *)x->o.journal);
 	for (i = 0; x->ids && x->ids[i]; i++)
