@@ -237,7 +237,7 @@ static struct ssh_callbacks_struct no_callbacks = {
 };
 
 static cpk_err_t authenticate(ssh_session ss, const struct cpk_conn_opts *o,
-			      const char *desc)
+			      const char *desc, int ids_only)
 {
 	struct cpk_buf m = CPK_BUF_INIT;
 	struct auth_ctx a = { ss, o, NULL, NULL };
@@ -296,8 +296,9 @@ static cpk_err_t authenticate(ssh_session ss, const struct cpk_conn_opts *o,
 	err = cpk_err_set(CPK_ERR_PERM, "permission denied: %s did not accept "
 			  "any of our keys (%s%s, then %s); the server "
 			  "accepts: %s%s", desc,
-			  o->no_agent ? "no ssh-agent" : "ssh-agent",
-			  o->no_agent || getenv("SSH_AUTH_SOCK") ? "" :
+			  o->no_agent ? "no ssh-agent" : ids_only ?
+			  "no ssh-agent: IdentitiesOnly" : "ssh-agent",
+			  o->no_agent || ids_only || getenv("SSH_AUTH_SOCK") ? "" :
 			  " (none running)",
 			  o->identities && o->identities[0] ?
 			  "the given identity files and the default ones" :
@@ -505,7 +506,7 @@ cpk_err_t cpk_conn_open(const struct cpk_conn_opts *o, ssh_session *out)
 		goto out;
 	}
 	if ((err = verify_host(ss, o)) != 0 ||
-	    (err = authenticate(ss, o, desc)) != 0)
+	    (err = authenticate(ss, o, desc, ids_only)) != 0)
 		goto out;
 	*out = ss;
 	ss = NULL;

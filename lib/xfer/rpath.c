@@ -423,7 +423,8 @@ static cpk_err_t expand_glob(struct cpk_sftp *s, const char *prefix,
 		free(g.why);
 		return err;
 	}
-	qsort(g.cur.v, g.cur.n, sizeof(*g.cur.v), cmp_str);
+	if (g.cur.n)
+		qsort(g.cur.v, g.cur.n, sizeof(*g.cur.v), cmp_str);
 	for (i = k = 0; i < g.cur.n; i++) {
 		/* a server listing a name twice must not copy it twice */
 		if (k && !strcmp(g.cur.v[k - 1], g.cur.v[i]))
