@@ -76,6 +76,11 @@ PROG_BINS := $(PROG_SRCS:tests/progs/%.c=$(B)/tests/progs/%)
 PROGLIB_SRCS := $(sort $(wildcard tests/progs/lib/*.c))
 PROGLIB_OBJS := $(PROGLIB_SRCS:%.c=$(B)/%.o)
 PROGLIB   := $(B)/tests/progs/libprogs.a
+# Test programs that link libslurm (libslurm-dev), to compare cpk with Slurm:
+# built where slurm/slurm.h is; the tests that run them say when it is not.
+SLURM_HDR := $(wildcard /usr/include/slurm/slurm.h)
+SLURM_PROG_SRCS := $(sort $(wildcard tests/slurm/*.c))
+SLURM_PROG_BINS := $(if $(SLURM_HDR),$(SLURM_PROG_SRCS:tests/slurm/%.c=$(B)/tests/slurm/%))
 MAN_INS   := $(wildcard docs/man/*.in)
 MANS      := $(MAN_INS:docs/man/%.in=$(B)/man/%)
 
@@ -121,6 +126,15 @@ $(B)/tests/progs/%: $(B)/tests/progs/%.o $(PROGLIB) $(STATIC)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(PROGLIB) $(STATIC) $(DEP_LIBS)
 
+$(B)/tests/slurm/%: $(B)/tests/slurm/%.o $(STATIC)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(STATIC) $(DEP_LIBS) -lslurm
+
+$(B)/tests/slurm/%.o: tests/slurm/%.c | pkgcheck
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
 $(PROGLIB): $(PROGLIB_OBJS)
 	@$(if $(Q),echo "  AR      $@")
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
@@ -165,7 +179,7 @@ $(error T names $(T_OTHER): give tests/tNNNN-*.sh or tests/unit/*_test.c paths)
 endif
 RUN_UNIT := $(if $(T),$(T_UNIT),$(UNIT_BINS))
 RUN_SH   := $(if $(T),$(T_SH),$(TESTS_SH))
-test: all $(RUN_UNIT) $(PROG_BINS)
+test: all $(RUN_UNIT) $(PROG_BINS) $(SLURM_PROG_BINS)
 	$(Q)CPK=$(abspath $(CPK)) CPK_BUILD=$(abspath $(B)) \
 	  prove -e '' $(PROVE_FLAGS) $(RUN_UNIT:%=./%) $(RUN_SH:%=./%)
 
@@ -259,4 +273,5 @@ clean:
 	rm -rf build build-san build-tsan build-fuzz
 
 -include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/unit/%.d) \
+  $(SLURM_PROG_SRCS:tests/slurm/%.c=$(B)/tests/slurm/%.d) \
   $(PROG_SRCS:tests/progs/%.c=$(B)/tests/progs/%.d) $(PROGLIB_OBJS:.o=.d)

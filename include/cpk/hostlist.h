@@ -1,17 +1,27 @@
 /*
- * Slurm-style host lists: "c[001-004,010],login1,r[1-2]n[1-2]".
+ * Slurm host lists: "c[001-004,010],login1,r[1-2]n[1-2]", meaning exactly
+ * what they mean to Slurm (src/common/hostlist.c of 22.05 and 24.11), or
+ * refused.
  *
  * Expansion: an expression is a comma-separated list of items; each item is
  * text with zero or more bracket groups "[ranges]"; a range is N or N-M
- * (N <= M).  A number written with a leading zero ("001") fixes the width:
- * c[001-003] gives c001 c002 c003; c[9-10] gives c9 c10; either end may
- * carry it: c[1-010] gives c001 ... c010.  Several bracket
- * groups multiply: r[1-2]n[1-2] gives r1n1 r1n2 r2n1 r2n2.
+ * (N <= M, at most 65536 names).  A range's width is the number of digits of
+ * its FIRST number: c[001-003] gives c001 c002 c003; c[9-10] gives c9 c10;
+ * c[7-010] gives c7 ... c10 and c[1-010] c1 ... c10 (not c001 ...).
+ * Several bracket groups multiply, in Slurm's order: the last group varies
+ * fastest, then the first ... the one before the last, slowest (r[1-2]n[1-2]
+ * gives r1n1 r1n2 r2n1 r2n2).  Nothing may follow the last ']' of an item
+ * (Slurm 22.05 refuses c[1-2]x and c[1-2]14).  Refused although Slurm
+ * accepts them, as mistakes: empty items ("a,,b"), a '[' without ']', a ']'
+ * without '[', "N-" without the second number, white space and control
+ * characters, numbers of more than 9 digits.
  *
- * Compression is the inverse for a list in a given order, the way Slurm
- * prints host lists: consecutive names with the same prefix and number width
- * whose numbers rise by one become one range; neighbouring ranges of one
- * prefix share brackets: c001 c002 c003 c005 -> c[001-003,005].
+ * Compression is the inverse for a list in a given order, written so that
+ * Slurm reads it back as the same names in the same order: consecutive names
+ * with the same prefix and number width whose numbers rise by one become one
+ * range (of at most 65536 names); neighbouring ranges of one prefix share
+ * brackets, and any range is in brackets: c001 c002 c003 c005 ->
+ * c[001-003,005].
  */
 #ifndef CPK_HOSTLIST_H
 #define CPK_HOSTLIST_H

@@ -10,6 +10,10 @@
 /* The largest number in a range; keeps arithmetic far from overflow. */
 #define NUM_MAX 999999999ULL
 #define MAX_GROUPS 8
+/* Slurm's limits (src/common/hostlist.[ch]): names in one range, and values
+ * of a bracket group that is not the last of a name. */
+#define SLURM_MAX_RANGE (64 * 1024)
+#define SLURM_MAX_PREFIX_CNT (64 * 1024)
 
 struct range {
 	uint64_t lo, hi;
@@ -76,7 +80,7 @@ static cpk_err_t fail(const char *expr, const char *at, size_t *errpos,
 
 static const char too_long[] = "number in range too long (at most 9 digits)";
 
-static int parse_num(const char **pp, uint64_t *v, int *digits, int *lead0)
+static int parse_num(const char **pp, uint64_t *v, int *digits)
 {
 	const char *p = *pp;
 	uint64_t x = 0;
@@ -91,14 +95,18 @@ static int parse_num(const char **pp, uint64_t *v, int *digits, int *lead0)
 	}
 	if (!n)
 		return -1;
-	*lead0 = n > 1 && **pp == '0';
 	*digits = n;
 	*v = x;
 	*pp = p;
 	return 0;
 }
 
-/* Parses "[...]" at *pp (pointing after '['); leaves *pp after ']'. */
+/*
+ * Parses "[...]" at *pp (pointing after '['); leaves *pp after ']'.  As
+ * Slurm reads a range: its width is the number of digits of its FIRST
+ * number (c[7-010] is c7 ... c10, c[007-10] is c007 ... c010), and one
+ * range holds at most SLURM_MAX_RANGE names.
+ */
 static cpk_err_t parse_group(const char *expr, const char **pp,
 			     struct group *g, size_t *errpos)
 {
@@ -110,27 +118,28 @@ static cpk_err_t parse_group(const char *expr, const char **pp,
 	for (;;) {
 		struct range rg;
 		struct range *nr;
-		int d1, d2, z1, z2;
+		int d1, d2;
 		const char *start = p;
 
 		int e;
 
-		if ((e = parse_num(&p, &rg.lo, &d1, &z1)) < 0)
+		if ((e = parse_num(&p, &rg.lo, &d1)) < 0)
 			return fail(expr, p, errpos, e == -2 ? too_long
 				    : "expected a number in range");
 		rg.hi = rg.lo;
-		rg.width = z1 ? d1 : 0;
+		rg.width = d1;
 		if (*p == '-') {
 			p++;
-			if ((e = parse_num(&p, &rg.hi, &d2, &z2)) < 0)
+			if ((e = parse_num(&p, &rg.hi, &d2)) < 0)
 				return fail(expr, p, errpos, e == -2 ? too_long
 					    : "expected a number after '-' in range");
 			if (rg.hi < rg.lo)
 				return fail(expr, start, errpos,
 					    "range goes backwards (the first number is larger than the second)");
-			if (!z1 && z2)
-				rg.width = d2;
 		}
+		if (rg.hi - rg.lo + 1 > SLURM_MAX_RANGE)
+			return fail(expr, start, errpos,
+				    "range of more than 65536 names (Slurm refuses it)");
 		nr = cpk_reallocarray(g->r, g->n + 1, sizeof(*nr));
 		if (!nr)
 			return cpk_err_set(CPK_ERR_NOMEM, "out of memory");
@@ -168,22 +177,29 @@ static void free_item(struct item *it)
 	it->ngroups = 0;
 }
 
-/* Emits every name of IT in order into HL. */
+/*
+ * Emits every name of IT into HL in Slurm's order: the last bracket group
+ * varies fastest; the others are taken from the one before the last (the
+ * slowest) back to the first (c[1-2]x[1-2]y[1-2] gives c1x1y1 c1x1y2 c2x1y1
+ * c2x1y2 c1x2y1 ...).
+ */
 static cpk_err_t emit(struct cpk_hostlist *hl, const struct item *it)
 {
-	size_t idx[MAX_GROUPS] = { 0 };
+	size_t idx[MAX_GROUPS] = { 0 }, order[MAX_GROUPS];
 	uint64_t val[MAX_GROUPS];
 	struct cpk_buf b = CPK_BUF_INIT;
 	cpk_err_t r = CPK_OK;
-	size_t i;
+	size_t i, k = it->ngroups;
 
-	for (i = 0; i < it->ngroups; i++)
+	for (i = 0; i < k; i++) {
 		val[i] = it->g[i].r[0].lo;
+		order[i] = i + 1 < k ? k - 2 - i : k - 1;	/* slowest first */
+	}
 	for (;;) {
 		char *s;
 
 		cpk_buf_reset(&b);
-		for (i = 0; i < it->ngroups; i++) {
+		for (i = 0; i < k; i++) {
 			const struct range *rg = &it->g[i].r[idx[i]];
 
 			cpk_buf_add(&b, it->text[i], it->len[i]);
@@ -195,21 +211,22 @@ static cpk_err_t emit(struct cpk_hostlist *hl, const struct item *it)
 			return cpk_err_set(CPK_ERR_NOMEM, "out of memory");
 		if ((r = push_owned(hl, s)) != CPK_OK)
 			break;
-		/* odometer: the last group varies fastest */
-		for (i = it->ngroups; i-- > 0;) {
-			const struct group *g = &it->g[i];
+		/* odometer over ORDER: its last group varies fastest */
+		for (i = k; i-- > 0;) {
+			size_t gi = order[i];
+			const struct group *g = &it->g[gi];
 
-			if (val[i] < g->r[idx[i]].hi) {
-				val[i]++;
+			if (val[gi] < g->r[idx[gi]].hi) {
+				val[gi]++;
 				break;
 			}
-			if (idx[i] + 1 < g->n) {
-				idx[i]++;
-				val[i] = g->r[idx[i]].lo;
+			if (idx[gi] + 1 < g->n) {
+				idx[gi]++;
+				val[gi] = g->r[idx[gi]].lo;
 				break;
 			}
-			idx[i] = 0;
-			val[i] = g->r[0].lo;
+			idx[gi] = 0;
+			val[gi] = g->r[0].lo;
 		}
 		if (i == (size_t)-1)
 			break;
@@ -259,6 +276,18 @@ cpk_err_t cpk_hostlist_expand(struct cpk_hostlist *hl, const char *expr,
 					   : "invalid character in host name");
 			goto out;
 		}
+		if (it.ngroups && it.len[it.ngroups]) {
+			/* Slurm 22.05 refuses it; 24.11 reads it as a suffix */
+			r = fail(expr, it.text[it.ngroups], errpos,
+				 "text after the last ']' of a name (Slurm 22.05 refuses it: write c[1-2]x as c1x,c2x)");
+			goto out;
+		}
+		for (k = 0; k + 1 < it.ngroups; k++)
+			if (it.g[k].count > SLURM_MAX_PREFIX_CNT) {
+				r = fail(expr, it.text[k] + it.len[k], errpos,
+					 "a bracket group before the last expands to more than 65536 values (Slurm refuses it)");
+				goto out;
+			}
 		if (p == start) {
 			r = fail(expr, p, errpos, "empty name in host list");
 			goto out;
@@ -339,7 +368,7 @@ void cpk_hostlist_compress(const char *const *names, size_t n,
 	while (i < n) {
 		const char *head = names[i];
 		size_t plen, k, nranges = 0;
-		uint64_t v, lo = 0, hi = 0;
+		uint64_t v, lo = 0, hi = 0, next;
 		int w;
 
 		if (i)
@@ -351,12 +380,11 @@ void cpk_hostlist_compress(const char *const *names, size_t n,
 		}
 		cpk_buf_reset(&nums);
 		k = i;
-		while (k < n && same_kind(names[k], head, plen, w, &lo)) {
-			uint64_t next;
-
-			hi = lo;
+		/* LO and HI stay the last range's: NEXT takes what fails */
+		while (k < n && same_kind(names[k], head, plen, w, &next)) {
+			lo = hi = next;
 			for (k++; k < n && same_kind(names[k], head, plen, w, &next)
-				  && next == hi + 1; k++)
+				  && next == hi + 1 && hi - lo + 1 < SLURM_MAX_RANGE; k++)
 				hi = next;
 			cpk_buf_addf(&nums, "%s%0*" PRIu64, nranges ? "," : "",
 				     w, lo);
