@@ -1086,10 +1086,19 @@ static int load_doc(struct ctx *c, struct doc *d, const char *text, size_t len)
 {
 	yaml_parser_t parser;
 	yaml_document_t extra;
+	struct cpk_pos deep = { d->file, 0, 0 };
 	int ok;
 
 	memset(&d->doc, 0, sizeof(d->doc));
 	d->loaded = 0;
+	ok = cpk_yaml_too_deep(text, len, &deep.line, &deep.col);
+	if (ok == 1)
+		cpk_diag_add(c, &deep, "YAML nesting deeper than %d levels",
+			     CPK_YAML_MAX_DEPTH);
+	if (ok) {
+		c->oom = ok < 0;
+		return -1;
+	}
 	if (!yaml_parser_initialize(&parser)) {
 		c->oom = 1;
 		return -1;

@@ -101,6 +101,13 @@ CPK_INTERNAL int cpk_field_set(struct ctx *c, const struct field *f, void *base,
 		  const char *text, const struct cpk_pos *pos,
 		  const char *path);
 
+/* The deepest nesting of collections a description may have. */
+#define CPK_YAML_MAX_DEPTH 32
+/* 1 if TEXT nests collections deeper than CPK_YAML_MAX_DEPTH (*LINE and *COL
+ * then say where, 1-based), 0 if not (or if it is not valid YAML), -1 out of
+ * memory (depth.c). */
+CPK_INTERNAL int cpk_yaml_too_deep(const char *text, size_t len, int *line, int *col);
+
 /* Semantic checks and derived data (check.c). */
 CPK_INTERNAL void cpk_model_check(struct ctx *c);
 
