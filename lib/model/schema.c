@@ -265,8 +265,8 @@ static const struct section munge_section = {
 #undef M
 #define M(f) offsetof(struct cpk_stage, f)
 static const struct field stage_fields[] = {
-	{ "enabled", F_BOOL, M(enabled), "true", 0, 0, NULL, NULL, 0, 0,
-	  "Load the cpk_stage SPANK plugin (--stage-in, --stage-out)." },
+	{ "enabled", F_BOOL, M(enabled), "false", 0, 0, NULL, NULL, 0, 0,
+	  "Load the cpk_stage SPANK plugin (--stage-in, --stage-out); only once cpk_stage.so is installed on every node (slurmd reports a plugin plugstack.conf names that is not there)." },
 	{ "required", F_BOOL, M(required), "false", 0, 0, NULL, NULL, 0, 0,
 	  "Load it as required (jobs fail if it cannot load) rather than optional." },
 	{ "plugin", F_PATH, M(plugin), CPK_PKGLIBDIR "/cpk_stage.so", 0, 0, NULL, NULL, 0, 0,

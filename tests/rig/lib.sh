@@ -756,8 +756,6 @@ slurm:
 munge:
   key: $d/munge/munge.key
   socket: $d/munge-run/munge.socket
-stage:
-  enabled: false
 EOF
 }
 

@@ -24,7 +24,7 @@ static void test_plugstack_hosts(void)
 	m = parse("nodes:\n  - {names: 'c[1-2]', addresses: '10.0.0.[11-12]'}\n"
 		  "  - {names: ctl, addresses: 10.0.0.1}\n  - {names: n1}\n"
 		  "partitions: [{name: p, nodes: ALL}]\n"
-		  "stage: {required: true, connections: 4, retries: 0, verify: true,\n"
+		  "stage: {enabled: true, required: true, connections: 4, retries: 0, verify: true,\n"
 		  "        allowed_hosts: [data.example.org, '*.example.org']}\n", NULL);
 	if (!ok(m != NULL, "stage and hosts keys"))
 		return;
@@ -59,6 +59,15 @@ static void test_plugstack_hosts(void)
 	cpk_model_free(m);
 	m = parse("nodes: [{names: c1}]\npartitions: [{name: p, nodes: ALL}]\n", NULL);
 	if (ok(m != NULL, "stage by default")) {
+		cpk_render_plugstack_conf(m, &b);
+		ok(strstr(b.buf, "stage.enabled) is off") && !strstr(b.buf, "cpk_stage.so"),
+		   "plugstack.conf: off by default (cpk_stage.so is not installed yet)");
+		cpk_buf_release(&b);
+	}
+	cpk_model_free(m);
+	m = parse("nodes: [{names: c1}]\npartitions: [{name: p, nodes: ALL}]\n"
+		  "stage: {enabled: true}\n", NULL);
+	if (ok(m != NULL, "stage enabled, the other keys by default")) {
 		cpk_render_plugstack_conf(m, &b);
 		ok(strstr(b.buf, "\noptional ") && strstr(b.buf, " verify=no allowed_hosts=ctl\n"),
 		   "plugstack.conf: optional, allowed_hosts the control node");
