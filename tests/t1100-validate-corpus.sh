@@ -23,6 +23,19 @@ is "$?" 1 "100,000 nested '[': exit 1"
 is "$got" "$tmp/deep.yaml:1:35: error: YAML nesting deeper than 32 levels
 cpk: $tmp/deep.yaml: 1 error" "100,000 nested '[': refused where the 33rd level opens"
 
+# a description whose file name holds a new line (rendered headers name it)
+nl="$tmp/bad
+name.yaml"
+cp examples/small-cpu.yaml "$nl" || exit 1
+got=$("$CPK" validate "$nl" 2>&1 >/dev/null)
+is "$?" 1 "a file name with a new line: exit 1"
+is "$got" "$nl: error: the file's name holds a control character (a new line would add lines to every rendered file): rename it
+cpk: $nl: 1 error" "a file name with a new line: refused, not rendered into headers"
+"$CPK" render -q -f "$nl" --role control --out "$tmp/out" 2>/dev/null
+is "$?" 1 "a file name with a new line: render refuses it"
+[ ! -e "$tmp/out/slurm.conf" ]
+ok $? "a file name with a new line: nothing rendered"
+
 for f in examples/*.yaml; do
 	"$CPK" validate -q "$f" >/dev/null 2>&1
 	ok $? "$f is valid"

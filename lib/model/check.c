@@ -183,6 +183,16 @@ static void check_groups(struct ctx *c)
 				goto next;
 			}
 		}
+		for (i = 0; i < names.n; i++) {
+			struct cpk_pos p = where(c, &g->names, &g->pos);
+
+			if (cpk_is_name(names.names[i], 63))
+				continue;
+			cpk_diag_add(c, &p, "%s.names: '%s' is not a host name (letters, digits, '_', '.', '-'; starting with a letter or digit; at most 63)",
+				     path.buf, names.names[i]);
+			cpk_hostlist_release(&ad);
+			goto next;
+		}
 		total += names.n;
 		if (total > CPK_HOSTLIST_MAX) {
 			struct cpk_pos p = where(c, &g->names, &g->pos);
@@ -349,6 +359,21 @@ static int is_pattern(const char *s)
 	return 1;
 }
 
+/* A pattern that names hosts of one domain: after its last wildcard comes
+ * ".DOMAIN" with at least two labels and no wildcard ("*.example.org",
+ * "node?.c.example.org"; not "*.*", "*.org" or "*"). */
+static int is_domain_pattern(const char *s)
+{
+	const char *w = s + strlen(s);
+	const char *dom;
+
+	while (w > s && !strchr("*?[]", w[-1]))
+		w--;
+	dom = strchr(w, '.');
+	return is_pattern(s) && dom && cpk_is_name(dom + 1, 253) &&
+	       strchr(dom + 1, '.') && !strstr(dom, "..");
+}
+
 static int is_network(const char *s)
 {
 	const char *slash = strchr(s, '/');
@@ -409,7 +434,8 @@ static const char *check_client(struct ctx *c, const char *s, struct cpk_strlist
 	else if (strchr(s, '/'))
 		e = "is not a valid ADDRESS/PREFIX network";
 	else if (is_pattern(s))
-		e = strchr(s, '.') ? NULL : "a wildcard must include a domain, e.g. *.cluster.example.org";
+		e = is_domain_pattern(s) ? NULL
+			: "has no domain after its wildcard (two or more names without wildcards, e.g. *.cluster.example.org)";
 	else if (cpk_hostlist_expand(&hl, s, NULL) != CPK_OK)
 		e = "is not an address, network, pattern or host list";
 	else
@@ -428,29 +454,12 @@ static const char *check_client(struct ctx *c, const char *s, struct cpk_strlist
 	return e;
 }
 
-static const char *const export_flags[] = {
-	"rw", "ro", "sync", "async", "secure", "insecure", "wdelay", "no_wdelay",
-	"hide", "nohide", "crossmnt", "subtree_check", "no_subtree_check",
-	"insecure_locks", "secure_locks", "no_auth_nlm", "auth_nlm",
-	"root_squash", "no_root_squash", "all_squash", "no_all_squash",
-	"no_acl", "acl", "mp", "pnfs", "no_pnfs", "security_label", NULL };
-static const char *const export_valued[] = {
-	"anonuid", "anongid", "fsid", "sec", "mountpoint", "mp", "refer",
-	"replicas", NULL };
 static const char *const export_opposites[][2] = {
 	{ "rw", "ro" }, { "sync", "async" }, { "secure", "insecure" },
 	{ "wdelay", "no_wdelay" }, { "hide", "nohide" },
 	{ "subtree_check", "no_subtree_check" }, { "root_squash", "no_root_squash" },
 	{ "all_squash", "no_all_squash" }, { "secure_locks", "insecure_locks" },
 	{ "acl", "no_acl" }, { "pnfs", "no_pnfs" } };
-
-static int in_list(const char *const *l, const char *s, size_t n)
-{
-	for (; *l; l++)
-		if (strlen(*l) == n && !strncmp(*l, s, n))
-			return 1;
-	return 0;
-}
 
 static void check_export_options(struct ctx *c, const struct cpk_filesystem *fs,
 				 const char *path)
@@ -465,21 +474,11 @@ static void check_export_options(struct ctx *c, const struct cpk_filesystem *fs,
 		return;
 	}
 	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		char *eq = strchr(tok, '=');
+		const char *e = cpk_export_option_check(tok);
 
-		if (eq ? !in_list(export_valued, tok, (size_t)(eq - tok)) || !eq[1]
-		       : !in_list(export_flags, tok, strlen(tok))) {
-			cpk_diag_add(c, &p, "%s.export_options: unknown option '%s' (see exports(5))",
-				     path, tok);
+		if (e) {
+			cpk_diag_add(c, &p, "%s.export_options: '%s' %s", path, tok, e);
 			continue;
-		}
-		if (eq && (!strncmp(tok, "anonuid", 7) || !strncmp(tok, "anongid", 7))) {
-			char *end;
-			long v = strtol(eq + 1, &end, 10);
-
-			if (*end || v < -1 || v > 4294967294L)
-				cpk_diag_add(c, &p, "%s.export_options: '%s' needs a numeric id",
-					     path, tok);
 		}
 		if (ntok < CPK_ARRAY_SIZE(toks))
 			toks[ntok++] = tok;
@@ -550,7 +549,8 @@ static void check_filesystems(struct ctx *c)
 
 			if (!e)
 				continue;
-			p = where(c, &fs->clients.v[j], &fs->pos);
+			p = where(c, &fs->clients, &fs->pos);
+			p = where(c, &fs->clients.v[j], &p);
 			if (e == why)
 				cpk_diag_add(c, &p, "%s.clients: %s", path.buf, why);
 			else
@@ -660,25 +660,6 @@ static void check_slurm(struct ctx *c)
 			break;
 		}
 	}
-	for (i = 0; i < s->extra.n; i++) {
-		const char *e = s->extra.v[i], *eq = strchr(e, '=');
-		const char *k;
-		size_t klen;
-
-		for (k = e; isalnum((unsigned char)*k) || *k == '_'; k++)
-			;
-		klen = (size_t)(k - e);
-		if (!eq || k != eq || !klen || !eq[1]) {
-			struct cpk_pos p = where(c, &s->extra.v[i], &none);
-
-			cpk_diag_add(c, &p, "slurm.extra[%zu]: expected Key=Value, got '%s'", i, e);
-		} else if ((klen == 8 && !strncasecmp(e, "NodeName", 8)) ||
-			   (klen == 13 && !strncasecmp(e, "PartitionName", 13))) {
-			struct cpk_pos p = where(c, &s->extra.v[i], &none);
-
-			cpk_diag_add(c, &p, "slurm.extra[%zu]: nodes and partitions go in 'nodes' and 'partitions'", i);
-		}
-	}
 }
 
 static void check_stage(struct ctx *c)
@@ -690,9 +671,10 @@ static void check_stage(struct ctx *c)
 	for (i = 0; i < st->allowed_hosts.n; i++) {
 		const char *h = st->allowed_hosts.v[i];
 
-		if (is_ip(h) || cpk_is_name(h, 253) || (is_pattern(h) && strchr(h, '.')))
+		if (is_ip(h) || cpk_is_name(h, 253) || is_domain_pattern(h))
 			continue;
-		struct cpk_pos p = where(c, &st->allowed_hosts.v[i], &none);
+		struct cpk_pos lp = where(c, &st->allowed_hosts, &none);
+		struct cpk_pos p = where(c, &st->allowed_hosts.v[i], &lp);
 
 		cpk_diag_add(c, &p, "stage.allowed_hosts: '%s' is not a host name, address or *.domain pattern", h);
 	}

@@ -223,6 +223,10 @@ static void man_section(struct cpk_buf *out, const struct section *s,
 				roff_text(out, f->choices[j]);
 			}
 		}
+		if (f->syn) {
+			cpk_buf_addstr(out, ": ");
+			roff_text(out, f->syn->name);
+		}
 		if (f->type == F_UINT || f->type == F_RANGE)
 			cpk_buf_addf(out, ", %llu to %llu", (unsigned long long)f->min,
 				     (unsigned long long)f->max);

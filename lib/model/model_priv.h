@@ -36,6 +36,23 @@ enum ftype {
 
 struct section;
 
+/*
+ * What a string value (or each item of a list) may hold beyond its type,
+ * by what the rendered file it goes into can hold (syntax.c).
+ */
+struct syntax {
+	const char *name;	/* for the man page: "node names" */
+	/* NULL if S is good, else what was expected */
+	const char *(*check)(const char *s);
+};
+
+extern CPK_INTERNAL const struct syntax cpk_syn_nodelist, cpk_syn_addrlist,
+	cpk_syn_devlist, cpk_syn_feature, cpk_syn_group, cpk_syn_options,
+	cpk_syn_slurm_extra, cpk_syn_client, cpk_syn_host;
+/* NULL if OPT ("name" or "name=value") is a known exports(5) option with a
+ * value of its type, else what is wrong with it. */
+CPK_INTERNAL const char *cpk_export_option_check(const char *opt);
+
 struct field {
 	const char *key;
 	enum ftype type;
@@ -47,6 +64,7 @@ struct field {
 	size_t count_off;	/* F_LIST: offset of the size_t count */
 	unsigned flags;
 	const char *help;
+	const struct syntax *syn;	/* string values: NULL, or more rules */
 };
 
 struct section {
@@ -95,6 +113,15 @@ CPK_INTERNAL int cpk_pos_put(struct ctx *c, const void *addr, const struct cpk_p
 		int quoted);
 /* Where the field at ADDR was given, or NULL if it was not. */
 CPK_INTERNAL const struct posent *cpk_pos_get(const struct model_priv *p, const void *addr);
+
+/* Appends S quoted, short and printable, for a message (value.c). */
+CPK_INTERNAL void cpk_quote_value(struct cpk_buf *b, const char *s);
+/* S holds a control character. */
+CPK_INTERNAL int cpk_has_ctl(const char *s);
+/* Appends TEXT, one item of the list field F, to L if it is valid for F;
+ * else reports it.  -1 if it was not appended. */
+CPK_INTERNAL int cpk_list_item(struct ctx *c, const struct field *f, struct cpk_strlist *l,
+			       const char *text, const struct cpk_pos *pos, const char *path);
 
 /* Parses one scalar TEXT into the field F of struct BASE (defaults too). */
 CPK_INTERNAL int cpk_field_set(struct ctx *c, const struct field *f, void *base,
