@@ -185,7 +185,8 @@ test: all $(RUN_UNIT) $(PROG_BINS) $(SLURM_PROG_BINS)
 
 test-san:
 	$(Q)$(MAKE) --no-print-directory B=build-san SAN=1 all $(UNIT_SRCS:tests/unit/%_test.c=build-san/tests/%.t) \
-	  $(PROG_SRCS:tests/progs/%.c=build-san/tests/progs/%)
+	  $(PROG_SRCS:tests/progs/%.c=build-san/tests/progs/%) \
+	  $(if $(SLURM_HDR),$(SLURM_PROG_SRCS:tests/slurm/%.c=build-san/tests/slurm/%))
 	$(Q)CPK=$(abspath build-san/cpk) CPK_BUILD=$(abspath build-san) CPK_SAN=1 \
 	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
 	  prove -e '' $(PROVE_FLAGS) $(UNIT_SRCS:tests/unit/%_test.c=./build-san/tests/%.t) \
