@@ -205,7 +205,9 @@ struct cpk_user {
 	char *home;		/* homeDirectory */
 	char *shell;		/* loginShell, NULL if absent */
 	uint64_t uid, gid;
-	int locked;		/* shadowExpire is 1 (see cpk_ldap_user_lock) */
+	int locked;		/* shadowExpire is 1, or a password value
+				   carries a lock marker: cpk's "{CRYPT}!"
+				   or LAM's "{SCHEME}!" (cpk_ldap_user_lock) */
 	char **ssh_keys;	/* sshPublicKey values */
 	size_t n_ssh_keys;
 	char **groups;		/* supplementary groups (memberUid); filled by
@@ -219,11 +221,17 @@ void cpk_user_release(struct cpk_user *u);
 /* What cpk_ldap_user_add() creates.  All pointers are borrowed. */
 struct cpk_user_spec {
 	const char *name;	/* required; cpk_name_check() */
-	const char *gecos;	/* "Full Name[,room,phone...]": printable
-				   ASCII without ':' (gecos is IA5), at
+	const char *gecos;	/* "Full Name[,room,phone...]": UTF-8
+				   without control characters or ':', at
 				   most 255 bytes; NULL or "": the login
 				   name.  cn is its first ',' field, sn
-				   the last word of cn. */
+				   the last word of cn, givenName the
+				   words before it.  The gecos attribute
+				   (IA5) gets the text in ASCII: as it
+				   is, transliterated (Latin letters:
+				   "Dürr" is "Durr"), or, when some
+				   character has no ASCII spelling, no
+				   gecos at all. */
 	const char *shell;	/* NULL: users->shell */
 	const char *group;	/* primary group (must exist); NULL:
 				   users->default_group if set, else a new
@@ -255,7 +263,13 @@ cpk_err_t cpk_ldap_user_add(struct cpk_ldap_conn *c,
 /* Changes to an existing user; NULL/0 fields are left as they are. */
 struct cpk_user_mod {
 	const char *shell;
-	const char *gecos;	/* also updates cn and sn; "": the name */
+	const char *gecos;	/* also updates cn, sn, givenName as for
+				   cpk_user_spec; "": the name.  An entry
+				   named by cn (as LDAP Account Manager
+				   names them) is renamed to the new cn,
+				   unless another entry has that name:
+				   then it keeps its RDN value as a
+				   second cn. */
 	const char *group;	/* new primary group (must exist) */
 	const char *const *add_keys;	/* CPK_ERR_EXISTS if already there */
 	size_t n_add_keys;
@@ -276,14 +290,19 @@ cpk_err_t cpk_ldap_user_del(struct cpk_ldap_conn *c, const char *name);
 
 /*
  * LOCK 1: sets shadowExpire to 1 (1970-01-02: pam_unix and sssd's shadow
- * expire policy refuse the login) and disables every userPassword value
+ * expire policy refuse the login; objectClass shadowAccount is added when
+ * the entry lacks it, as LDAP Account Manager's do) and disables every
+ * userPassword value
  * for LDAP binds: "{CRYPT}$6$..." becomes "{CRYPT}!$6$..." (the shadow
  * convention), any other "{SCHEME}..." becomes "{CRYPT}!{SCHEME}...", a
  * value crypt() can never match, and a cleartext value (no scheme, or
  * "{CLEARTEXT}...") becomes "{CRYPT}!{CLEARTEXT}VALUE".  One modify that also asserts the old
  * values, so a concurrent password change makes it fail, not lose data.
+ * A value that already carries a lock marker, cpk's or LDAP Account
+ * Manager's ("{SSHA}!..."), is left as it is.
  * LOCK 0 undoes exactly that (removes shadowExpire, strips the prefixes):
- * every value comes back byte for byte.
+ * every value comes back byte for byte; LAM's marker is removed too
+ * ("{SSHA}!x" becomes "{SSHA}x").
  * Locking a locked user (or unlocking an unlocked one) changes nothing.
  */
 cpk_err_t cpk_ldap_user_lock(struct cpk_ldap_conn *c, const char *name,
@@ -295,7 +314,7 @@ cpk_err_t cpk_ldap_user_lock(struct cpk_ldap_conn *c, const char *name,
  * PASSWORD NULL: the server generates one, returned in *GENERATED (a heap
  * string: the caller wipes it, e.g. explicit_bzero(), and free()s it);
  * otherwise GENERATED may be NULL.  PASSWORD is the caller's: it is not
- * copied (libldap's own encoding buffers are beyond our reach).  Refused (CPK_ERR_INVALID) for a locked user:
+ * copied (libldap's own encoding buffers are beyond our reach).  Refused (CPK_ERR_INVALID) for a locked user (either marker):
  * unlock first.
  */
 cpk_err_t cpk_ldap_user_passwd(struct cpk_ldap_conn *c, const char *name,
