@@ -12,7 +12,7 @@ acct_start
 S=$SCRATCH
 key=$(cat "$S/key1.pub")
 run "$CPK" ldap init >/dev/null
-run "$CPK" group add staff >/dev/null
+run "$CPK" group add team >/dev/null
 run "$CPK" group add gpu >/dev/null
 run "$CPK" user add olduser --no-home --uid 31000 --gecos 'Old User' >/dev/null
 
@@ -20,8 +20,8 @@ run "$CPK" user add olduser --no-home --uid 31000 --gecos 'Old User' >/dev/null
 cat > "$S/users.csv" <<CSV
 # accounts for the spring course
 name,gecos,shell,group,groups,uid,ssh_key
-ann,"Ann Smith, Room 3",,,"staff,gpu",,$key
-ben,Ben,/bin/sh,staff,,,
+ann,"Ann Smith, Room 3",,,"team,gpu",,$key
+ben,Ben,/bin/sh,team,,,
 Bad,Bad Name,,,,,
 cid,Cid,bin/sh,,,,
 dee,Dee,,,nogroup,,
@@ -47,9 +47,9 @@ exists olduser
 $S/users.csv: added 2, existing 1, failed 8" "CSV: good rows added, the summary"
 run "$CPK" user show ann --json >/dev/null
 is "$(json "$S/out" 'print(d["gecos"], "|", ",".join(sorted(d["groups"])), "|", d["ssh_keys"][0].split()[2])')" \
-   "Ann Smith, Room 3 | gpu,staff | key1" "ann: quoted gecos, both groups, the key"
+   "Ann Smith, Room 3 | gpu,team | key1" "ann: quoted gecos, both groups, the key"
 run "$CPK" user show ben --json >/dev/null
-is "$(json "$S/out" 'print(d["shell"], d["gid"])')" "/bin/sh 20000" "ben: shell and primary group staff"
+is "$(json "$S/out" 'print(d["shell"], d["gid"])')" "/bin/sh 20000" "ben: shell and primary group team"
 if [ "$(id -u)" = 0 ]; then
 	is "$(stat -c '%u %a' "$S/home/ann")" "30000 700" "ann's home made"
 else
@@ -80,7 +80,7 @@ cat > "$S/users.yaml" <<YAML
   gecos: "Hal: the computer"
 - name: ida
   gecos: Ida Q
-  groups: [staff, gpu]
+  groups: [team, gpu]
   uid: 32000
 - name: jon
   shell: /bin/zsh
@@ -101,7 +101,7 @@ is "$(cat "$S/out")" "added ida (uid 32000)
 added lou (uid 30002)
 $S/users.yaml: added 2, existing 0, failed 5" "YAML: good rows added, the summary"
 run "$CPK" user show ida --json >/dev/null
-is "$(json "$S/out" 'print(d["uid"], ",".join(sorted(d["groups"])))')" "32000 gpu,staff" "ida: uid and groups"
+is "$(json "$S/out" 'print(d["uid"], ",".join(sorted(d["groups"])))')" "32000 gpu,team" "ida: uid and groups"
 
 # chosen by content: a list without an extension
 printf -- '- name: max\n  gecos: Max\n' > "$S/people"
@@ -135,29 +135,35 @@ g255=$(printf 'g%.0s' $(seq 255))
 cat > "$S/more.csv" <<CSV
 name,gecos,group,groups,uid
 gil,Gil,nogroup,,
-hap,Hap,,"staff,nogroup",
+hap,Hap,,"team,nogroup",
 ivy,Ivy,,,0
 olduser,Old User,,,31001
 jay,${g255}x,,,
 kay,$g255,,,
+daemon,D,,,
+localadm,L,,,
+low,Low,,,5000
 CSV
 is "$(run "$CPK" user import --no-home "$S/more.csv")" 1 "more bad rows: exit 1"
 is "$(cat "$S/err")" "cpk: $S/more.csv:2: gil: no such group 'nogroup' under $SLAPD_BASE
 cpk: $S/more.csv:3: hap: no such group 'nogroup' under $SLAPD_BASE
 cpk: $S/more.csv:4: ivy: uid '0' is not a positive number
 cpk: $S/more.csv:5: user olduser exists with uid 31000, not 31001
-cpk: $S/more.csv:6: jay: gecos must be printable ASCII without ':', at most 255 bytes" \
-   "a missing primary group, a missing group among good ones, uid 0, another uid, 256-byte gecos"
+cpk: $S/more.csv:6: jay: gecos must be printable ASCII without ':', at most 255 bytes
+cpk: $S/more.csv:8: user name 'daemon' is reserved for a system account or group
+cpk: $S/more.csv:9: 'localadm' is a local account of the control node ($CPK_ROOT/etc/passwd or $CPK_ROOT/etc/group)
+cpk: $S/more.csv:10: uid 5000 is below users.uid_range (30000-39999); --force takes it anyway" \
+   "a missing primary group, a missing group among good ones, uid 0, another uid, 256-byte gecos, a reserved name, a local account, a low uid"
 grep -q '^added kay (uid [0-9]*)$' "$S/out" && [ "$(wc -l < "$S/out")" = 2 ]
 ok $? "only kay, with a 255-byte gecos, was added"
-is "$(tail -n 1 "$S/out")" "$S/more.csv: added 1, existing 0, failed 5" "more bad rows: the summary"
-for u in gil hap ivy jay; do
+is "$(tail -n 1 "$S/out")" "$S/more.csv: added 1, existing 0, failed 8" "more bad rows: the summary"
+for u in gil hap ivy jay daemon localadm low; do
 	run "$CPK" user show "$u" >/dev/null
 	is "$(cat "$S/err")" "cpk: no such user '$u' under $SLAPD_BASE" "bad row $u added no user"
 	is "$(run "$CPK" group show "$u")" 1 "bad row $u added no group"
 done
-run "$CPK" group show staff --json >/dev/null
-is "$(json "$S/out" 'print("hap" in d["members"])')" "False" "hap's good group staff did not get it as a member"
+run "$CPK" group show team --json >/dev/null
+is "$(json "$S/out" 'print("hap" in d["members"])')" "False" "hap's good group team did not get it as a member"
 run "$CPK" user show olduser --json >/dev/null
 is "$(json "$S/out" 'print(d["uid"])')" "31000" "olduser keeps its uid"
 

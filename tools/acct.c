@@ -52,6 +52,13 @@ int acct_dispatch(int argc, char **argv, const struct cli_verb *v,
 			     v->name);
 }
 
+const char *acct_root(const char *opt)
+{
+	const char *e = getenv("CPK_ROOT");
+
+	return opt ? opt : e && *e ? e : "/";
+}
+
 int acct_fail(void)
 {
 	cli_err("%s", cpk_errmsg());

@@ -31,16 +31,19 @@ struct row {
 
 struct import {
 	const char *path;
+	const char *root;	/* the control node's, for cpk_local_check */
+	const struct cpk_range *uid_range;
 	struct row *rows;
 	size_t n, cap;
 	int fatal;		/* the file itself is unusable */
 };
 
-enum { OPT_NO_HOME = 256 };
+enum { OPT_NO_HOME = 256, OPT_ROOT };
 
 static const struct cli_opt opts[] = {
 	{ "file", 'f', "FILE", "the description (default $CPK_CONFIG or " CPK_SYSCONFDIR "/clusterpack/cluster.yaml)" },
 	{ "no-home", OPT_NO_HOME, NULL, "do not create home directories" },
+	{ "root", OPT_ROOT, "DIR", "the control node's root: names and ids in DIR/etc/passwd and DIR/etc/group are refused (default $CPK_ROOT, else /)" },
 	{ "help", 'h', NULL, "show this help" },
 	{ NULL, 0, NULL, NULL },
 };
@@ -381,6 +384,9 @@ static void check_row(struct import *im, size_t idx, struct cpk_ldap_conn *c)
 		if (errno || *end || r->f[C_UID][0] == '-' || !uid)
 			row_err(r, "%s: uid '%s' is not a positive number", name, r->f[C_UID]);
 	}
+	if (!r->err && cpk_local_check(im->root, CPK_ID_UID, name, uid,
+				       im->uid_range, 0) != CPK_OK)
+		row_err(r, "%s", cpk_errmsg());
 	if (r->f[C_SHELL] && r->f[C_SHELL][0] != '/')
 		row_err(r, "%s: shell '%s' is not an absolute path", name, r->f[C_SHELL]);
 	if (r->f[C_GECOS] && !gecos_ok(r->f[C_GECOS]))
@@ -468,7 +474,7 @@ static void import_release(struct import *im)
 
 static int run(int argc, char **argv, const struct cli_verb *v)
 {
-	const char *path = NULL;
+	const char *path = NULL, *root = NULL;
 	struct import im = { 0 };
 	struct cpk_buf text = CPK_BUF_INIT;
 	struct cpk_model *m = NULL;
@@ -481,6 +487,8 @@ static int run(int argc, char **argv, const struct cli_verb *v)
 			path = optarg;
 		else if (ch == OPT_NO_HOME)
 			no_home = 1;
+		else if (ch == OPT_ROOT)
+			root = optarg;
 		else
 			return cli_common_opt(ch, argv, v);
 	}
@@ -500,6 +508,8 @@ static int run(int argc, char **argv, const struct cli_verb *v)
 	}
 	if ((rc = acct_connect(path, &m, &c)) != EXIT_OK)
 		goto out;
+	im.root = acct_root(root);
+	im.uid_range = &m->users.uid_range;
 	for (i = 0; i < im.n; i++) {	/* 1. check every row */
 		check_row(&im, i, c);
 		if (im.rows[i].err) {
@@ -538,7 +548,7 @@ out:
 }
 
 const struct cli_verb acct_user_import = {
-	"user import", "FILE [--no-home] [-f FILE]",
+	"user import", "FILE [--no-home] [--root DIR] [-f FILE]",
 	"Add the users of a CSV (header line: " KNOWN ") or YAML (a list of "
 	"mappings) file; check every row first; safe to re-run.",
 	opts, run,

@@ -195,6 +195,33 @@ enum cpk_id_kind { CPK_ID_UID, CPK_ID_GID };
 cpk_err_t cpk_ldap_alloc_id(struct cpk_ldap_conn *c, enum cpk_id_kind kind,
 			    uint64_t *id);
 
+/* ---- the control node's own accounts (no connection) ----------------- */
+
+/* Whether NAME is a reserved system account or group name (root, daemon,
+ * nobody, users, staff, sudo, wheel, sshd, slurm, munge, ...), whether
+ * or not this machine has it. */
+int cpk_name_reserved(const char *name);
+
+/*
+ * Checks that an LDAP user (KIND CPK_ID_UID) or group (CPK_ID_GID) NAME
+ * with the explicit id ID may be made, as the control node whose root
+ * directory is ROOT (NULL or "": "/"; tests give a fixture) sees it:
+ *   - NAME (unless NULL) is not reserved (cpk_name_reserved): never;
+ *   - NAME is in no entry of ROOT/etc/passwd or ROOT/etc/group: never
+ *     for a user (sshd's AuthorizedKeysCommand would give the local
+ *     account of that name the LDAP user's keys); a group only with FORCE
+ *     (the local group hides it where NSS reads files first);
+ *   - ID (unless 0) is no local account's uid (or local group's gid):
+ *     never; not a system id (<= 999): never; not below RANGE->lo: only
+ *     with FORCE.
+ * Both files must be readable (CPK_ERR_IO/NOTFOUND otherwise).  Returns
+ * CPK_OK, CPK_ERR_INVALID (reserved, too low) or CPK_ERR_EXISTS (taken
+ * locally), with a message that says whether --force would do.
+ */
+cpk_err_t cpk_local_check(const char *root, enum cpk_id_kind kind,
+			  const char *name, uint64_t id,
+			  const struct cpk_range *range, int force);
+
 /* ---- users ----------------------------------------------------------- */
 
 struct cpk_user {
