@@ -218,24 +218,57 @@ is "$(run "$CPK" user del bob --remove-home)" 0 "user del --remove-home without 
 grep -q "no home to remove" "$S/err"; ok $? "says there was no home"
 is "$(run "$CPK" user del bob)" 1 "user del again: exit 1"
 
-# ---- concurrent adds --------------------------------------------------
+# ---- concurrent adds: 15 from the pool, 5 with explicit uids where the pool goes ----
+# (issue 13 item 7: explicit ids are claimed as atomically as the pool's)
+run "$CPK" user list --json >/dev/null
+top=$(json "$S/out" 'print(max(u["uid"] for u in d))')
 i=0 pids=""
 while [ $i -lt 20 ]; do
-	"$CPK" user add "par$i" >"$S/par$i.out" 2>&1 &
+	if [ $i -lt 15 ]; then
+		"$CPK" user add "par$i" >"$S/par$i.out" 2>&1 &
+	else	# uids top+1, top+2, top+3, top+3, top+4: two adds want the same
+		x=$((i - 14)); [ $i -ge 18 ] && x=$((i - 15))
+		"$CPK" user add "par$i" --uid $((top + x)) >"$S/par$i.out" 2>&1 &
+	fi
 	pids="$pids $!"
 	i=$((i + 1))
 done
 for p in $pids; do wait "$p"; done	# not a bare wait: slapd is a child too
-fails=0
+fails=0 xok=0 xbad=0
 i=0
 while [ $i -lt 20 ]; do
-	grep -q "^added user par$i " "$S/par$i.out" || { fails=$((fails + 1)); sed 's/^/# /' "$S/par$i.out"; }
+	if [ $i -lt 15 ]; then
+		grep -q "^added user par$i " "$S/par$i.out" || { fails=$((fails + 1)); sed 's/^/# /' "$S/par$i.out"; }
+	elif grep -q "^added user par$i " "$S/par$i.out"; then
+		xok=$((xok + 1))
+	else	# the pool or the twin took it first
+		grep -q "^cpk: uid [0-9]* is already used$" "$S/par$i.out" || { xbad=$((xbad + 1)); sed 's/^/# /' "$S/par$i.out"; }
+	fi
 	i=$((i + 1))
 done
-is "$fails" 0 "20 concurrent user adds all succeed"
+is "$fails" 0 "15 concurrent pool adds all succeed"
+is "$xbad" 0 "5 concurrent explicit adds succeed or say the uid is already used"
+[ "$xok" -ge 1 ] && [ "$xok" -le 4 ]; ok $? "1 to 4 explicit adds made (two wanted one uid): $xok"
 run "$CPK" user list --json >/dev/null
-is "$(json "$S/out" 'p=[u for u in d if u["name"].startswith("par")]; print(len(p), len(set(u["uid"] for u in p)), len(set(u["gid"] for u in p)))')" \
-   "20 20 20" "20 distinct uids and 20 distinct personal gids"
+is "$(json "$S/out" 'p=[u for u in d if u["name"].startswith("par")]; print(len(p) - len(set(u["uid"] for u in p)), len(d) - len(set(u["uid"] for u in d)), len(p) - len(set(u["gid"] for u in p)))')" \
+   "0 0 0" "no duplicate uid among them or in the whole directory, nor gid"
+is "$(json "$S/out" 'print(len([u for u in d if u["name"].startswith("par")]))')" "$((15 + xok))" \
+   "every add that said so made its user"
+for i in 15 16 17 18 19; do
+	if grep -q "^added user par$i " "$S/par$i.out"; then
+		run "$CPK" user show "par$i" --json >/dev/null
+		want=$(sed -n 's/^added user par[0-9]* (uid \([0-9]*\),.*/\1/p' "$S/par$i.out")
+		is "$(json "$S/out" 'print(d["uid"])')" "$want" "par$i has the uid it asked for"
+	fi
+done
+n=$(ldapsearch -x -LLL -H "$SLAPD_URI" -D "$SLAPD_ROOTDN" -y "$SLAPD_ROOTPW_FILE" \
+	-b "cn=idpool,$SLAPD_BASE" -s one '(cn=uid-*)' uidNumber | grep -c '^uidNumber:')
+run "$CPK" user list --json >/dev/null
+is "$n" "$(json "$S/out" 'print(len(d))')" "one uid claim per user: none left by deleted or failed adds"
+# a deleted user's uid may be given again explicitly
+ux=$(json "$S/out" 'print([u["uid"] for u in d if u["name"] == "par0"][0])')
+is "$(run "$CPK" user del par0)" 0 "delete par0"
+is "$(run "$CPK" user add par0 --uid "$ux" --no-home)" 0 "its uid given again with --uid"
 if [ "$(id -u)" = 0 ]; then
 	bad=0
 	for f in "$S"/home/par*; do

@@ -59,6 +59,12 @@
  * number taken).  If another client moved the counter first, the delete
  * fails with noSuchAttribute (16) and the client starts over.  Ids are
  * never reused; a counter past the range's end is "range exhausted".
+ * Every id given, from the pool or explicit (--uid/--gid), is then claimed
+ * by adding cn=uid-N (cn=gid-N),cn=idpool,base (device + extensibleObject
+ * with uidNumber/gidNumber N): an add is atomic, so of two clients that
+ * want N only one gets it; a pool client that loses takes the next id,
+ * an explicit one fails (CPK_ERR_EXISTS).  The claims carry the numbers,
+ * so the pool skips them; deleting a user or group removes its claims.
  * A server-side `unique` overlay on uidNumber/gidNumber (a good guard
  * against entries made by hand) must be scoped to people_ou/groups_ou:
  * the pool's own values would otherwise clash with them (error 19).
@@ -267,7 +273,9 @@ struct cpk_user_spec {
 	size_t n_groups;
 	const char *const *ssh_keys;	/* needs the openssh-lpk schema */
 	size_t n_ssh_keys;
-	uint64_t uid;		/* 0: allocate; else must be unused */
+	uint64_t uid;		/* 0: allocate; else must be unused
+				   (claimed like pool ids: concurrent
+				   adds never share it) */
 	uint64_t gid;		/* personal group's gid; 0: allocate */
 };
 

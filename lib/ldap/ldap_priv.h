@@ -151,6 +151,26 @@ CPK_INTERNAL int cpk_ldap__entry_locked(struct cpk_ldap_conn *c, LDAPMessage *e)
 /* A uid and a gid from the pool in one modify (see cpk_ldap_alloc_id). */
 CPK_INTERNAL cpk_err_t cpk_ldap__alloc_uid_gid(struct cpk_ldap_conn *c, uint64_t *uid,
 					       uint64_t *gid);
+/*
+ * Claims: every id cpk gives (from the pool or explicit) is first claimed
+ * by adding the entry cn=uid-N (or gid-N) under the pool (device +
+ * extensibleObject, uidNumber/gidNumber N): the add is atomic, so of two
+ * clients only one gets an id, whichever way each chose it.
+ * claim_id: *TAKEN = 1 when the claim exists already.
+ * claim_explicit: claims ID and checks no OBJECTCLASS entry already uses
+ * it (entries made without claims); CPK_ERR_EXISTS "uid N is already
+ * used" + WHAT otherwise.  release_id: deletes the claim (errors ignored).
+ */
+CPK_INTERNAL cpk_err_t cpk_ldap__claim_id(struct cpk_ldap_conn *c,
+					  enum cpk_id_kind kind, uint64_t id,
+					  int *taken);
+CPK_INTERNAL cpk_err_t cpk_ldap__claim_explicit(struct cpk_ldap_conn *c,
+						enum cpk_id_kind kind,
+						uint64_t id,
+						const char *objectclass,
+						const char *what);
+CPK_INTERNAL void cpk_ldap__release_id(struct cpk_ldap_conn *c,
+				       enum cpk_id_kind kind, uint64_t id);
 CPK_INTERNAL cpk_err_t cpk_ldap__id_used(struct cpk_ldap_conn *c, const char *attr,
 			    uint64_t value, const char *objectclass,
 			    int *used);

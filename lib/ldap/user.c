@@ -158,6 +158,7 @@ struct add_state {
 	int *sup_done;		/* memberUid added by us (to undo) */
 	size_t n_sup;
 	int user_done, personal_done;
+	uint64_t uid_claim, gid_claim;	/* ids claimed by this add, or 0 */
 };
 
 /*
@@ -316,6 +317,10 @@ static void undo_add(struct cpk_ldap_conn *c, struct add_state *st,
 			cpk_buf_addf(&note, "; undo: could not delete %s (%s)",
 				     st->pdn, ldap_err2string(rc));
 	}
+	if (st->uid_claim)
+		cpk_ldap__release_id(c, CPK_ID_UID, st->uid_claim);
+	if (st->gid_claim)
+		cpk_ldap__release_id(c, CPK_ID_GID, st->gid_claim);
 	if (note.len)	/* the code returned stays the add's own */
 		(void)cpk_err_set(CPK_ERR_IO, "%s%s", saved, note.buf);
 	cpk_buf_release(&note);
@@ -376,7 +381,7 @@ cpk_err_t cpk_ldap_user_add(struct cpk_ldap_conn *c,
 	uint64_t uid = 0, gid = 0;
 	cpk_err_t r;
 	size_t i;
-	int found, used, personal;
+	int found, personal;
 
 	if ((r = check_spec(c, s)) != CPK_OK)
 		goto out;
@@ -438,41 +443,42 @@ cpk_err_t cpk_ldap_user_add(struct cpk_ldap_conn *c,
 			goto out;
 	}
 	/* the ids */
+	/* every id is claimed (see ids.c): explicit ones as safely as the
+	 * pool's; undo_add releases the claims */
 	if (s->uid) {
-		if ((r = cpk_ldap__id_used(c, "uidNumber", s->uid, NULL,
-					   &used)) != CPK_OK)
+		if ((r = cpk_ldap__claim_explicit(c, CPK_ID_UID, s->uid,
+						  "posixAccount", "")) != CPK_OK)
 			goto out;
-		if (used) {
-			r = cpk_err_set(CPK_ERR_EXISTS, "uid %" PRIu64 " is "
-					"already used", s->uid);
-			goto out;
-		}
 		uid = s->uid;
 	} else if (personal && !s->gid) {
 		/* both numbers at once: one synced write to the pool */
 		if ((r = cpk_ldap__alloc_uid_gid(c, &uid, &gid)) != CPK_OK)
 			goto out;
+		st.gid_claim = gid;
 	} else if ((r = cpk_ldap_alloc_id(c, CPK_ID_UID, &uid)) != CPK_OK) {
 		goto out;
 	}
+	st.uid_claim = uid;
 	if (personal && s->gid) {
-		if ((r = cpk_ldap__id_used(c, "gidNumber", s->gid, "posixGroup",
-					   &used)) != CPK_OK)
-			goto out;
-		if (used) {
-			r = cpk_err_set(CPK_ERR_EXISTS, "gid %" PRIu64 " is "
-					"already used by a group", s->gid);
+		r = cpk_ldap__claim_explicit(c, CPK_ID_GID, s->gid, "posixGroup",
+					     " by a group");
+		if (r != CPK_OK) {
+			undo_add(c, &st, s->name);
 			goto out;
 		}
-		gid = s->gid;
-	} else if (personal && !gid &&
-		   (r = cpk_ldap_alloc_id(c, CPK_ID_GID, &gid)) != CPK_OK) {
-		goto out;
+		gid = st.gid_claim = s->gid;
+	} else if (personal && !gid) {
+		if ((r = cpk_ldap_alloc_id(c, CPK_ID_GID, &gid)) != CPK_OK) {
+			undo_add(c, &st, s->name);
+			goto out;
+		}
+		st.gid_claim = gid;
 	}
 	st.udn = cpk_ldap__child_dn("uid", s->name, c->people);
 	st.pdn = cpk_ldap__child_dn("cn", s->name, c->groups);
 	if (!st.udn || !st.pdn) {
 		r = cpk_ldap__nomem();
+		undo_add(c, &st, s->name);
 		goto out;
 	}
 	/* the writes: group, user, memberships; undone on failure */
@@ -754,20 +760,22 @@ static cpk_err_t collect_dn(struct cpk_ldap_conn *c, LDAPMessage *e,
 
 cpk_err_t cpk_ldap_user_del(struct cpk_ldap_conn *c, const char *name)
 {
-	char *uattrs[] = { "gidNumber", NULL };
+	char *uattrs[] = { "gidNumber", "uidNumber", NULL };
 	char *gattrs[] = { "memberUid", NULL };
 	char *noattrs[] = { LDAP_NO_ATTRS, NULL };
 	struct strvec groups = { NULL, 0 };
 	LDAPMessage *res = NULL, *e;
 	char *dn = NULL, *filter = NULL, *pdn = NULL;
-	uint64_t gid = 0;
+	uint64_t gid = 0, uid = 0;
 	cpk_err_t r;
 	size_t i;
-	int rc;
+	int rc, pgone = 0;
 
 	if ((r = cpk_name_check(name)) != CPK_OK)
 		goto out;
 	if ((r = cpk_ldap__find_user(c, name, uattrs, &res, &e)) != CPK_OK)
+		goto out;
+	if ((r = cpk_ldap__u64(c, e, "uidNumber", &uid)) != CPK_OK)
 		goto out;
 	if (!(dn = cpk_ldap__dn(c, e))) {
 		r = cpk_ldap__nomem();
@@ -834,12 +842,19 @@ cpk_err_t cpk_ldap_user_del(struct cpk_ldap_conn *c, const char *name)
 						  "group %s", pdn);
 				goto out;
 			}
+			pgone = 1;
 		}
 	}
 	/* 3. the user */
 	rc = ldap_delete_ext_s(c->ld, dn, NULL, NULL);
-	if (rc != LDAP_SUCCESS)
+	if (rc != LDAP_SUCCESS) {
 		r = cpk_ldap__err(c, rc, "deleting user %s", dn);
+		goto out;
+	}
+	/* 4. the ids' claims: an explicit --uid/--gid may take them again */
+	cpk_ldap__release_id(c, CPK_ID_UID, uid);
+	if (pgone)
+		cpk_ldap__release_id(c, CPK_ID_GID, gid);
 out:
 	ldap_msgfree(res);
 	cpk_ldap__strs_free(groups.v, groups.n);
