@@ -195,6 +195,12 @@ int acct_read_keys(const char *path, char ***keys, size_t *n)
 		cpk_buf_release(&b);
 		return acct_fail();
 	}
+	if (memchr(b.buf, '\0', b.len)) {	/* it would cut the text short */
+		cli_err("%s: a NUL byte (offset %zu): not a public key file", path,
+			(size_t)((char *)memchr(b.buf, '\0', b.len) - b.buf));
+		cpk_buf_release(&b);
+		return EXIT_FAIL;
+	}
 	for (line = strtok_r(b.buf, "\n", &save); line;
 	     line = strtok_r(NULL, "\n", &save)) {
 		size_t len = strlen(line);

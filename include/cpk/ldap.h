@@ -279,6 +279,19 @@ struct cpk_user_spec {
 	uint64_t gid;		/* personal group's gid; 0: allocate */
 };
 
+/* The largest uid or gid (2^32 - 2; 2^32 - 1 is (uid_t)-1). */
+#define CPK_ID_MAX 0xfffffffeULL
+
+/*
+ * The one check of what a user is made of, without the directory: the
+ * name, gecos, shell, group names (no duplicates), ids (at most
+ * CPK_ID_MAX) and ssh keys (each parsed as cpk_ssh_key_fingerprint()
+ * does, no duplicates) of SPEC.  cpk_ldap_user_add() calls it, and so
+ * does the import before anything is written.  CPK_OK or CPK_ERR_INVALID
+ * with the reason.
+ */
+cpk_err_t cpk_user_spec_check(const struct cpk_user_spec *spec);
+
 /*
  * Adds user SPEC->name: entry uid=NAME,people with posixAccount,
  * shadowAccount and inetOrgPerson (cn, sn, uid, uidNumber, gidNumber,
@@ -311,6 +324,9 @@ struct cpk_user_mod {
 	const char *const *del_keys;	/* CPK_ERR_NOTFOUND if not there */
 	size_t n_del_keys;
 };
+
+/* The same checks as cpk_user_spec_check() for the fields MOD sets. */
+cpk_err_t cpk_user_mod_check(const struct cpk_user_mod *mod);
 
 /* Applies MOD to user NAME in one LDAP modify (all or nothing). */
 cpk_err_t cpk_ldap_user_mod(struct cpk_ldap_conn *c, const char *name,

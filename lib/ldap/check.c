@@ -3,6 +3,7 @@
  * shells, display names (UTF-8, and what goes to cn/sn/givenName/gecos),
  * ssh public keys.  Used by add, mod and import alike.
  */
+#include <inttypes.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -183,6 +184,66 @@ int cpk_ldap__names_failed(const struct cpk_names *n)
 {
 	return cpk_buf_failed(&n->cn) || cpk_buf_failed(&n->sn) ||
 	       cpk_buf_failed(&n->given) || cpk_buf_failed(&n->gecos);
+}
+
+static cpk_err_t check_keys(const char *const *keys, size_t n)
+{
+	cpk_err_t r;
+	size_t i, j;
+
+	for (i = 0; i < n; i++) {
+		if ((r = cpk_ldap__check_key(keys[i])) != CPK_OK)
+			return r;
+		for (j = 0; j < i; j++)
+			if (!strcmp(keys[i], keys[j]))
+				return cpk_err_set(CPK_ERR_INVALID,
+						   "ssh key %zu is given twice",
+						   i + 1);
+	}
+	return CPK_OK;
+}
+
+cpk_err_t cpk_user_spec_check(const struct cpk_user_spec *s)
+{
+	cpk_err_t r;
+	size_t i, j;
+
+	if ((r = cpk_name_check(s->name)) != CPK_OK)
+		return r;
+	if (s->gecos && (r = cpk_ldap__check_display(s->gecos)) != CPK_OK)
+		return r;
+	if (s->shell && (r = cpk_ldap__check_shell(s->shell)) != CPK_OK)
+		return r;
+	if (s->group && (r = cpk_name_check(s->group)) != CPK_OK)
+		return r;
+	for (i = 0; i < s->n_groups; i++) {
+		if ((r = cpk_name_check(s->groups[i])) != CPK_OK)
+			return r;
+		for (j = 0; j < i; j++)
+			if (!strcmp(s->groups[i], s->groups[j]))
+				return cpk_err_set(CPK_ERR_INVALID,
+						   "group %s is listed twice",
+						   s->groups[i]);
+	}
+	if (s->uid > CPK_ID_MAX || s->gid > CPK_ID_MAX)
+		return cpk_err_set(CPK_ERR_INVALID, "%s %" PRIu64 " is out of "
+				   "range (1-%llu)", s->uid > CPK_ID_MAX ? "uid" :
+				   "gid", s->uid > CPK_ID_MAX ? s->uid : s->gid,
+				   (unsigned long long)CPK_ID_MAX);
+	return check_keys(s->ssh_keys, s->n_ssh_keys);
+}
+
+cpk_err_t cpk_user_mod_check(const struct cpk_user_mod *m)
+{
+	cpk_err_t r;
+
+	if ((m->gecos && (r = cpk_ldap__check_display(m->gecos)) != CPK_OK) ||
+	    (m->shell && (r = cpk_ldap__check_shell(m->shell)) != CPK_OK) ||
+	    (m->group && (r = cpk_name_check(m->group)) != CPK_OK) ||
+	    (r = check_keys(m->add_keys, m->n_add_keys)) != CPK_OK ||
+	    (r = check_keys(m->del_keys, m->n_del_keys)) != CPK_OK)
+		return r;
+	return CPK_OK;
 }
 
 cpk_err_t cpk_ldap__check_key(const char *key)

@@ -122,11 +122,10 @@ cpk_err_t cpk_ldap__find_group(struct cpk_ldap_conn *c, const char *name,
 
 /* ---- checks ---------------------------------------------------------- */
 
-static cpk_err_t check_keys(struct cpk_ldap_conn *c, const char *const *keys,
-			    size_t n)
+/* Keys need the openssh-lpk schema (their syntax: cpk_user_spec_check). */
+static cpk_err_t check_lpk(struct cpk_ldap_conn *c, size_t n)
 {
 	cpk_err_t r;
-	size_t i, j;
 	int has = 0;
 
 	if (!n)
@@ -138,15 +137,6 @@ static cpk_err_t check_keys(struct cpk_ldap_conn *c, const char *const *keys,
 				   "%s: the server has no openssh-lpk schema "
 				   "(objectClass ldapPublicKey): ssh keys cannot "
 				   "be stored", c->uri);
-	for (i = 0; i < n; i++) {
-		if ((r = cpk_ldap__check_key(keys[i])) != CPK_OK)
-			return r;
-		for (j = 0; j < i; j++)
-			if (!strcmp(keys[i], keys[j]))
-				return cpk_err_set(CPK_ERR_INVALID,
-						   "ssh key %zu is given twice",
-						   i + 1);
-	}
 	return CPK_OK;
 }
 
@@ -330,36 +320,18 @@ static cpk_err_t check_spec(struct cpk_ldap_conn *c,
 			    const struct cpk_user_spec *s)
 {
 	cpk_err_t r;
-	size_t i, j;
 
 	if (!c->have_users)
 		return cpk_err_set(CPK_ERR_CONFIG,
 				   "no users section: cannot add users");
-	if ((r = cpk_name_check(s->name)) != CPK_OK)
-		return r;
-	if (s->gecos && (r = cpk_ldap__check_display(s->gecos)) != CPK_OK)
-		return r;
-	if (s->shell && (r = cpk_ldap__check_shell(s->shell)) != CPK_OK)
-		return r;
-	if (s->group && (r = cpk_name_check(s->group)) != CPK_OK)
+	if ((r = cpk_user_spec_check(s)) != CPK_OK)
 		return r;
 	if (s->gid && (s->group || c->default_group))
 		return cpk_err_set(CPK_ERR_INVALID,
 				   "a gid is only for a new personal group, and "
 				   "user %s gets group %s", s->name,
 				   s->group ? s->group : c->default_group);
-	for (i = 0; i < s->n_groups; i++) {
-		if ((r = cpk_name_check(s->groups[i])) != CPK_OK)
-			return r;
-		for (j = 0; j < i; j++)
-			if (!strcmp(s->groups[i], s->groups[j]))
-				return cpk_err_set(CPK_ERR_INVALID,
-						   "group %s is listed twice",
-						   s->groups[i]);
-	}
-	if (s->uid > 0xfffffffeULL || s->gid > 0xfffffffeULL)
-		return cpk_err_set(CPK_ERR_INVALID, "uid/gid out of range");
-	return check_keys(c, s->ssh_keys, s->n_ssh_keys);
+	return check_lpk(c, s->n_ssh_keys);
 }
 
 /* NOTFOUND becomes OK (*exists = 0); found is *exists = 1. */
@@ -609,11 +581,8 @@ cpk_err_t cpk_ldap_user_mod(struct cpk_ldap_conn *c, const char *name,
 	int rc, lpk, single = 0, had_gecos, had_given;
 
 	if ((r = cpk_name_check(name)) != CPK_OK ||
-	    (m->gecos && (r = cpk_ldap__check_display(m->gecos)) != CPK_OK) ||
-	    (m->shell && (r = cpk_ldap__check_shell(m->shell)) != CPK_OK) ||
-	    (m->group && (r = cpk_name_check(m->group)) != CPK_OK) ||
-	    (r = check_keys(c, m->add_keys, m->n_add_keys)) != CPK_OK ||
-	    (r = check_keys(c, m->del_keys, m->n_del_keys)) != CPK_OK)
+	    (r = cpk_user_mod_check(m)) != CPK_OK ||
+	    (r = check_lpk(c, m->n_add_keys + m->n_del_keys)) != CPK_OK)
 		goto out;
 	if ((r = cpk_ldap__find_user(c, name, attrs, &res, &e)) != CPK_OK)
 		goto out;
