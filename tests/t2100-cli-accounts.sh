@@ -41,17 +41,17 @@ is "$(cat "$S/out")" "$SLAPD_BASE: nothing to do (the tree is complete)" \
    "ldap init again: nothing to do"
 
 # ---- groups ----------------------------------------------------------
-is "$(run "$CPK" group add staff)" 0 "group add staff"
-is "$(cat "$S/out")" "added group staff (gid 20000)" "first gid of the range"
+is "$(run "$CPK" group add team)" 0 "group add team"
+is "$(cat "$S/out")" "added group team (gid 20000)" "first gid of the range"
 is "$(run "$CPK" group add gpu --gid 25000)" 0 "group add --gid"
-is "$(run "$CPK" group add staff)" 1 "group add existing: exit 1"
-grep -q "staff" "$S/err" && grep -qi "exists" "$S/err"; ok $? "existing group: says so"
+is "$(run "$CPK" group add team)" 1 "group add existing: exit 1"
+grep -q "team" "$S/err" && grep -qi "exists" "$S/err"; ok $? "existing group: says so"
 is "$(run "$CPK" group show nogroup)" 1 "group show missing: exit 1"
 is "$(cat "$S/err")" "cpk: no such group 'nogroup' under $SLAPD_BASE" "no such group: message"
 
 # ---- user add, show, homes -------------------------------------------
 is "$(printf 'S3cret pass\n' | run "$CPK" user add alice --gecos 'Alice Liddell,Room 1' \
-      --groups staff,gpu --ssh-key "$S/key1.pub" --password-stdin)" 0 "user add alice"
+      --groups team,gpu --ssh-key "$S/key1.pub" --password-stdin)" 0 "user add alice"
 is "$(cat "$S/out")" "added user alice (uid 30000, gid 20001), home $S/home/alice, password set" \
    "user add reports uid, gid, home"
 grep -q 'S3cret' "$S/out" "$S/err"; is $? 1 "the password is never printed"
@@ -67,10 +67,10 @@ else
 fi
 is "$(run "$CPK" user show alice --json)" 0 "user show --json"
 is "$(json "$S/out" 'u=d; print(u["name"], u["uid"], u["gid"], u["gecos"], u["locked"], ",".join(sorted(u["groups"])), len(u["ssh_keys"]), u["home"], u["shell"])')" \
-   "alice 30000 20001 Alice Liddell,Room 1 False gpu,staff 1 $S/home/alice /bin/bash" \
+   "alice 30000 20001 Alice Liddell,Room 1 False gpu,team 1 $S/home/alice /bin/bash" \
    "user show --json parses back"
 is "$(run "$CPK" user show alice)" 0 "user show"
-grep -q '^groups:   staff,gpu$\|^groups:   gpu,staff$' "$S/out"; ok $? "user show lists the groups"
+grep -q '^groups:   team,gpu$\|^groups:   gpu,team$' "$S/out"; ok $? "user show lists the groups"
 grep -q '^locked:   no$' "$S/out"; ok $? "user show: not locked"
 is "$(run "$CPK" user add alice --no-home)" 1 "user add existing: exit 1"
 grep -q "alice" "$S/err" && grep -qi "exists" "$S/err"; ok $? "existing user: says so"
@@ -103,6 +103,14 @@ is "$(json "$S/out" 'print(" ".join(k.split()[2] for k in d["ssh_keys"]))')" "ke
 is "$(run "$CPK" user mod alice --remove-ssh-key "$fp")" 1 "an unknown fingerprint: exit 1"
 is "$(cat "$S/err")" "cpk: user alice has no key with fingerprint $fp" "an unknown fingerprint: message"
 is "$(run "$CPK" user mod alice --add-ssh-key "$S/nokey.pub")" 1 "a missing key file: exit 1"
+printf 'ssh-ed25519 AAAAnotakey\n' > "$S/fake.pub"
+is "$(run "$CPK" user mod alice --add-ssh-key "$S/fake.pub")" 1 "a line that is no key: exit 1"
+is "$(cat "$S/err")" "cpk: 'ssh-ed25519 AAAAnotakey' is not an ssh public key line (TYPE BASE64 [COMMENT])" \
+   "a line that is no key: message"
+printf 'ssh-rsa %s k\n' "$(awk '{ print $2 }' "$S/key1.pub")" > "$S/mixed.pub"
+is "$(run "$CPK" user mod alice --add-ssh-key "$S/mixed.pub")" 1 "an ed25519 blob called ssh-rsa: exit 1"
+is "$(run "$CPK" user add fakekey --no-home --ssh-key "$S/fake.pub")" 1 "user add with no real key: exit 1"
+is "$(run "$CPK" user show fakekey)" 1 "and no user was made"
 is "$(run "$CPK" user mod alice --group nogroup)" 1 "user mod to a missing group: exit 1"
 is "$(run "$CPK" user mod nobody --shell /bin/sh)" 1 "user mod missing user: exit 1"
 is "$(cat "$S/err")" "cpk: no such user 'nobody' under $SLAPD_BASE" "no such user: message"
@@ -131,20 +139,20 @@ is "$(run "$CPK" user lock nobody)" 1 "lock a missing user: exit 1"
 # ---- group members ---------------------------------------------------
 is "$(run "$CPK" user add bob --no-home)" 0 "user add bob --no-home"
 [ ! -e "$S/home/bob" ]; ok $? "--no-home made no home"
-is "$(run "$CPK" group add-member staff bob quoter)" 0 "group add-member two users"
-is "$(run "$CPK" group add-member staff bob)" 1 "add-member again: exit 1"
-is "$(run "$CPK" group add-member staff nobody)" 1 "add-member of a missing user: exit 1"
-is "$(run "$CPK" group show staff --json)" 0 "group show --json"
+is "$(run "$CPK" group add-member team bob quoter)" 0 "group add-member two users"
+is "$(run "$CPK" group add-member team bob)" 1 "add-member again: exit 1"
+is "$(run "$CPK" group add-member team nobody)" 1 "add-member of a missing user: exit 1"
+is "$(run "$CPK" group show team --json)" 0 "group show --json"
 is "$(json "$S/out" 'print(d["name"], d["gid"], ",".join(sorted(d["members"])))')" \
-   "staff 20000 alice,bob,quoter" "group show --json parses back"
-is "$(run "$CPK" group remove-member staff bob)" 0 "group remove-member"
-is "$(run "$CPK" group remove-member staff bob)" 1 "remove-member again: exit 1"
+   "team 20000 alice,bob,quoter" "group show --json parses back"
+is "$(run "$CPK" group remove-member team bob)" 0 "group remove-member"
+is "$(run "$CPK" group remove-member team bob)" 1 "remove-member again: exit 1"
 is "$(run "$CPK" group del bob)" 1 "deleting a user's primary group: exit 1"
 is "$(run "$CPK" group list --json)" 0 "group list --json"
 is "$(json "$S/out" 'print(" ".join(sorted(g["name"] for g in d)))')" \
-   "alice bob gpu quoter staff" "group list --json parses back"
+   "alice bob gpu quoter team" "group list --json parses back"
 is "$(run "$CPK" group list)" 0 "group list"
-grep -q '^staff  *20000 alice,quoter$' "$S/out"; ok $? "group list for people"
+grep -q '^team  *20000 alice,quoter$' "$S/out"; ok $? "group list for people"
 is "$(run "$CPK" group add empty)" 0 "group add empty"
 is "$(run "$CPK" group del empty)" 0 "group del"
 is "$(run "$CPK" group del empty)" 1 "group del again: exit 1"
@@ -156,10 +164,10 @@ for bad in 'a*)(uid=*' 'x,ou=Groups' '*' 'alice)(|(uid=*' '-rf' 'Alice' 'a b'; d
 	is "$(run "$CPK" user show -- "$bad")" 1 "user show '$bad' shows nobody"
 	is "$(run "$CPK" user del -- "$bad")" 1 "user del '$bad' deletes nothing"
 	is "$(run "$CPK" group add -- "$bad")" 1 "group add '$bad' refused"
-	is "$(run "$CPK" group add-member -- staff "$bad")" 1 "add-member '$bad' refused"
+	is "$(run "$CPK" group add-member -- team "$bad")" 1 "add-member '$bad' refused"
 done
 is "$(run "$CPK" user add -rf)" 2 "a name like an option is a usage error"
-is "$(run "$CPK" user add eve --no-home --groups 'staff,x,ou=Groups')" 1 \
+is "$(run "$CPK" user add eve --no-home --groups 'team,x,ou=Groups')" 1 \
    "a supplementary group list with DN syntax is refused"
 is "$(run "$CPK" user show eve)" 1 "and no eve was made"
 n=$(ldapsearch -x -LLL -H "$SLAPD_URI" -D "$SLAPD_ROOTDN" -y "$SLAPD_ROOTPW_FILE" \
@@ -210,24 +218,57 @@ is "$(run "$CPK" user del bob --remove-home)" 0 "user del --remove-home without 
 grep -q "no home to remove" "$S/err"; ok $? "says there was no home"
 is "$(run "$CPK" user del bob)" 1 "user del again: exit 1"
 
-# ---- concurrent adds --------------------------------------------------
+# ---- concurrent adds: 15 from the pool, 5 with explicit uids where the pool goes ----
+# (issue 13 item 7: explicit ids are claimed as atomically as the pool's)
+run "$CPK" user list --json >/dev/null
+top=$(json "$S/out" 'print(max(u["uid"] for u in d))')
 i=0 pids=""
 while [ $i -lt 20 ]; do
-	"$CPK" user add "par$i" >"$S/par$i.out" 2>&1 &
+	if [ $i -lt 15 ]; then
+		"$CPK" user add "par$i" >"$S/par$i.out" 2>&1 &
+	else	# uids top+1, top+2, top+3, top+3, top+4: two adds want the same
+		x=$((i - 14)); [ $i -ge 18 ] && x=$((i - 15))
+		"$CPK" user add "par$i" --uid $((top + x)) >"$S/par$i.out" 2>&1 &
+	fi
 	pids="$pids $!"
 	i=$((i + 1))
 done
 for p in $pids; do wait "$p"; done	# not a bare wait: slapd is a child too
-fails=0
+fails=0 xok=0 xbad=0
 i=0
 while [ $i -lt 20 ]; do
-	grep -q "^added user par$i " "$S/par$i.out" || { fails=$((fails + 1)); sed 's/^/# /' "$S/par$i.out"; }
+	if [ $i -lt 15 ]; then
+		grep -q "^added user par$i " "$S/par$i.out" || { fails=$((fails + 1)); sed 's/^/# /' "$S/par$i.out"; }
+	elif grep -q "^added user par$i " "$S/par$i.out"; then
+		xok=$((xok + 1))
+	else	# the pool or the twin took it first
+		grep -q "^cpk: uid [0-9]* is already used$" "$S/par$i.out" || { xbad=$((xbad + 1)); sed 's/^/# /' "$S/par$i.out"; }
+	fi
 	i=$((i + 1))
 done
-is "$fails" 0 "20 concurrent user adds all succeed"
+is "$fails" 0 "15 concurrent pool adds all succeed"
+is "$xbad" 0 "5 concurrent explicit adds succeed or say the uid is already used"
+[ "$xok" -ge 1 ] && [ "$xok" -le 4 ]; ok $? "1 to 4 explicit adds made (two wanted one uid): $xok"
 run "$CPK" user list --json >/dev/null
-is "$(json "$S/out" 'p=[u for u in d if u["name"].startswith("par")]; print(len(p), len(set(u["uid"] for u in p)), len(set(u["gid"] for u in p)))')" \
-   "20 20 20" "20 distinct uids and 20 distinct personal gids"
+is "$(json "$S/out" 'p=[u for u in d if u["name"].startswith("par")]; print(len(p) - len(set(u["uid"] for u in p)), len(d) - len(set(u["uid"] for u in d)), len(p) - len(set(u["gid"] for u in p)))')" \
+   "0 0 0" "no duplicate uid among them or in the whole directory, nor gid"
+is "$(json "$S/out" 'print(len([u for u in d if u["name"].startswith("par")]))')" "$((15 + xok))" \
+   "every add that said so made its user"
+for i in 15 16 17 18 19; do
+	if grep -q "^added user par$i " "$S/par$i.out"; then
+		run "$CPK" user show "par$i" --json >/dev/null
+		want=$(sed -n 's/^added user par[0-9]* (uid \([0-9]*\),.*/\1/p' "$S/par$i.out")
+		is "$(json "$S/out" 'print(d["uid"])')" "$want" "par$i has the uid it asked for"
+	fi
+done
+n=$(ldapsearch -x -LLL -H "$SLAPD_URI" -D "$SLAPD_ROOTDN" -y "$SLAPD_ROOTPW_FILE" \
+	-b "cn=idpool,$SLAPD_BASE" -s one '(cn=uid-*)' uidNumber | grep -c '^uidNumber:')
+run "$CPK" user list --json >/dev/null
+is "$n" "$(json "$S/out" 'print(len(d))')" "one uid claim per user: none left by deleted or failed adds"
+# a deleted user's uid may be given again explicitly
+ux=$(json "$S/out" 'print([u["uid"] for u in d if u["name"] == "par0"][0])')
+is "$(run "$CPK" user del par0)" 0 "delete par0"
+is "$(run "$CPK" user add par0 --uid "$ux" --no-home)" 0 "its uid given again with --uid"
 if [ "$(id -u)" = 0 ]; then
 	bad=0
 	for f in "$S"/home/par*; do
@@ -295,6 +336,38 @@ is "$(cat "$S/out")" "added group tg2 (gid 29999)" "gets the range's last gid"
 is "$(CPK_CONFIG=$S/tinyg.yaml run "$CPK" group add tg3)" 1 "a third group: exit 1"
 grep -q "no free gid left: users.gid_range 29998-29999 is exhausted" "$S/err"; ok $? "says the range is exhausted"
 is "$(run "$CPK" group show tg3)" 1 "no group tg3 was made"
+
+# ---- the control node's own accounts, reserved names, low ids (issue 13 item 2) ----
+# $CPK_ROOT/etc/passwd and group (tests/lib/accounts.sh) stand for the node's
+for n in daemon root nobody sshd slurm; do
+	is "$(run "$CPK" user add "$n" --no-home --force)" 1 "user add $n (reserved): exit 1, even with --force"
+done
+grep -q "user name 'slurm' is reserved for a system account or group" "$S/err"; ok $? "reserved: message"
+for n in staff users wheel sudo; do
+	is "$(run "$CPK" group add "$n" --force)" 1 "group add $n (reserved): exit 1, even with --force"
+done
+is "$(run "$CPK" user add localadm --no-home --force)" 1 "a user named like a local account: exit 1, even with --force"
+is "$(cat "$S/err")" "cpk: 'localadm' is a local account of the control node ($CPK_ROOT/etc/passwd or $CPK_ROOT/etc/group)" \
+   "a local account: message"
+is "$(run "$CPK" user add localgrp --no-home --group gpu)" 1 "a user named like a local group: exit 1"
+is "$(run "$CPK" group add localgrp --gid 25001)" 1 "a group named like a local group: exit 1"
+grep -q -- "--force makes the LDAP group anyway" "$S/err"; ok $? "says what --force would do"
+is "$(run "$CPK" group add localgrp --gid 25001 --force)" 0 "with --force: made"
+is "$(run "$CPK" user add lowuid --no-home --group gpu --uid 5000)" 1 "--uid below users.uid_range: exit 1"
+is "$(cat "$S/err")" "cpk: uid 5000 is below users.uid_range (30000-39999); --force takes it anyway" \
+   "--uid below the range: message"
+is "$(run "$CPK" user add lowuid --no-home --group gpu --uid 5000 --force)" 0 "with --force: made"
+is "$(run "$CPK" user add sysuid --no-home --group gpu --uid 999 --force)" 1 "a system uid, even with --force: exit 1"
+grep -q "system ids are never given" "$S/err"; ok $? "system uid: message"
+is "$(run "$CPK" user add localuid --no-home --group gpu --uid 1000 --force)" 1 "a local account's uid: exit 1"
+grep -q "uid 1000 belongs to a local user of the control node" "$S/err"; ok $? "local uid: message"
+is "$(run "$CPK" group add lowgid --gid 1001 --force)" 1 "a local group's gid: exit 1"
+is "$(run "$CPK" group add lowgid --gid 7000)" 1 "--gid below users.gid_range: exit 1"
+is "$(run "$CPK" user add nowhere --no-home --root "$S/noroot")" 1 "a --root without passwd/group: exit 1"
+grep -q "cannot check the control node's accounts" "$S/err"; ok $? "says it cannot check"
+is "$(run "$CPK" user show nowhere)$(run "$CPK" user show localuid)$(run "$CPK" group show lowgid)" 111 \
+   "none of the refused ones was made"
+is "$(run "$CPK" user add rootok --no-home --group gpu --uid 31234 --root "$S/root")" 0 "--root DIR"
 
 # ---- errors of the connection ----------------------------------------
 cp "$S/cluster.yaml" "$S/badpw.yaml"

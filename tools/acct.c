@@ -52,6 +52,13 @@ int acct_dispatch(int argc, char **argv, const struct cli_verb *v,
 			     v->name);
 }
 
+const char *acct_root(const char *opt)
+{
+	const char *e = getenv("CPK_ROOT");
+
+	return opt ? opt : e && *e ? e : "/";
+}
+
 int acct_fail(void)
 {
 	cli_err("%s", cpk_errmsg());
@@ -187,6 +194,12 @@ int acct_read_keys(const char *path, char ***keys, size_t *n)
 	if (cpk_read_file(path, &b, 1 << 20) != CPK_OK) {
 		cpk_buf_release(&b);
 		return acct_fail();
+	}
+	if (memchr(b.buf, '\0', b.len)) {	/* it would cut the text short */
+		cli_err("%s: a NUL byte (offset %zu): not a public key file", path,
+			(size_t)((char *)memchr(b.buf, '\0', b.len) - b.buf));
+		cpk_buf_release(&b);
+		return EXIT_FAIL;
 	}
 	for (line = strtok_r(b.buf, "\n", &save); line;
 	     line = strtok_r(NULL, "\n", &save)) {

@@ -34,6 +34,10 @@ int acct_connect(const char *path, struct cpk_model **m,
 		 struct cpk_ldap_conn **c);
 void acct_disconnect(struct cpk_model *m, struct cpk_ldap_conn *c);
 
+/* The control node's root directory for cpk_local_check(): OPT (--root)
+ * if given, else $CPK_ROOT if set, else "/". */
+const char *acct_root(const char *opt);
+
 /* Prints "cpk: " + cpk_errmsg() and returns EXIT_FAIL. */
 int acct_fail(void);
 

@@ -10,7 +10,7 @@
 
 #include "acct.h"
 
-enum { OPT_GID = 256, OPT_JSON };
+enum { OPT_GID = 256, OPT_JSON, OPT_ROOT, OPT_FORCE };
 
 static const struct cli_opt plain_opts[] = {
 	{ "file", 'f', "FILE", "the description (default $CPK_CONFIG or " CPK_SYSCONFDIR "/clusterpack/cluster.yaml)" },
@@ -28,14 +28,16 @@ static const struct cli_opt json_opts[] = {
 static const struct cli_opt add_opts[] = {
 	{ "file", 'f', "FILE", "the description (default $CPK_CONFIG or " CPK_SYSCONFDIR "/clusterpack/cluster.yaml)" },
 	{ "gid", OPT_GID, "N", "this gid (default: the next free one of users.gid_range)" },
+	{ "root", OPT_ROOT, "DIR", "the control node's root: names and ids in DIR/etc/passwd and DIR/etc/group are refused (default $CPK_ROOT, else /)" },
+	{ "force", OPT_FORCE, NULL, "take a --gid below users.gid_range, or a name of a local group (never a reserved name, a system or local gid)" },
 	{ "help", 'h', NULL, "show this help" },
 	{ NULL, 0, NULL, NULL },
 };
 
 /* Options shared by every group sub-command, into these. */
 struct gargs {
-	const char *path;
-	int json;
+	const char *path, *root;
+	int json, force;
 	uint64_t gid;
 };
 
@@ -53,6 +55,12 @@ static int parse(int argc, char **argv, const struct cli_verb *v,
 			break;
 		case OPT_JSON:
 			a->json = 1;
+			break;
+		case OPT_ROOT:
+			a->root = optarg;
+			break;
+		case OPT_FORCE:
+			a->force = 1;
 			break;
 		case OPT_GID: {
 			char *end;
@@ -87,7 +95,10 @@ static int add_run(int argc, char **argv, const struct cli_verb *v)
 		return rc;
 	if ((rc = acct_connect(a.path, &m, &c)) != EXIT_OK)
 		return rc;
-	if (cpk_ldap_group_add(c, argv[optind], a.gid, &gid) != CPK_OK)
+	if (cpk_name_check(argv[optind]) != CPK_OK ||
+	    cpk_local_check(acct_root(a.root), CPK_ID_GID, argv[optind], a.gid,
+			    &m->users.gid_range, a.force) != CPK_OK ||
+	    cpk_ldap_group_add(c, argv[optind], a.gid, &gid) != CPK_OK)
 		rc = acct_fail();
 	else
 		printf("added group %s (gid %" PRIu64 ")\n", argv[optind], gid);
@@ -249,7 +260,7 @@ static int members_run(int argc, char **argv, const struct cli_verb *v)
 }
 
 static const struct cli_verb group_add = {
-	"group add", "NAME [--gid N] [-f FILE]",
+	"group add", "NAME [--gid N] [--force] [--root DIR] [-f FILE]",
 	"Add a posixGroup (gid from users.gid_range unless --gid).", add_opts, add_run,
 };
 static const struct cli_verb group_del = {

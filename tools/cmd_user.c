@@ -13,7 +13,7 @@
 enum {
 	OPT_GECOS = 256, OPT_SHELL, OPT_GROUP, OPT_GROUPS, OPT_SSH_KEY, OPT_UID,
 	OPT_PW_STDIN, OPT_NO_PW, OPT_NO_HOME, OPT_ADD_KEY, OPT_DEL_KEY,
-	OPT_RM_HOME, OPT_JSON,
+	OPT_RM_HOME, OPT_JSON, OPT_ROOT, OPT_FORCE,
 };
 
 #define O_FILE { "file", 'f', "FILE", "the description (default $CPK_CONFIG or " CPK_SYSCONFDIR "/clusterpack/cluster.yaml)" }
@@ -31,6 +31,8 @@ static const struct cli_opt add_opts[] = {
 	{ "password-stdin", OPT_PW_STDIN, NULL, "read the password from the first line of stdin" },
 	{ "no-password", OPT_NO_PW, NULL, "set no password (the default: keys only)" },
 	{ "no-home", OPT_NO_HOME, NULL, "do not create the home directory" },
+	{ "root", OPT_ROOT, "DIR", "the control node's root: names and ids in DIR/etc/passwd and DIR/etc/group are refused (default $CPK_ROOT, else /)" },
+	{ "force", OPT_FORCE, NULL, "take a --uid below users.uid_range (never a system or local one)" },
 	O_HELP, O_END,
 };
 
@@ -60,11 +62,11 @@ static const struct cli_opt json_opts[] = {
 };
 
 struct uargs {
-	const char *path, *gecos, *shell, *group;
+	const char *path, *gecos, *shell, *group, *root;
 	char **groups, **keys, **del_keys, **del_fps;
 	size_t n_groups, n_keys, n_del_keys, n_del_fps;
 	uint64_t uid;
-	int pw_stdin, no_pw, no_home, rm_home, json;
+	int pw_stdin, no_pw, no_home, rm_home, json, force;
 };
 
 static void uargs_release(struct uargs *a)
@@ -94,6 +96,8 @@ static int parse(int argc, char **argv, const struct cli_verb *v,
 		case OPT_NO_HOME: a->no_home = 1; break;
 		case OPT_RM_HOME: a->rm_home = 1; break;
 		case OPT_JSON: a->json = 1; break;
+		case OPT_ROOT: a->root = optarg; break;
+		case OPT_FORCE: a->force = 1; break;
 		case OPT_GROUPS:
 			if (acct_split(optarg, &a->groups, &a->n_groups) < 0) {
 				cli_err("out of memory");
@@ -161,6 +165,11 @@ static int add_run(int argc, char **argv, const struct cli_verb *v)
 		goto out;
 	if ((rc = acct_connect(a.path, &m, &c)) != EXIT_OK)
 		goto out;
+	if (cpk_local_check(acct_root(a.root), CPK_ID_UID, s.name, a.uid,
+			    &m->users.uid_range, a.force) != CPK_OK) {
+		rc = acct_fail();
+		goto out;
+	}
 	s.gecos = a.gecos;
 	s.shell = a.shell;
 	s.group = a.group;
@@ -447,7 +456,7 @@ static int list_run(int argc, char **argv, const struct cli_verb *v)
 
 static const struct cli_verb user_add = {
 	"user add", "NAME [--gecos TEXT] [--shell PATH] [--group GROUP] [--groups G1,G2] "
-	"[--ssh-key FILE] [--uid N] [--password-stdin | --no-password] [--no-home] [-f FILE]",
+	"[--ssh-key FILE] [--uid N [--force]] [--password-stdin | --no-password] [--no-home] [--root DIR] [-f FILE]",
 	"Add a user (and its personal group and home), all or nothing.",
 	add_opts, add_run,
 };

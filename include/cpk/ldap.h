@@ -59,6 +59,12 @@
  * number taken).  If another client moved the counter first, the delete
  * fails with noSuchAttribute (16) and the client starts over.  Ids are
  * never reused; a counter past the range's end is "range exhausted".
+ * Every id given, from the pool or explicit (--uid/--gid), is then claimed
+ * by adding cn=uid-N (cn=gid-N),cn=idpool,base (device + extensibleObject
+ * with uidNumber/gidNumber N): an add is atomic, so of two clients that
+ * want N only one gets it; a pool client that loses takes the next id,
+ * an explicit one fails (CPK_ERR_EXISTS).  The claims carry the numbers,
+ * so the pool skips them; deleting a user or group removes its claims.
  * A server-side `unique` overlay on uidNumber/gidNumber (a good guard
  * against entries made by hand) must be scoped to people_ou/groups_ou:
  * the pool's own values would otherwise clash with them (error 19).
@@ -195,6 +201,33 @@ enum cpk_id_kind { CPK_ID_UID, CPK_ID_GID };
 cpk_err_t cpk_ldap_alloc_id(struct cpk_ldap_conn *c, enum cpk_id_kind kind,
 			    uint64_t *id);
 
+/* ---- the control node's own accounts (no connection) ----------------- */
+
+/* Whether NAME is a reserved system account or group name (root, daemon,
+ * nobody, users, staff, sudo, wheel, sshd, slurm, munge, ...), whether
+ * or not this machine has it. */
+int cpk_name_reserved(const char *name);
+
+/*
+ * Checks that an LDAP user (KIND CPK_ID_UID) or group (CPK_ID_GID) NAME
+ * with the explicit id ID may be made, as the control node whose root
+ * directory is ROOT (NULL or "": "/"; tests give a fixture) sees it:
+ *   - NAME (unless NULL) is not reserved (cpk_name_reserved): never;
+ *   - NAME is in no entry of ROOT/etc/passwd or ROOT/etc/group: never
+ *     for a user (sshd's AuthorizedKeysCommand would give the local
+ *     account of that name the LDAP user's keys); a group only with FORCE
+ *     (the local group hides it where NSS reads files first);
+ *   - ID (unless 0) is no local account's uid (or local group's gid):
+ *     never; not a system id (<= 999): never; not below RANGE->lo: only
+ *     with FORCE.
+ * Both files must be readable (CPK_ERR_IO/NOTFOUND otherwise).  Returns
+ * CPK_OK, CPK_ERR_INVALID (reserved, too low) or CPK_ERR_EXISTS (taken
+ * locally), with a message that says whether --force would do.
+ */
+cpk_err_t cpk_local_check(const char *root, enum cpk_id_kind kind,
+			  const char *name, uint64_t id,
+			  const struct cpk_range *range, int force);
+
 /* ---- users ----------------------------------------------------------- */
 
 struct cpk_user {
@@ -205,7 +238,9 @@ struct cpk_user {
 	char *home;		/* homeDirectory */
 	char *shell;		/* loginShell, NULL if absent */
 	uint64_t uid, gid;
-	int locked;		/* shadowExpire is 1 (see cpk_ldap_user_lock) */
+	int locked;		/* shadowExpire is 1, or a password value
+				   carries a lock marker: cpk's "{CRYPT}!"
+				   or LAM's "{SCHEME}!" (cpk_ldap_user_lock) */
 	char **ssh_keys;	/* sshPublicKey values */
 	size_t n_ssh_keys;
 	char **groups;		/* supplementary groups (memberUid); filled by
@@ -219,11 +254,17 @@ void cpk_user_release(struct cpk_user *u);
 /* What cpk_ldap_user_add() creates.  All pointers are borrowed. */
 struct cpk_user_spec {
 	const char *name;	/* required; cpk_name_check() */
-	const char *gecos;	/* "Full Name[,room,phone...]": printable
-				   ASCII without ':' (gecos is IA5), at
+	const char *gecos;	/* "Full Name[,room,phone...]": UTF-8
+				   without control characters or ':', at
 				   most 255 bytes; NULL or "": the login
 				   name.  cn is its first ',' field, sn
-				   the last word of cn. */
+				   the last word of cn, givenName the
+				   words before it.  The gecos attribute
+				   (IA5) gets the text in ASCII: as it
+				   is, transliterated (Latin letters:
+				   "Dürr" is "Durr"), or, when some
+				   character has no ASCII spelling, no
+				   gecos at all. */
 	const char *shell;	/* NULL: users->shell */
 	const char *group;	/* primary group (must exist); NULL:
 				   users->default_group if set, else a new
@@ -232,9 +273,24 @@ struct cpk_user_spec {
 	size_t n_groups;
 	const char *const *ssh_keys;	/* needs the openssh-lpk schema */
 	size_t n_ssh_keys;
-	uint64_t uid;		/* 0: allocate; else must be unused */
+	uint64_t uid;		/* 0: allocate; else must be unused
+				   (claimed like pool ids: concurrent
+				   adds never share it) */
 	uint64_t gid;		/* personal group's gid; 0: allocate */
 };
+
+/* The largest uid or gid (2^32 - 2; 2^32 - 1 is (uid_t)-1). */
+#define CPK_ID_MAX 0xfffffffeULL
+
+/*
+ * The one check of what a user is made of, without the directory: the
+ * name, gecos, shell, group names (no duplicates), ids (at most
+ * CPK_ID_MAX) and ssh keys (each parsed as cpk_ssh_key_fingerprint()
+ * does, no duplicates) of SPEC.  cpk_ldap_user_add() calls it, and so
+ * does the import before anything is written.  CPK_OK or CPK_ERR_INVALID
+ * with the reason.
+ */
+cpk_err_t cpk_user_spec_check(const struct cpk_user_spec *spec);
 
 /*
  * Adds user SPEC->name: entry uid=NAME,people with posixAccount,
@@ -255,13 +311,22 @@ cpk_err_t cpk_ldap_user_add(struct cpk_ldap_conn *c,
 /* Changes to an existing user; NULL/0 fields are left as they are. */
 struct cpk_user_mod {
 	const char *shell;
-	const char *gecos;	/* also updates cn and sn; "": the name */
+	const char *gecos;	/* also updates cn, sn, givenName as for
+				   cpk_user_spec; "": the name.  An entry
+				   named by cn (as LDAP Account Manager
+				   names them) is renamed to the new cn,
+				   unless another entry has that name:
+				   then it keeps its RDN value as a
+				   second cn. */
 	const char *group;	/* new primary group (must exist) */
 	const char *const *add_keys;	/* CPK_ERR_EXISTS if already there */
 	size_t n_add_keys;
 	const char *const *del_keys;	/* CPK_ERR_NOTFOUND if not there */
 	size_t n_del_keys;
 };
+
+/* The same checks as cpk_user_spec_check() for the fields MOD sets. */
+cpk_err_t cpk_user_mod_check(const struct cpk_user_mod *mod);
 
 /* Applies MOD to user NAME in one LDAP modify (all or nothing). */
 cpk_err_t cpk_ldap_user_mod(struct cpk_ldap_conn *c, const char *name,
@@ -276,14 +341,19 @@ cpk_err_t cpk_ldap_user_del(struct cpk_ldap_conn *c, const char *name);
 
 /*
  * LOCK 1: sets shadowExpire to 1 (1970-01-02: pam_unix and sssd's shadow
- * expire policy refuse the login) and disables every userPassword value
+ * expire policy refuse the login; objectClass shadowAccount is added when
+ * the entry lacks it, as LDAP Account Manager's do) and disables every
+ * userPassword value
  * for LDAP binds: "{CRYPT}$6$..." becomes "{CRYPT}!$6$..." (the shadow
  * convention), any other "{SCHEME}..." becomes "{CRYPT}!{SCHEME}...", a
  * value crypt() can never match, and a cleartext value (no scheme, or
  * "{CLEARTEXT}...") becomes "{CRYPT}!{CLEARTEXT}VALUE".  One modify that also asserts the old
  * values, so a concurrent password change makes it fail, not lose data.
+ * A value that already carries a lock marker, cpk's or LDAP Account
+ * Manager's ("{SSHA}!..."), is left as it is.
  * LOCK 0 undoes exactly that (removes shadowExpire, strips the prefixes):
- * every value comes back byte for byte.
+ * every value comes back byte for byte; LAM's marker is removed too
+ * ("{SSHA}!x" becomes "{SSHA}x").
  * Locking a locked user (or unlocking an unlocked one) changes nothing.
  */
 cpk_err_t cpk_ldap_user_lock(struct cpk_ldap_conn *c, const char *name,
@@ -295,7 +365,7 @@ cpk_err_t cpk_ldap_user_lock(struct cpk_ldap_conn *c, const char *name,
  * PASSWORD NULL: the server generates one, returned in *GENERATED (a heap
  * string: the caller wipes it, e.g. explicit_bzero(), and free()s it);
  * otherwise GENERATED may be NULL.  PASSWORD is the caller's: it is not
- * copied (libldap's own encoding buffers are beyond our reach).  Refused (CPK_ERR_INVALID) for a locked user:
+ * copied (libldap's own encoding buffers are beyond our reach).  Refused (CPK_ERR_INVALID) for a locked user (either marker):
  * unlock first.
  */
 cpk_err_t cpk_ldap_user_passwd(struct cpk_ldap_conn *c, const char *name,

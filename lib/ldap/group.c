@@ -56,8 +56,9 @@ cpk_err_t cpk_ldap_group_add(struct cpk_ldap_conn *c, const char *name,
 	struct cpk_modlist ml = CPK_MODLIST_INIT;
 	LDAPMessage *res = NULL, *e;
 	char *dn = NULL, n[24];
+	uint64_t claimed = 0;
 	cpk_err_t r;
-	int rc, used;
+	int rc;
 
 	if ((r = cpk_name_check(name)) != CPK_OK)
 		goto out;
@@ -73,18 +74,14 @@ cpk_err_t cpk_ldap_group_add(struct cpk_ldap_conn *c, const char *name,
 	}
 	if (r != CPK_ERR_NOTFOUND)
 		goto out;
-	if (gid) {
-		r = cpk_ldap__id_used(c, "gidNumber", gid, "posixGroup", &used);
-		if (r != CPK_OK)
-			goto out;
-		if (used) {
-			r = cpk_err_set(CPK_ERR_EXISTS, "gid %" PRIu64 " is "
-					"already used by another group", gid);
-			goto out;
-		}
-	} else if ((r = cpk_ldap_alloc_id(c, CPK_ID_GID, &gid)) != CPK_OK) {
+	if (gid)	/* claimed either way (see ids.c) */
+		r = cpk_ldap__claim_explicit(c, CPK_ID_GID, gid, "posixGroup",
+					     " by another group");
+	else
+		r = cpk_ldap_alloc_id(c, CPK_ID_GID, &gid);
+	if (r != CPK_OK)
 		goto out;
-	}
+	claimed = gid;
 	if (!(dn = cpk_ldap__child_dn("cn", name, c->groups))) {
 		r = cpk_ldap__nomem();
 		goto out;
@@ -105,7 +102,10 @@ cpk_err_t cpk_ldap_group_add(struct cpk_ldap_conn *c, const char *name,
 	}
 	if (gid_out)
 		*gid_out = gid;
+	claimed = 0;
 out:
+	if (claimed)
+		cpk_ldap__release_id(c, CPK_ID_GID, claimed);
 	ldap_msgfree(res);
 	cpk_modlist_release(&ml);
 	free(dn);
@@ -154,6 +154,8 @@ cpk_err_t cpk_ldap_group_del(struct cpk_ldap_conn *c, const char *name)
 	rc = ldap_delete_ext_s(c->ld, dn, NULL, NULL);
 	if (rc != LDAP_SUCCESS)
 		r = cpk_ldap__err(c, rc, "deleting group %s", dn);
+	else	/* its gid may be given again explicitly */
+		cpk_ldap__release_id(c, CPK_ID_GID, gid);
 out:
 	ldap_msgfree(res);
 	free(filter);

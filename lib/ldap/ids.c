@@ -57,6 +57,92 @@ cpk_err_t cpk_ldap__id_used(struct cpk_ldap_conn *c, const char *attr,
 	return r;
 }
 
+/* The claim entry of ID: cn=uid-N or cn=gid-N under the pool (heap). */
+static char *claim_dn(struct cpk_ldap_conn *c, enum cpk_id_kind kind,
+		      uint64_t id)
+{
+	struct cpk_buf b = CPK_BUF_INIT;
+
+	cpk_buf_addf(&b, "cn=%s-%" PRIu64 ",%s", kind == CPK_ID_UID ? "uid" :
+		     "gid", id, c->pool);
+	if (cpk_buf_failed(&b)) {
+		cpk_buf_release(&b);
+		return NULL;
+	}
+	return cpk_buf_detach(&b, NULL);
+}
+
+cpk_err_t cpk_ldap__claim_id(struct cpk_ldap_conn *c, enum cpk_id_kind kind,
+			     uint64_t id, int *taken)
+{
+	const char *attr = kind == CPK_ID_UID ? "uidNumber" : "gidNumber";
+	struct cpk_modlist ml = CPK_MODLIST_INIT;
+	char n[24], cn[32], *dn = claim_dn(c, kind, id);
+	cpk_err_t r = CPK_OK;
+	int rc;
+
+	*taken = 0;
+	snprintf(n, sizeof(n), "%" PRIu64, id);
+	snprintf(cn, sizeof(cn), "%s-%" PRIu64, kind == CPK_ID_UID ? "uid" :
+		 "gid", id);
+	cpk_modlist_adds(&ml, LDAP_MOD_ADD, "objectClass", "device");
+	cpk_modlist_adds(&ml, LDAP_MOD_ADD, "objectClass", "extensibleObject");
+	cpk_modlist_adds(&ml, LDAP_MOD_ADD, "cn", cn);
+	cpk_modlist_adds(&ml, LDAP_MOD_ADD, attr, n);
+	if (!dn || ml.failed) {
+		r = cpk_ldap__nomem();
+		goto out;
+	}
+	rc = ldap_add_ext_s(c->ld, dn, ml.mods, NULL, NULL);
+	if (rc == LDAP_ALREADY_EXISTS)
+		*taken = 1;
+	else if (rc == LDAP_NO_SUCH_OBJECT)
+		r = cpk_err_set(CPK_ERR_NOTFOUND, "%s: the id pool %s does not "
+				"exist: initialize the directory first",
+				c->uri, c->pool);
+	else if (rc != LDAP_SUCCESS)
+		r = cpk_ldap__err(c, rc, "claiming %s %s", attr, n);
+out:
+	cpk_modlist_release(&ml);
+	free(dn);
+	return r;
+}
+
+void cpk_ldap__release_id(struct cpk_ldap_conn *c, enum cpk_id_kind kind,
+			  uint64_t id)
+{
+	char *dn = claim_dn(c, kind, id);
+
+	if (dn)
+		(void)ldap_delete_ext_s(c->ld, dn, NULL, NULL);
+	free(dn);
+}
+
+cpk_err_t cpk_ldap__claim_explicit(struct cpk_ldap_conn *c,
+				   enum cpk_id_kind kind, uint64_t id,
+				   const char *objectclass, const char *what)
+{
+	const char *attr = kind == CPK_ID_UID ? "uidNumber" : "gidNumber";
+	cpk_err_t r;
+	int taken = 0, used = 0;
+
+	if ((r = cpk_ldap__claim_id(c, kind, id, &taken)) != CPK_OK)
+		return r;
+	/* entries made without a claim (by hand, other tools, older cpk) */
+	if (!taken &&
+	    (r = cpk_ldap__id_used(c, attr, id, objectclass, &used)) != CPK_OK) {
+		cpk_ldap__release_id(c, kind, id);
+		return r;
+	}
+	if (used)
+		cpk_ldap__release_id(c, kind, id);
+	if (taken || used)
+		return cpk_err_set(CPK_ERR_EXISTS, "%s %" PRIu64 " is already "
+				   "used%s", kind == CPK_ID_UID ? "uid" : "gid",
+				   id, what);
+	return CPK_OK;
+}
+
 static void backoff(struct cpk_ldap_conn *c, int attempt)
 {
 	int span = 1000 * (attempt < 10 ? attempt + 1 : 10);	/* us */
@@ -152,6 +238,22 @@ static cpk_err_t alloc_ids(struct cpk_ldap_conn *c, const enum cpk_id_kind *kind
 		rc = ldap_modify_ext_s(c->ld, c->pool, ml.mods, NULL, NULL);
 		cpk_modlist_release(&ml);
 		if (rc == LDAP_SUCCESS) {
+			/* ours now, unless an explicit --uid/--gid claimed
+			 * one since we looked: then take the next ones */
+			int taken = 0;
+
+			for (k = 0; k < n && !taken; k++) {
+				r = cpk_ldap__claim_id(c, kinds[k], cand[k], &taken);
+				if (r != CPK_OK || taken) {
+					while (k-- > 0)
+						cpk_ldap__release_id(c, kinds[k], cand[k]);
+					if (r != CPK_OK)
+						goto out;
+					break;
+				}
+			}
+			if (taken)
+				continue;
 			for (k = 0; k < n; k++)
 				ids[k] = cand[k];
 			goto out;

@@ -136,14 +136,69 @@ CPK_INTERNAL cpk_err_t cpk_ldap__find_group(struct cpk_ldap_conn *c, const char 
 CPK_INTERNAL cpk_err_t cpk_ldap__user_from_entry(struct cpk_ldap_conn *c, LDAPMessage *e,
 				    struct cpk_user *u);
 extern CPK_INTERNAL char *cpk_ldap__user_attrs[];
+/* Whether entry E lists object class OC (case-insensitive). */
+CPK_INTERNAL int cpk_ldap__has_class(struct cpk_ldap_conn *c, LDAPMessage *e,
+				     const char *oc);
+/*
+ * Whether user entry E is locked: shadowExpire 1 (cpk's lock), or a
+ * userPassword value disabled by a lock marker: "{CRYPT}!..." (cpk's and
+ * the shadow convention) or "{SCHEME}!..." (LDAP Account Manager's).
+ * E must have been read with shadowExpire and userPassword.
+ */
+CPK_INTERNAL int cpk_ldap__entry_locked(struct cpk_ldap_conn *c, LDAPMessage *e);
 
 /* Whether some entry other than the pool carries ATTR=VALUE. */
 /* A uid and a gid from the pool in one modify (see cpk_ldap_alloc_id). */
 CPK_INTERNAL cpk_err_t cpk_ldap__alloc_uid_gid(struct cpk_ldap_conn *c, uint64_t *uid,
 					       uint64_t *gid);
+/*
+ * Claims: every id cpk gives (from the pool or explicit) is first claimed
+ * by adding the entry cn=uid-N (or gid-N) under the pool (device +
+ * extensibleObject, uidNumber/gidNumber N): the add is atomic, so of two
+ * clients only one gets an id, whichever way each chose it.
+ * claim_id: *TAKEN = 1 when the claim exists already.
+ * claim_explicit: claims ID and checks no OBJECTCLASS entry already uses
+ * it (entries made without claims); CPK_ERR_EXISTS "uid N is already
+ * used" + WHAT otherwise.  release_id: deletes the claim (errors ignored).
+ */
+CPK_INTERNAL cpk_err_t cpk_ldap__claim_id(struct cpk_ldap_conn *c,
+					  enum cpk_id_kind kind, uint64_t id,
+					  int *taken);
+CPK_INTERNAL cpk_err_t cpk_ldap__claim_explicit(struct cpk_ldap_conn *c,
+						enum cpk_id_kind kind,
+						uint64_t id,
+						const char *objectclass,
+						const char *what);
+CPK_INTERNAL void cpk_ldap__release_id(struct cpk_ldap_conn *c,
+				       enum cpk_id_kind kind, uint64_t id);
 CPK_INTERNAL cpk_err_t cpk_ldap__id_used(struct cpk_ldap_conn *c, const char *attr,
 			    uint64_t value, const char *objectclass,
 			    int *used);
+/* ---- checks (check.c): every writer uses these ---- */
+/* An absolute path of printable ASCII without spaces or ':', <= 255 bytes. */
+CPK_INTERNAL cpk_err_t cpk_ldap__check_shell(const char *s);
+/* A display name / gecos text: valid UTF-8 without control characters or
+ * ':', at most 255 bytes. */
+CPK_INTERNAL cpk_err_t cpk_ldap__check_display(const char *s);
+/* One OpenSSH public key line that cpk_ssh_key_fingerprint() parses. */
+CPK_INTERNAL cpk_err_t cpk_ldap__check_key(const char *key);
+
+/* What a display text gives each attribute (see cpk_user_spec.gecos). */
+struct cpk_names {
+	struct cpk_buf cn;	/* the text up to its first ',', else the name */
+	struct cpk_buf sn;	/* the last word of cn */
+	struct cpk_buf given;	/* cn without its last word ("": none) */
+	struct cpk_buf gecos;	/* the text in ASCII (transliterated) */
+	int no_gecos;		/* the text has no ASCII spelling: no gecos */
+};
+#define CPK_NAMES_INIT { CPK_BUF_INIT, CPK_BUF_INIT, CPK_BUF_INIT, CPK_BUF_INIT, 0 }
+/* Fills OUT (CPK_NAMES_INIT) from login NAME and the checked DISPLAY text
+ * (NULL or "": the login name). */
+CPK_INTERNAL void cpk_ldap__names(const char *name, const char *display,
+				  struct cpk_names *out);
+CPK_INTERNAL int cpk_ldap__names_failed(const struct cpk_names *n);
+CPK_INTERNAL void cpk_ldap__names_release(struct cpk_names *n);
+
 /* The DN of the new personal group, user, group (heap strings). */
 CPK_INTERNAL char *cpk_ldap__child_dn(const char *rdn_attr, const char *value,
 			 const char *parent);

@@ -6,13 +6,11 @@
 
 #include "ldap_priv.h"
 
-#define TEXT_MAX 255		/* gecos, shell */
-#define KEY_MAX 16384		/* one ssh public key line */
 #define PASSWORD_MAX 4096
 
 char *cpk_ldap__user_attrs[] = {
 	"uid", "cn", "gecos", "homeDirectory", "loginShell", "uidNumber",
-	"gidNumber", "shadowExpire", "sshPublicKey", NULL
+	"gidNumber", "shadowExpire", "userPassword", "sshPublicKey", NULL
 };
 
 void cpk_user_release(struct cpk_user *u)
@@ -34,7 +32,6 @@ cpk_err_t cpk_ldap__user_from_entry(struct cpk_ldap_conn *c, LDAPMessage *e,
 				    struct cpk_user *u)
 {
 	cpk_err_t r = CPK_OK;
-	char *expire = NULL;
 
 	memset(u, 0, sizeof(*u));
 	u->dn = cpk_ldap__dn(c, e);
@@ -47,7 +44,6 @@ cpk_err_t cpk_ldap__user_from_entry(struct cpk_ldap_conn *c, LDAPMessage *e,
 	u->gecos = cpk_ldap__str(c, e, "gecos", &r);
 	u->home = cpk_ldap__str(c, e, "homeDirectory", &r);
 	u->shell = cpk_ldap__str(c, e, "loginShell", &r);
-	expire = cpk_ldap__str(c, e, "shadowExpire", &r);
 	if (r != CPK_OK)
 		goto out;
 	if (!u->name) {
@@ -55,7 +51,7 @@ cpk_err_t cpk_ldap__user_from_entry(struct cpk_ldap_conn *c, LDAPMessage *e,
 				u->dn);
 		goto out;
 	}
-	u->locked = expire && !strcmp(expire, "1");
+	u->locked = cpk_ldap__entry_locked(c, e);
 	if ((r = cpk_ldap__u64(c, e, "uidNumber", &u->uid)) != CPK_OK ||
 	    (r = cpk_ldap__u64(c, e, "gidNumber", &u->gid)) != CPK_OK) {
 		r = cpk_err_set(r, "%s: user %s: %s", c->uri, u->dn,
@@ -64,7 +60,6 @@ cpk_err_t cpk_ldap__user_from_entry(struct cpk_ldap_conn *c, LDAPMessage *e,
 	}
 	r = cpk_ldap__strs(c, e, "sshPublicKey", &u->ssh_keys, &u->n_ssh_keys);
 out:
-	free(expire);
 	if (r != CPK_OK)
 		cpk_user_release(u);
 	return r;
@@ -127,54 +122,10 @@ cpk_err_t cpk_ldap__find_group(struct cpk_ldap_conn *c, const char *name,
 
 /* ---- checks ---------------------------------------------------------- */
 
-static cpk_err_t check_text(const char *what, const char *s, int is_path)
-{
-	size_t i, len = strlen(s);
-
-	if (len > TEXT_MAX)
-		return cpk_err_set(CPK_ERR_INVALID, "%s is longer than %d bytes",
-				   what, TEXT_MAX);
-	if (is_path && s[0] != '/')
-		return cpk_err_set(CPK_ERR_INVALID,
-				   "%s '%s' is not an absolute path", what, s);
-	for (i = 0; i < len; i++) {
-		unsigned char ch = (unsigned char)s[i];
-
-		if (ch < 0x20 || ch >= 0x7f || ch == ':' ||
-		    (is_path && ch == ' '))
-			return cpk_err_set(CPK_ERR_INVALID,
-					   "%s: byte 0x%02x at position %zu is "
-					   "not allowed (printable ASCII without "
-					   "':'%s)", what, ch, i,
-					   is_path ? " or spaces" : "");
-	}
-	return CPK_OK;
-}
-
-static cpk_err_t check_key(const char *key)
-{
-	size_t i, len = strlen(key);
-
-	if (len == 0 || len > KEY_MAX)
-		return cpk_err_set(CPK_ERR_INVALID,
-				   "an ssh key must be 1 to %d bytes", KEY_MAX);
-	for (i = 0; i < len; i++)
-		if ((unsigned char)key[i] < 0x20 || key[i] == 0x7f)
-			return cpk_err_set(CPK_ERR_INVALID,
-					   "an ssh key must be one line without "
-					   "control characters");
-	if (!strchr(key, ' '))
-		return cpk_err_set(CPK_ERR_INVALID,
-				   "'%.40s' is not an ssh public key line "
-				   "(TYPE BASE64 [COMMENT])", key);
-	return CPK_OK;
-}
-
-static cpk_err_t check_keys(struct cpk_ldap_conn *c, const char *const *keys,
-			    size_t n)
+/* Keys need the openssh-lpk schema (their syntax: cpk_user_spec_check). */
+static cpk_err_t check_lpk(struct cpk_ldap_conn *c, size_t n)
 {
 	cpk_err_t r;
-	size_t i, j;
 	int has = 0;
 
 	if (!n)
@@ -186,39 +137,7 @@ static cpk_err_t check_keys(struct cpk_ldap_conn *c, const char *const *keys,
 				   "%s: the server has no openssh-lpk schema "
 				   "(objectClass ldapPublicKey): ssh keys cannot "
 				   "be stored", c->uri);
-	for (i = 0; i < n; i++) {
-		if ((r = check_key(keys[i])) != CPK_OK)
-			return r;
-		for (j = 0; j < i; j++)
-			if (!strcmp(keys[i], keys[j]))
-				return cpk_err_set(CPK_ERR_INVALID,
-						   "ssh key %zu is given twice",
-						   i + 1);
-	}
 	return CPK_OK;
-}
-
-/* cn: gecos up to its first ',' (the full name), else the login name;
- * sn: the last word of cn. */
-static void names_from_gecos(const char *name, const char *gecos,
-			     struct cpk_buf *cn, struct cpk_buf *sn)
-{
-	const char *p, *end, *last;
-
-	if (gecos) {
-		end = strchr(gecos, ',');
-		if (!end)
-			end = gecos + strlen(gecos);
-		while (end > gecos && end[-1] == ' ')
-			end--;
-		for (p = gecos; p < end && *p == ' '; p++)
-			;
-		cpk_buf_add(cn, p, (size_t)(end - p));
-	}
-	if (!cn->len)
-		cpk_buf_addstr(cn, name);
-	last = strrchr(cn->buf, ' ');
-	cpk_buf_addstr(sn, last ? last + 1 : cn->buf);
 }
 
 /* ---- add ------------------------------------------------------------- */
@@ -229,6 +148,7 @@ struct add_state {
 	int *sup_done;		/* memberUid added by us (to undo) */
 	size_t n_sup;
 	int user_done, personal_done;
+	uint64_t uid_claim, gid_claim;	/* ids claimed by this add, or 0 */
 };
 
 /*
@@ -282,13 +202,13 @@ static cpk_err_t write_user(struct cpk_ldap_conn *c, struct add_state *st,
 			    uint64_t gid)
 {
 	struct cpk_modlist ml = CPK_MODLIST_INIT;
-	struct cpk_buf cn = CPK_BUF_INIT, sn = CPK_BUF_INIT, home = CPK_BUF_INIT;
-	const char *gecos = s->gecos && *s->gecos ? s->gecos : NULL;
+	struct cpk_names nm = CPK_NAMES_INIT;
+	struct cpk_buf home = CPK_BUF_INIT;
 	char u[24], g[24];
 	cpk_err_t r;
 	size_t i;
 
-	names_from_gecos(s->name, gecos, &cn, &sn);
+	cpk_ldap__names(s->name, s->gecos, &nm);
 	cpk_buf_addf(&home, "%s/%s",
 		     strcmp(c->home_root, "/") ? c->home_root : "", s->name);
 	snprintf(u, sizeof(u), "%" PRIu64, uid);
@@ -301,22 +221,24 @@ static cpk_err_t write_user(struct cpk_ldap_conn *c, struct add_state *st,
 		cpk_modlist_adds(&ml, LDAP_MOD_ADD, "objectClass",
 				 "ldapPublicKey");
 	cpk_modlist_adds(&ml, LDAP_MOD_ADD, "uid", s->name);
-	cpk_modlist_adds(&ml, LDAP_MOD_ADD, "cn", cn.buf);
-	cpk_modlist_adds(&ml, LDAP_MOD_ADD, "sn", sn.buf);
+	cpk_modlist_adds(&ml, LDAP_MOD_ADD, "cn", nm.cn.buf);
+	cpk_modlist_adds(&ml, LDAP_MOD_ADD, "sn", nm.sn.buf);
+	if (nm.given.len)
+		cpk_modlist_adds(&ml, LDAP_MOD_ADD, "givenName", nm.given.buf);
 	cpk_modlist_adds(&ml, LDAP_MOD_ADD, "uidNumber", u);
 	cpk_modlist_adds(&ml, LDAP_MOD_ADD, "gidNumber", g);
 	cpk_modlist_adds(&ml, LDAP_MOD_ADD, "homeDirectory", home.buf);
 	cpk_modlist_adds(&ml, LDAP_MOD_ADD, "loginShell",
 			 s->shell ? s->shell : c->shell);
-	cpk_modlist_adds(&ml, LDAP_MOD_ADD, "gecos", gecos ? gecos : cn.buf);
+	if (!nm.no_gecos)
+		cpk_modlist_adds(&ml, LDAP_MOD_ADD, "gecos", nm.gecos.buf);
 	for (i = 0; i < s->n_ssh_keys; i++)
 		cpk_modlist_adds(&ml, LDAP_MOD_ADD, "sshPublicKey", s->ssh_keys[i]);
-	r = add_entry(c, st->udn, &ml, cpk_buf_failed(&cn) || cpk_buf_failed(&sn) ||
+	r = add_entry(c, st->udn, &ml, cpk_ldap__names_failed(&nm) ||
 		      cpk_buf_failed(&home), "adding the user", "user");
 	st->user_done = r == CPK_OK;
 	cpk_modlist_release(&ml);
-	cpk_buf_release(&cn);
-	cpk_buf_release(&sn);
+	cpk_ldap__names_release(&nm);
 	cpk_buf_release(&home);
 	return r;
 }
@@ -385,6 +307,10 @@ static void undo_add(struct cpk_ldap_conn *c, struct add_state *st,
 			cpk_buf_addf(&note, "; undo: could not delete %s (%s)",
 				     st->pdn, ldap_err2string(rc));
 	}
+	if (st->uid_claim)
+		cpk_ldap__release_id(c, CPK_ID_UID, st->uid_claim);
+	if (st->gid_claim)
+		cpk_ldap__release_id(c, CPK_ID_GID, st->gid_claim);
 	if (note.len)	/* the code returned stays the add's own */
 		(void)cpk_err_set(CPK_ERR_IO, "%s%s", saved, note.buf);
 	cpk_buf_release(&note);
@@ -394,36 +320,18 @@ static cpk_err_t check_spec(struct cpk_ldap_conn *c,
 			    const struct cpk_user_spec *s)
 {
 	cpk_err_t r;
-	size_t i, j;
 
 	if (!c->have_users)
 		return cpk_err_set(CPK_ERR_CONFIG,
 				   "no users section: cannot add users");
-	if ((r = cpk_name_check(s->name)) != CPK_OK)
-		return r;
-	if (s->gecos && (r = check_text("gecos", s->gecos, 0)) != CPK_OK)
-		return r;
-	if (s->shell && (r = check_text("shell", s->shell, 1)) != CPK_OK)
-		return r;
-	if (s->group && (r = cpk_name_check(s->group)) != CPK_OK)
+	if ((r = cpk_user_spec_check(s)) != CPK_OK)
 		return r;
 	if (s->gid && (s->group || c->default_group))
 		return cpk_err_set(CPK_ERR_INVALID,
 				   "a gid is only for a new personal group, and "
 				   "user %s gets group %s", s->name,
 				   s->group ? s->group : c->default_group);
-	for (i = 0; i < s->n_groups; i++) {
-		if ((r = cpk_name_check(s->groups[i])) != CPK_OK)
-			return r;
-		for (j = 0; j < i; j++)
-			if (!strcmp(s->groups[i], s->groups[j]))
-				return cpk_err_set(CPK_ERR_INVALID,
-						   "group %s is listed twice",
-						   s->groups[i]);
-	}
-	if (s->uid > 0xfffffffeULL || s->gid > 0xfffffffeULL)
-		return cpk_err_set(CPK_ERR_INVALID, "uid/gid out of range");
-	return check_keys(c, s->ssh_keys, s->n_ssh_keys);
+	return check_lpk(c, s->n_ssh_keys);
 }
 
 /* NOTFOUND becomes OK (*exists = 0); found is *exists = 1. */
@@ -445,7 +353,7 @@ cpk_err_t cpk_ldap_user_add(struct cpk_ldap_conn *c,
 	uint64_t uid = 0, gid = 0;
 	cpk_err_t r;
 	size_t i;
-	int found, used, personal;
+	int found, personal;
 
 	if ((r = check_spec(c, s)) != CPK_OK)
 		goto out;
@@ -507,41 +415,42 @@ cpk_err_t cpk_ldap_user_add(struct cpk_ldap_conn *c,
 			goto out;
 	}
 	/* the ids */
+	/* every id is claimed (see ids.c): explicit ones as safely as the
+	 * pool's; undo_add releases the claims */
 	if (s->uid) {
-		if ((r = cpk_ldap__id_used(c, "uidNumber", s->uid, NULL,
-					   &used)) != CPK_OK)
+		if ((r = cpk_ldap__claim_explicit(c, CPK_ID_UID, s->uid,
+						  "posixAccount", "")) != CPK_OK)
 			goto out;
-		if (used) {
-			r = cpk_err_set(CPK_ERR_EXISTS, "uid %" PRIu64 " is "
-					"already used", s->uid);
-			goto out;
-		}
 		uid = s->uid;
 	} else if (personal && !s->gid) {
 		/* both numbers at once: one synced write to the pool */
 		if ((r = cpk_ldap__alloc_uid_gid(c, &uid, &gid)) != CPK_OK)
 			goto out;
+		st.gid_claim = gid;
 	} else if ((r = cpk_ldap_alloc_id(c, CPK_ID_UID, &uid)) != CPK_OK) {
 		goto out;
 	}
+	st.uid_claim = uid;
 	if (personal && s->gid) {
-		if ((r = cpk_ldap__id_used(c, "gidNumber", s->gid, "posixGroup",
-					   &used)) != CPK_OK)
-			goto out;
-		if (used) {
-			r = cpk_err_set(CPK_ERR_EXISTS, "gid %" PRIu64 " is "
-					"already used by a group", s->gid);
+		r = cpk_ldap__claim_explicit(c, CPK_ID_GID, s->gid, "posixGroup",
+					     " by a group");
+		if (r != CPK_OK) {
+			undo_add(c, &st, s->name);
 			goto out;
 		}
-		gid = s->gid;
-	} else if (personal && !gid &&
-		   (r = cpk_ldap_alloc_id(c, CPK_ID_GID, &gid)) != CPK_OK) {
-		goto out;
+		gid = st.gid_claim = s->gid;
+	} else if (personal && !gid) {
+		if ((r = cpk_ldap_alloc_id(c, CPK_ID_GID, &gid)) != CPK_OK) {
+			undo_add(c, &st, s->name);
+			goto out;
+		}
+		st.gid_claim = gid;
 	}
 	st.udn = cpk_ldap__child_dn("uid", s->name, c->people);
 	st.pdn = cpk_ldap__child_dn("cn", s->name, c->groups);
 	if (!st.udn || !st.pdn) {
 		r = cpk_ldap__nomem();
+		undo_add(c, &st, s->name);
 		goto out;
 	}
 	/* the writes: group, user, memberships; undone on failure */
@@ -579,7 +488,7 @@ static int in_list(const char *s, char **v, size_t n)
 	return 0;
 }
 
-static int has_class(struct cpk_ldap_conn *c, LDAPMessage *e, const char *oc)
+int cpk_ldap__has_class(struct cpk_ldap_conn *c, LDAPMessage *e, const char *oc)
 {
 	struct berval **v = ldap_get_values_len(c->ld, e, "objectClass");
 	size_t i, len = strlen(oc);
@@ -593,25 +502,87 @@ static int has_class(struct cpk_ldap_conn *c, LDAPMessage *e, const char *oc)
 	return has;
 }
 
+static int has_values(struct cpk_ldap_conn *c, LDAPMessage *e, const char *attr)
+{
+	struct berval **v = ldap_get_values_len(c->ld, e, attr);
+	int has = ldap_count_values_len(v) > 0;
+
+	if (v)
+		ldap_value_free_len(v);
+	return has;
+}
+
+/*
+ * The cn value of DN's first RDN (heap; NULL with *ERR 0 when the RDN has
+ * no cn, as in uid=NAME), and whether cn is that RDN's only part.  LDAP
+ * Account Manager names users "cn=Full Name,...": replacing cn there would
+ * remove the RDN value (naming violation).
+ */
+static char *rdn_cn(const char *dn, int *single, cpk_err_t *err)
+{
+	LDAPDN ldn = NULL;
+	char *v = NULL;
+	size_t i;
+
+	*single = 0;
+	*err = CPK_OK;
+	if (ldap_str2dn(dn, &ldn, LDAP_DN_FORMAT_LDAPV3) != LDAP_SUCCESS ||
+	    !ldn || !ldn[0])
+		goto out;
+	for (i = 0; ldn[0][i]; i++) {
+		LDAPAVA *ava = ldn[0][i];
+
+		if (ava->la_attr.bv_len == 2 &&
+		    !strncasecmp(ava->la_attr.bv_val, "cn", 2) && !v &&
+		    !(v = cpk_strndup(ava->la_value.bv_val, ava->la_value.bv_len)))
+			*err = cpk_ldap__nomem();
+	}
+	*single = i == 1;
+out:
+	ldap_dnfree(ldn);
+	return v;
+}
+
+/* Renames user entry DN (its RDN cn=OLD) to cn=CN after the modify that
+ * gave it that value: OLD goes.  Another entry of that name keeps the
+ * entry where it is (cn then has both values). */
+static cpk_err_t rename_cn(struct cpk_ldap_conn *c, const char *dn,
+			   const char *cn)
+{
+	struct cpk_buf rdn = CPK_BUF_INIT;
+	cpk_err_t r = CPK_OK;
+	int rc;
+
+	cpk_buf_addstr(&rdn, "cn=");
+	if (cpk_ldap_escape_dn(cn, strlen(cn), &rdn) != CPK_OK ||
+	    cpk_buf_failed(&rdn)) {
+		cpk_buf_release(&rdn);
+		return cpk_ldap__nomem();
+	}
+	rc = ldap_rename_s(c->ld, dn, rdn.buf, NULL, 1, NULL, NULL);
+	if (rc != LDAP_SUCCESS && rc != LDAP_ALREADY_EXISTS)
+		r = cpk_ldap__err(c, rc, "renaming user %s to %s", dn, rdn.buf);
+	cpk_buf_release(&rdn);
+	return r;
+}
+
 cpk_err_t cpk_ldap_user_mod(struct cpk_ldap_conn *c, const char *name,
 			    const struct cpk_user_mod *m)
 {
-	char *attrs[] = { "objectClass", "sshPublicKey", NULL };
+	char *attrs[] = { "objectClass", "sshPublicKey", "gecos", "givenName",
+			  NULL };
 	char *gattrs[] = { "gidNumber", NULL };
 	struct cpk_modlist ml = CPK_MODLIST_INIT;
-	struct cpk_buf cn = CPK_BUF_INIT, sn = CPK_BUF_INIT;
+	struct cpk_names nm = CPK_NAMES_INIT;
 	LDAPMessage *res = NULL, *e;
-	char **keys = NULL, *dn = NULL;
+	char **keys = NULL, *dn = NULL, *old_cn = NULL;
 	size_t n_keys = 0, i, j, final;
 	cpk_err_t r;
-	int rc, lpk;
+	int rc, lpk, single = 0, had_gecos, had_given;
 
 	if ((r = cpk_name_check(name)) != CPK_OK ||
-	    (m->gecos && (r = check_text("gecos", m->gecos, 0)) != CPK_OK) ||
-	    (m->shell && (r = check_text("shell", m->shell, 1)) != CPK_OK) ||
-	    (m->group && (r = cpk_name_check(m->group)) != CPK_OK) ||
-	    (r = check_keys(c, m->add_keys, m->n_add_keys)) != CPK_OK ||
-	    (r = check_keys(c, m->del_keys, m->n_del_keys)) != CPK_OK)
+	    (r = cpk_user_mod_check(m)) != CPK_OK ||
+	    (r = check_lpk(c, m->n_add_keys + m->n_del_keys)) != CPK_OK)
 		goto out;
 	if ((r = cpk_ldap__find_user(c, name, attrs, &res, &e)) != CPK_OK)
 		goto out;
@@ -619,7 +590,12 @@ cpk_err_t cpk_ldap_user_mod(struct cpk_ldap_conn *c, const char *name,
 		r = cpk_ldap__nomem();
 		goto out;
 	}
-	lpk = has_class(c, e, "ldapPublicKey");
+	lpk = cpk_ldap__has_class(c, e, "ldapPublicKey");
+	had_gecos = has_values(c, e, "gecos");
+	had_given = has_values(c, e, "givenName");
+	old_cn = rdn_cn(dn, &single, &r);
+	if (r != CPK_OK)
+		goto out;
 	if ((r = cpk_ldap__strs(c, e, "sshPublicKey", &keys, &n_keys)) != CPK_OK)
 		goto out;
 	ldap_msgfree(res);
@@ -649,11 +625,22 @@ cpk_err_t cpk_ldap_user_mod(struct cpk_ldap_conn *c, const char *name,
 	if (m->shell)
 		cpk_modlist_adds(&ml, LDAP_MOD_REPLACE, "loginShell", m->shell);
 	if (m->gecos) {	/* "": back to the login name */
-		names_from_gecos(name, *m->gecos ? m->gecos : NULL, &cn, &sn);
-		cpk_modlist_adds(&ml, LDAP_MOD_REPLACE, "gecos",
-				 *m->gecos ? m->gecos : cn.buf);
-		cpk_modlist_adds(&ml, LDAP_MOD_REPLACE, "cn", cn.buf);
-		cpk_modlist_adds(&ml, LDAP_MOD_REPLACE, "sn", sn.buf);
+		cpk_ldap__names(name, m->gecos, &nm);
+		if (!nm.no_gecos)
+			cpk_modlist_adds(&ml, LDAP_MOD_REPLACE, "gecos",
+					 nm.gecos.buf);
+		else if (had_gecos)
+			cpk_modlist_adds(&ml, LDAP_MOD_DELETE, "gecos", NULL);
+		/* the RDN's cn value stays until the rename below */
+		cpk_modlist_adds(&ml, LDAP_MOD_REPLACE, "cn", nm.cn.buf);
+		if (old_cn && strcmp(old_cn, nm.cn.buf))
+			cpk_modlist_adds(&ml, LDAP_MOD_REPLACE, "cn", old_cn);
+		cpk_modlist_adds(&ml, LDAP_MOD_REPLACE, "sn", nm.sn.buf);
+		if (nm.given.len)
+			cpk_modlist_adds(&ml, LDAP_MOD_REPLACE, "givenName",
+					 nm.given.buf);
+		else if (had_given)
+			cpk_modlist_adds(&ml, LDAP_MOD_DELETE, "givenName", NULL);
 	}
 	if (m->group) {
 		uint64_t gid = 0;
@@ -681,7 +668,7 @@ cpk_err_t cpk_ldap_user_mod(struct cpk_ldap_conn *c, const char *name,
 				 "ldapPublicKey");
 	if (final > 0 && !lpk)
 		cpk_modlist_adds(&ml, LDAP_MOD_ADD, "objectClass", "ldapPublicKey");
-	if (ml.failed || cpk_buf_failed(&cn) || cpk_buf_failed(&sn)) {
+	if (ml.failed || cpk_ldap__names_failed(&nm)) {
 		r = cpk_ldap__nomem();
 		goto out;
 	}
@@ -690,12 +677,14 @@ cpk_err_t cpk_ldap_user_mod(struct cpk_ldap_conn *c, const char *name,
 	rc = ldap_modify_ext_s(c->ld, dn, ml.mods, NULL, NULL);
 	if (rc != LDAP_SUCCESS)
 		r = cpk_ldap__err(c, rc, "modifying user %s", dn);
+	else if (m->gecos && old_cn && single && strcmp(old_cn, nm.cn.buf))
+		r = rename_cn(c, dn, nm.cn.buf);
 out:
 	ldap_msgfree(res);
 	cpk_ldap__strs_free(keys, n_keys);
 	cpk_modlist_release(&ml);
-	cpk_buf_release(&cn);
-	cpk_buf_release(&sn);
+	cpk_ldap__names_release(&nm);
+	free(old_cn);
 	free(dn);
 	return r;
 }
@@ -740,20 +729,22 @@ static cpk_err_t collect_dn(struct cpk_ldap_conn *c, LDAPMessage *e,
 
 cpk_err_t cpk_ldap_user_del(struct cpk_ldap_conn *c, const char *name)
 {
-	char *uattrs[] = { "gidNumber", NULL };
+	char *uattrs[] = { "gidNumber", "uidNumber", NULL };
 	char *gattrs[] = { "memberUid", NULL };
 	char *noattrs[] = { LDAP_NO_ATTRS, NULL };
 	struct strvec groups = { NULL, 0 };
 	LDAPMessage *res = NULL, *e;
 	char *dn = NULL, *filter = NULL, *pdn = NULL;
-	uint64_t gid = 0;
+	uint64_t gid = 0, uid = 0;
 	cpk_err_t r;
 	size_t i;
-	int rc;
+	int rc, pgone = 0;
 
 	if ((r = cpk_name_check(name)) != CPK_OK)
 		goto out;
 	if ((r = cpk_ldap__find_user(c, name, uattrs, &res, &e)) != CPK_OK)
+		goto out;
+	if ((r = cpk_ldap__u64(c, e, "uidNumber", &uid)) != CPK_OK)
 		goto out;
 	if (!(dn = cpk_ldap__dn(c, e))) {
 		r = cpk_ldap__nomem();
@@ -820,12 +811,19 @@ cpk_err_t cpk_ldap_user_del(struct cpk_ldap_conn *c, const char *name)
 						  "group %s", pdn);
 				goto out;
 			}
+			pgone = 1;
 		}
 	}
 	/* 3. the user */
 	rc = ldap_delete_ext_s(c->ld, dn, NULL, NULL);
-	if (rc != LDAP_SUCCESS)
+	if (rc != LDAP_SUCCESS) {
 		r = cpk_ldap__err(c, rc, "deleting user %s", dn);
+		goto out;
+	}
+	/* 4. the ids' claims: an explicit --uid/--gid may take them again */
+	cpk_ldap__release_id(c, CPK_ID_UID, uid);
+	if (pgone)
+		cpk_ldap__release_id(c, CPK_ID_GID, gid);
 out:
 	ldap_msgfree(res);
 	cpk_ldap__strs_free(groups.v, groups.n);
@@ -835,138 +833,15 @@ out:
 	return r;
 }
 
-/* ---- lock ------------------------------------------------------------ */
-
-#define LOCK_PREFIX "{CRYPT}!"
-#define LOCK_PREFIX_LEN 8
-#define CLEAR_TAG "{CLEARTEXT}"
-
-/* The locked (LOCK 1) or unlocked form of password value V into OUT. */
-static void lock_value(const struct berval *v, int lock, struct cpk_buf *out)
-{
-	const char *p = v->bv_val;
-	size_t n = v->bv_len;
-
-	if (lock) {
-		if (n >= LOCK_PREFIX_LEN && !strncasecmp(p, LOCK_PREFIX,
-							LOCK_PREFIX_LEN)) {
-			cpk_buf_add(out, p, n);		/* already locked */
-		} else if (n >= 7 && !strncasecmp(p, "{CRYPT}", 7)) {
-			cpk_buf_add(out, p, 7);
-			cpk_buf_addch(out, '!');
-			cpk_buf_add(out, p + 7, n - 7);
-		} else {
-			/* a cleartext value gets the tag; so does a value that
-			 * starts with it, or unlock would take its tag away */
-			cpk_buf_addstr(out, LOCK_PREFIX);
-			if (!n || p[0] != '{' ||
-			    (n >= sizeof(CLEAR_TAG) - 1 &&
-			     !strncasecmp(p, CLEAR_TAG, sizeof(CLEAR_TAG) - 1)))
-				cpk_buf_addstr(out, CLEAR_TAG);
-			cpk_buf_add(out, p, n);
-		}
-		return;
-	}
-	if (n < LOCK_PREFIX_LEN || strncasecmp(p, LOCK_PREFIX, LOCK_PREFIX_LEN)) {
-		cpk_buf_add(out, p, n);			/* not locked */
-	} else if (n >= LOCK_PREFIX_LEN + sizeof(CLEAR_TAG) - 1 &&
-		   !strncmp(p + LOCK_PREFIX_LEN, CLEAR_TAG,
-			    sizeof(CLEAR_TAG) - 1)) {
-		size_t skip = LOCK_PREFIX_LEN + sizeof(CLEAR_TAG) - 1;
-
-		cpk_buf_add(out, p + skip, n - skip);
-	} else if (n > LOCK_PREFIX_LEN && p[LOCK_PREFIX_LEN] == '{') {
-		cpk_buf_add(out, p + LOCK_PREFIX_LEN, n - LOCK_PREFIX_LEN);
-	} else {
-		cpk_buf_add(out, p, 7);			/* {CRYPT} */
-		cpk_buf_add(out, p + LOCK_PREFIX_LEN, n - LOCK_PREFIX_LEN);
-	}
-}
-
-cpk_err_t cpk_ldap_user_lock(struct cpk_ldap_conn *c, const char *name,
-			     int lock)
-{
-	char *attrs[] = { "userPassword", "shadowExpire", NULL };
-	struct cpk_modlist ml = CPK_MODLIST_INIT;
-	struct cpk_buf nv = CPK_BUF_INIT;
-	LDAPMessage *res = NULL, *e;
-	struct berval **pw = NULL;
-	char *dn = NULL, *expire = NULL;
-	cpk_err_t r;
-	size_t i;
-	int rc;
-
-	if ((r = cpk_name_check(name)) != CPK_OK)
-		goto out;
-	if ((r = cpk_ldap__find_user(c, name, attrs, &res, &e)) != CPK_OK)
-		goto out;
-	dn = cpk_ldap__dn(c, e);
-	expire = cpk_ldap__str(c, e, "shadowExpire", &r);
-	if (!dn || r != CPK_OK) {
-		r = cpk_ldap__nomem();
-		goto out;
-	}
-	pw = ldap_get_values_len(c->ld, e, "userPassword");
-	if (lock && !(expire && !strcmp(expire, "1")))
-		cpk_modlist_adds(&ml, LDAP_MOD_REPLACE, "shadowExpire", "1");
-	if (!lock && expire)
-		cpk_modlist_adds(&ml, LDAP_MOD_DELETE, "shadowExpire", NULL);
-	/* delete the old values, add the new: fails if they changed meanwhile */
-	for (i = 0; pw && pw[i]; i++) {
-		cpk_buf_reset(&nv);
-		lock_value(pw[i], lock, &nv);
-		if (nv.len == pw[i]->bv_len &&
-		    !memcmp(nv.buf, pw[i]->bv_val, nv.len))
-			continue;
-		cpk_modlist_add(&ml, LDAP_MOD_DELETE, "userPassword",
-				pw[i]->bv_val, pw[i]->bv_len);
-	}
-	for (i = 0; pw && pw[i]; i++) {
-		cpk_buf_reset(&nv);
-		lock_value(pw[i], lock, &nv);
-		if (nv.len == pw[i]->bv_len &&
-		    !memcmp(nv.buf, pw[i]->bv_val, nv.len))
-			continue;
-		cpk_modlist_add(&ml, LDAP_MOD_ADD, "userPassword", nv.buf, nv.len);
-	}
-	if (ml.failed || cpk_buf_failed(&nv)) {
-		r = cpk_ldap__nomem();
-		goto out;
-	}
-	if (!ml.n)
-		goto out;
-	rc = ldap_modify_ext_s(c->ld, dn, ml.mods, NULL, NULL);
-	if (rc == LDAP_NO_SUCH_ATTRIBUTE)
-		r = cpk_err_set(CPK_ERR_IO, "%s: %s: the password of %s changed "
-				"meanwhile; try again", c->uri,
-				lock ? "lock" : "unlock", name);
-	else if (rc != LDAP_SUCCESS)
-		r = cpk_ldap__err(c, rc, "%s user %s", lock ? "locking" :
-				  "unlocking", dn);
-out:
-	if (pw) {
-		for (i = 0; pw[i]; i++)
-			cpk_memwipe(pw[i]->bv_val, pw[i]->bv_len);
-		ldap_value_free_len(pw);
-	}
-	cpk_memwipe(nv.buf, nv.len);
-	cpk_buf_release(&nv);
-	cpk_modlist_release(&ml);
-	ldap_msgfree(res);
-	free(expire);
-	free(dn);
-	return r;
-}
-
 /* ---- password -------------------------------------------------------- */
 
 cpk_err_t cpk_ldap_user_passwd(struct cpk_ldap_conn *c, const char *name,
 			       const char *password, char **generated)
 {
-	char *attrs[] = { "shadowExpire", NULL };
+	char *attrs[] = { "shadowExpire", "userPassword", NULL };
 	LDAPMessage *res = NULL, *e;
 	struct berval udn, npw, gen = { 0, NULL };
-	char *dn = NULL, *expire = NULL;
+	char *dn = NULL;
 	cpk_err_t r;
 	int rc;
 
@@ -986,13 +861,11 @@ cpk_err_t cpk_ldap_user_passwd(struct cpk_ldap_conn *c, const char *name,
 	}
 	if ((r = cpk_ldap__find_user(c, name, attrs, &res, &e)) != CPK_OK)
 		goto out;
-	dn = cpk_ldap__dn(c, e);
-	expire = cpk_ldap__str(c, e, "shadowExpire", &r);
-	if (!dn || r != CPK_OK) {
+	if (!(dn = cpk_ldap__dn(c, e))) {
 		r = cpk_ldap__nomem();
 		goto out;
 	}
-	if (expire && !strcmp(expire, "1")) {
+	if (cpk_ldap__entry_locked(c, e)) {
 		r = cpk_err_set(CPK_ERR_INVALID, "user %s is locked: unlock it "
 				"before setting a password", name);
 		goto out;
@@ -1022,7 +895,6 @@ out:
 		ber_memfree(gen.bv_val);
 	}
 	ldap_msgfree(res);
-	free(expire);
 	free(dn);
 	return r;
 }

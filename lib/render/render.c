@@ -315,6 +315,10 @@ void cpk_render_sssd_conf(const struct cpk_model *m, struct cpk_buf *out)
 	cpk_buf_addf(out, "[domain/%s]\n", m->name);
 	cpk_buf_addstr(out, "id_provider = ldap\nauth_provider = ldap\n"
 		       "chpass_provider = ldap\nldap_schema = rfc2307\n");
+	/* without an access provider sssd lets everyone in, locked users
+	 * with ssh keys too: shadowExpire (cpk user lock) denies */
+	cpk_buf_addstr(out, "access_provider = ldap\nldap_access_order = expire\n"
+		       "ldap_account_expire_policy = shadow\n");
 	cpk_buf_addf(out, "ldap_uri = %s\n", l->uri);
 	cpk_buf_addf(out, "ldap_search_base = %s\n", l->base_dn);
 	cpk_buf_addf(out, "ldap_user_search_base = %s,%s\n", l->people_ou, l->base_dn);

@@ -4,7 +4,9 @@
 #                     acct_config $SCRATCH; bails out if slapd cannot start
 #   acct_config DIR   writes DIR/cluster.yaml for the running slapd (and
 #                     DIR/pw 0600, DIR/home, DIR/skel, two ssh keys), and
-#                     exports CPK_CONFIG
+#                     exports CPK_CONFIG; DIR/root/etc/passwd and group are
+#                     the control node's own accounts (CPK_ROOT, exported),
+#                     never this machine's /etc
 #   run CMD...        runs CMD, output in $SCRATCH/out and err; prints status
 #   json FILE CODE    python3 CODE with d = the JSON document in FILE
 
@@ -58,6 +60,21 @@ users:
   home_root: $_d/home
   skel: $_d/skel
 YAML
+	mkdir -p "$_d/root/etc"
+	cat > "$_d/root/etc/passwd" <<'PASSWD'
+root:x:0:0:root:/root:/bin/bash
+daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin
+localadm:x:1000:1000:Local Admin,,,:/home/localadm:/bin/bash
+PASSWD
+	cat > "$_d/root/etc/group" <<'GROUP'
+root:x:0:
+daemon:x:1:
+staff:x:50:
+users:x:100:
+localadm:x:1000:
+localgrp:x:1001:localadm
+GROUP
 	CPK_CONFIG=$_d/cluster.yaml
-	export CPK_CONFIG
+	CPK_ROOT=$_d/root
+	export CPK_CONFIG CPK_ROOT
 }

@@ -127,6 +127,10 @@ static void test_nfs_ldap(void)
 	   has_line(f->data.buf, "ldap_id_use_start_tls = false") &&
 	   has_line(f->data.buf, "ldap_user_search_base = ou=People,dc=t"),
 	   "sssd.conf: the CA, no StartTLS over ldaps, the search bases");
+	ok(f && has_line(f->data.buf, "access_provider = ldap") &&
+	   has_line(f->data.buf, "ldap_access_order = expire") &&
+	   has_line(f->data.buf, "ldap_account_expire_policy = shadow"),
+	   "sssd.conf: access control by shadowExpire (a locked user is denied)");
 	f = cpk_fileset_get(&fs, "ldap.conf");
 	ok(f && f->mode == 0644 && has_line(f->data.buf, "TLS_CACERT\t/etc/ssl/ca.pem") &&
 	   has_line(f->data.buf, "URI\tldaps://ctl/"), "ldap.conf: 0644, the CA and the URI");

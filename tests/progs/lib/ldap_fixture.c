@@ -16,8 +16,8 @@
 struct cpk_ldap ldapt_cfg;
 struct cpk_users ldapt_users;
 const char *ldapt_base;
-const char *const ldapt_key1 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKey1 a@x";
-const char *const ldapt_key2 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKey2 a@y";
+const char *const ldapt_key1 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINrDvSnNIQXwXTuyXlTAJELvdlkJi1qg/nmor2K7khaT a@x";
+const char *const ldapt_key2 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIF0D6TCkG4dFpf/2gKDwkt9RuJneFf+ykik1tm1bj+Ma a@y";
 
 static char tmpdir[] = "/tmp/ldap_test.XXXXXX";
 static const char *rootpw_file;

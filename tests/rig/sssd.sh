@@ -1,0 +1,54 @@
+# sssd for tests, without installing it: installing sssd (or libnss-sss,
+# libpam-sss) rewrites the machine's /etc/nsswitch.conf and PAM files.
+# Source this file, then:
+#
+#   sssd_fetch            the packages of sssd 2.x, downloaded with
+#                         `apt-get download` and unpacked (dpkg -x) into
+#                         $SSSD_PKG (default /var/cache/cpk-test/sssd,
+#                         kept between runs); returns 1 if that fails
+#
+# A test then runs its sssd inside `unshare -m --propagation private` with
+# $SSSD_PKG/usr overlaid read-only over /usr and /etc and /var given upper
+# layers of the test's own (sssd_mounts), so the machine's own /usr, /etc and /var are never
+# written.
+SSSD_PKG=${SSSD_PKG:-/var/cache/cpk-test/sssd}
+SSSD_DEBS="sssd-common sssd-ldap sssd-krb5-common libnss-sss libpam-sss
+libsss-certmap0 libsss-idmap0 libsss-nss-idmap0 libdhash1 libini-config5
+libbasicobjects0 libcollection4 libpath-utils1 libref-array1 libldb2 liblmdb0
+libnl-3-200 libnl-route-3-200 libtalloc2 libtdb1 libtevent0"
+
+sssd_fetch() {
+	[ -x "$SSSD_PKG/usr/sbin/sssd" ] && return 0
+	_sd=$(mktemp -d /tmp/cpk-sssd-debs.XXXXXX) || return 1
+	chmod 755 "$_sd"	# apt's _apt user downloads into it
+	# shellcheck disable=SC2086 # a list of package names
+	if ! (cd "$_sd" && apt-get download $SSSD_DEBS) >"$_sd/log" 2>&1; then
+		sed 's/^/# /' "$_sd/log" >&2
+		rm -rf "$_sd"
+		return 1
+	fi
+	mkdir -p "$SSSD_PKG.new" && for _f in "$_sd"/*.deb; do
+		dpkg -x "$_f" "$SSSD_PKG.new" || { rm -rf "$_sd"; return 1; }
+	done
+	# merged /usr: what a package puts in /lib belongs in /usr/lib here
+	if [ -d "$SSSD_PKG.new/lib" ]; then
+		cp -a "$SSSD_PKG.new/lib/." "$SSSD_PKG.new/usr/lib/" &&
+			rm -rf "$SSSD_PKG.new/lib"
+	fi
+	rm -rf "$_sd" "$SSSD_PKG"
+	mv "$SSSD_PKG.new" "$SSSD_PKG"
+}
+
+# In a private mount namespace (the caller's): a fresh /run, $SSSD_PKG/usr
+# over /usr (read-only), and /etc and /var with upper layers in DIR, so
+# the caller may write /etc/sssd, /etc/nsswitch.conf, /etc/pam.d freely.
+sssd_mounts() {	# DIR
+	# sssd's /var/lib/sss and /var/log/sssd start in the upper layer (the
+	# package tree may itself live under /var: no layer of its own)
+	mkdir -p "$1/etc.up" "$1/etc.wk" "$1/var.up" "$1/var.wk" &&
+	cp -a "$SSSD_PKG/var/." "$1/var.up/" &&
+	mount -t tmpfs tmpfs /run &&
+	mount -t overlay -o "ro,lowerdir=$SSSD_PKG/usr:/usr" overlay /usr &&
+	mount -t overlay -o "lowerdir=/etc,upperdir=$1/etc.up,workdir=$1/etc.wk" overlay /etc &&
+	mount -t overlay -o "lowerdir=/var,upperdir=$1/var.up,workdir=$1/var.wk" overlay /var
+}
