@@ -12,17 +12,22 @@
 # layers of the test's own (sssd_mounts), so the machine's own /usr, /etc and /var are never
 # written.
 SSSD_PKG=${SSSD_PKG:-/var/cache/cpk-test/sssd}
-SSSD_DEBS="sssd-common sssd-ldap sssd-krb5-common libnss-sss libpam-sss
-libsss-certmap0 libsss-idmap0 libsss-nss-idmap0 libdhash1 libini-config5
-libbasicobjects0 libcollection4 libpath-utils1 libref-array1 libldb2 liblmdb0
-libnl-3-200 libnl-route-3-200 libtalloc2 libtdb1 libtevent0"
+# sssd's own packages, and whatever of their dependencies this release
+# (Debian 12 or 13: names differ) lacks, as a simulated install lists them
+SSSD_CORE="sssd-common sssd-ldap sssd-krb5-common libnss-sss libpam-sss"
+sssd_debs() {
+	# shellcheck disable=SC2086 # a list of package names
+	{ echo $SSSD_CORE | tr ' ' '\n'
+	  apt-get -s -qq install --no-install-recommends $SSSD_CORE 2>/dev/null |
+		awk '/^Inst /{ print $2 }'; } | sort -u
+}
 
 sssd_fetch() {
 	[ -x "$SSSD_PKG/usr/sbin/sssd" ] && return 0
 	_sd=$(mktemp -d /tmp/cpk-sssd-debs.XXXXXX) || return 1
 	chmod 755 "$_sd"	# apt's _apt user downloads into it
 	# shellcheck disable=SC2086 # a list of package names
-	if ! (cd "$_sd" && apt-get download $SSSD_DEBS) >"$_sd/log" 2>&1; then
+	if ! (cd "$_sd" && apt-get download $(sssd_debs)) >"$_sd/log" 2>&1; then
 		sed 's/^/# /' "$_sd/log" >&2
 		rm -rf "$_sd"
 		return 1
