@@ -26,7 +26,7 @@ case $? in
 *) echo "Bail out! could not set up the test user namespace"; exit 1 ;;
 esac
 
-tap_plan 34
+tap_plan 36
 D=$RIG_DIR H=$RIG_USER_HOME
 U=$RIG_UID:$RIG_GID
 
@@ -134,7 +134,17 @@ j_nest=$(sub nest --stage-in="in.bin@storage:$S/in.bin" --stage-in="t@storage:$S
 j_miss=$(sub missing --stage-in="m@storage:$S/no-such-file" --wrap 'echo the script ran')
 j_closed=$(sub closed --stage-in="c@closed:$S/in.bin" --wrap 'echo the script ran')
 
-# --- refused by sbatch ------------------------------------------------------
+# --- sbatch: the options, and what it refuses ---------------------------------
+help=$(rig_as_user timeout 30 sbatch --help 2>&1)
+for o in "--stage-in=LOCAL@[USER@]HOST:REMOTE[,...]" "--stage-out=LOCAL@[USER@]HOST:REMOTE[,...]" \
+	"--stage-conns=N" "--stage-verify"; do
+	grep -qF -- "$o" <<<"$help" || break
+done
+tap_ok $? "sbatch --help lists --stage-in, --stage-out, --stage-conns and --stage-verify" ||
+	rig_log "$help"
+bad=$(sub conns0 --stage-conns=0 --wrap true)
+[ -z "$bad" ] && grep -q -- '--stage-conns: want 1..64, not "0"' "$W/conns0.err"
+tap_ok $? "sbatch refuses --stage-conns=0" || rig_show_file "$W/conns0.err"
 bad=$(SLURM_CONF=$D/etc-bogus/slurm.conf sub bogus --wrap true)
 [ -z "$bad" ] && grep -q 'plugstack.conf: plugin argument "bogus=1": unknown' "$W/bogus.err"
 tap_ok $? "an unknown plugstack.conf argument is refused, naming it" || rig_show_file "$W/bogus.err"
