@@ -26,7 +26,7 @@ case $? in
 *) echo "Bail out! could not set up the test user namespace"; exit 1 ;;
 esac
 
-tap_plan 36
+tap_plan 41
 D=$RIG_DIR H=$RIG_USER_HOME
 U=$RIG_UID:$RIG_GID
 
@@ -93,13 +93,14 @@ sub() {
 	local name=$1 id
 	shift
 	install -d -o "$RIG_UID" -g "$RIG_GID" "$W/$name"
-	id=$(cd "$W/$name" && rig_as_user timeout 30 sbatch --parsable -J "$name" \
+	# --mem: else each job takes the node's memory and they run one by one
+	id=$(cd "$W/$name" && rig_as_user timeout 30 sbatch --parsable -J "$name" --mem=64M \
 		--chdir="$W/$name" -o "$W/$name/job.out" "$@" 2>"$W/$name.err")
 	echo "${id%%;*}"
 }
-# job_is NAME ID "STATE EXIT" DESCRIPTION
+# job_is NAME ID "STATE EXIT" DESCRIPTION [SECONDS]
 job_is() {
-	if [ -n "$2" ] && rig_wait_job "$2" 120; then
+	if [ -n "$2" ] && rig_wait_job "$2" "${5:-120}"; then
 		tap_is "$RIG_JOB_STATE $RIG_JOB_EXIT" "$3" "$4" ||
 			rig_show_file "$W/$1/job.out"
 	else
@@ -114,6 +115,9 @@ out_has() {
 }
 
 # --- jobs, submitted together (Slurm starts batch jobs every few seconds) ---
+# first the one that runs into its time limit (1 minute)
+j_tl=$(sub tl --time=1 --stage-out="tl@storage:$S/out/tl" --wrap 'echo tl >tl; sleep 600')
+j_sc=$(sub sc --stage-out="sc@storage:$S/out/sc" --wrap 'echo sc >sc; sleep 600')
 j_in=$(sub in --stage-in="in.bin@storage:$S/in.bin" --stage-in="tree@storage:$S/tree" \
 	--wrap 'sha256sum <in.bin >in.sum; srun true')
 j_out=$(sub out --stage-out="res@storage:$S/out/ok,one@storage:$S/out/one" --stage-conns=3 \
@@ -155,6 +159,13 @@ bad=$(sub badhost --stage-out="x@elsewhere:/tmp/x" --wrap true)
 [ -z "$bad" ] && grep -q 'host "elsewhere" is not in' "$W/badhost.err"
 tap_ok $? "sbatch refuses a host outside allowed_hosts" || rig_show_file "$W/badhost.err"
 
+# --- scancel: once the script has written its file ---------------------------
+end=$((SECONDS + 120))
+until [ -s "$W/sc/sc" ] || [ $SECONDS -ge $end ]; do sleep 0.2; done
+rig_as_user timeout 30 scancel "$j_sc"
+job_is sc "$j_sc" "CANCELLED 0:15" "a job cancelled with scancel is CANCELLED"
+tap_is "$(cat "$S/out/sc" 2>/dev/null)" sc "its output was staged out all the same"
+
 # --- stage-in ---------------------------------------------------------------
 job_is in "$j_in" "COMPLETED 0:0" "a job staging in a file and a tree (two --stage-in) completes"
 tap_is "$(cat "$W/in/in.sum" 2>/dev/null)" "$SUM_IN" "the file was in place, same sha256, before the script ran"
@@ -173,7 +184,10 @@ tap_ok $? "no record of undelivered files after a full stage-out"
 job_is out3 "$j_out3" "FAILED 3:0" "a job whose script exits 3 is FAILED 3:0"
 tap_is "$(sha256sum <"$S/out/r3" 2>/dev/null)" "$(sha256sum <"$W/out3/r3")" \
 	"its output was staged out all the same"
-tap_is "$(rig_node_state "$N")" idle "node idle after staging"
+# node_fine: neither drained nor down (the time-limit job may still run)
+node_fine() { [[ $(rig_node_state "$N") =~ ^(idle|mixed|allocated)$ ]]; }
+node_fine
+tap_ok $? "node fine after staging ($(rig_node_state "$N"))"
 
 # --- failures ---------------------------------------------------------------
 job_is forge "$j_forge" "FAILED 1:0" "a forged value in the job's environment fails the job"
@@ -205,7 +219,13 @@ grep -q "^$D/secret/f	storage:$S/out/secret	.*Permission denied" "$rec" 2>/dev/n
 	[ "$(stat -c %u "$rec")" = "$RIG_UID" ] && [ "$(cat "$D/secret/f")" = secret ]
 tap_ok $? "the record (the user's) lists the file, where it is and why; the file is still there" ||
 	rig_show_file "$rec"
-tap_is "$(rig_node_state "$N")" idle "node still idle after the failures"
+node_fine
+tap_ok $? "node still fine after the failures ($(rig_node_state "$N"))"
+
+# --- the time limit (last: it takes over a minute) ---------------------------
+job_is tl "$j_tl" "TIMEOUT 0:15" "a job that hits its time limit is TIMEOUT" 300
+tap_is "$(cat "$S/out/tl" 2>/dev/null)" tl "its output was staged out all the same"
+tap_is "$(rig_node_state "$N")" idle "node idle at the end, after all of these"
 
 rig_stop_all
 tap_done
