@@ -7,6 +7,7 @@
  * (whatever the script's end; its failure is logged, never drains).  The
  * transfers run in `cpk stage` as the job's user (cpk_stage_spawn()).
  */
+#define _GNU_SOURCE	/* program_invocation_short_name */
 #include <errno.h>
 #include <signal.h>
 #include <stdint.h>
@@ -22,7 +23,7 @@
 
 SPANK_PLUGIN(cpk_stage, 1);
 
-#define OPT_IN 1
+#define OPT_IN 1	/* the index in opts[] plus 1 */
 #define OPT_OUT 2
 #define OPT_CONNS 3
 #define OPT_VERIFY 4
@@ -96,6 +97,15 @@ static int opt_cb(int val, const char *optarg, int remote)
 	char *end;
 	unsigned long n;
 
+	/* Only a batch script is staged: srun and salloc would accept the
+	 * options and move nothing. */
+	if (!remote && (!strcmp(program_invocation_short_name, "srun") ||
+			!strcmp(program_invocation_short_name, "salloc"))) {
+		slurm_error("cpk_stage: --%s is for sbatch only (batch jobs "
+			    "are staged), not %s", opts[val - 1].name,
+			    program_invocation_short_name);
+		return -1;
+	}
 	switch (val) {
 	case OPT_IN:
 	case OPT_OUT:
@@ -331,10 +341,16 @@ static int run_helper(spank_t sp, const struct cpk_stage_conf *c, int val,
 		slurm_error("cpk_stage: %s: %s", what(val), cpk_errmsg());
 		return -1;
 	}
+	if (WIFSIGNALED(status)) {
+		slurm_error("cpk_stage: %s failed: cpk stage was stopped by "
+			    "signal %d (the job was cancelled?)", what(val),
+			    WTERMSIG(status));
+		return -1;
+	}
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		slurm_error("cpk_stage: %s failed (cpk stage exit status %d)",
 			    what(val), WIFEXITED(status) ?
-			    WEXITSTATUS(status) : 128 + WTERMSIG(status));
+			    WEXITSTATUS(status) : -1);
 		return -1;
 	}
 	slurm_info("cpk_stage: %s done", what(val));

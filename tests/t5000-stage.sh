@@ -26,7 +26,7 @@ case $? in
 *) echo "Bail out! could not set up the test user namespace"; exit 1 ;;
 esac
 
-tap_plan 41
+tap_plan 45
 D=$RIG_DIR H=$RIG_USER_HOME
 U=$RIG_UID:$RIG_GID
 
@@ -37,6 +37,14 @@ cat "$H/.ssh/id_ed25519.pub" >>"$SSHD_DIR/authorized_keys"
 # sshd reads the (shared) authorized_keys file as the user logging in
 chmod 0644 "$SSHD_DIR/authorized_keys" && chmod 0711 "$SSHD_DIR"
 CLOSED=$(rig_free_port) || { echo "Bail out! no free port"; exit 1; }
+# a host that takes the TCP connection and never says a word
+SILENT=$(rig_free_port) || { echo "Bail out! no free port"; exit 1; }
+perl -MIO::Socket::INET -e '$s = IO::Socket::INET->new(LocalAddr => "127.0.0.1",
+	LocalPort => $ARGV[0], Listen => 16, ReuseAddr => 1) or die "listen: $!";
+	open(F, ">", $ARGV[1]) and close(F); while (1) { push @c, $s->accept }' \
+	"$SILENT" "$D/silent.up" &
+rig_at_exit "kill $!"
+until [ -e "$D/silent.up" ]; do sleep 0.05; done
 cat >"$H/.ssh/config" <<EOF
 Host storage
 	HostName 127.0.0.1
@@ -46,6 +54,9 @@ Host storage
 Host closed
 	HostName 127.0.0.1
 	Port $CLOSED
+Host silent
+	HostName 127.0.0.1
+	Port $SILENT
 EOF
 cp "$SSHD_KNOWN_HOSTS" "$H/.ssh/known_hosts"
 chown "$U" "$H/.ssh/config" "$H/.ssh/known_hosts"
@@ -67,7 +78,7 @@ echo secret >"$D/secret/f" && chmod 0600 "$D/secret/f"
 rig_cluster_yaml "$D" >/dev/null && rig_handwritten_conf "$D" "$D/etc" ||
 	{ echo "Bail out! no slurm.conf"; exit 1; }
 echo "required $CPK_BUILD/cpk_stage.so connections=2 retries=1 verify=no" \
-	"allowed_hosts=storage,closed,*.example.org stage_in_timeout=60" \
+	"allowed_hosts=storage,closed,silent,*.example.org stage_in_timeout=60" \
 	"stage_out_timeout=60 cpk=$CPK" >"$D/etc/plugstack.conf"
 rig_start_munge "$D" || { echo "Bail out! munged did not start"; exit 1; }
 rig_start_slurm "$D/etc" || { echo "Bail out! Slurm did not start"; exit 1; }
@@ -118,6 +129,7 @@ out_has() {
 # first the one that runs into its time limit (1 minute)
 j_tl=$(sub tl --time=1 --stage-out="tl@storage:$S/out/tl" --wrap 'echo tl >tl; sleep 600')
 j_sc=$(sub sc --stage-out="sc@storage:$S/out/sc" --wrap 'echo sc >sc; sleep 600')
+j_scin=$(sub scin --stage-in="s@silent:/x" --wrap 'echo the script ran')
 j_in=$(sub in --stage-in="in.bin@storage:$S/in.bin" --stage-in="tree@storage:$S/tree" \
 	--wrap 'sha256sum <in.bin >in.sum; srun true')
 j_out=$(sub out --stage-out="res@storage:$S/out/ok,one@storage:$S/out/one" --stage-conns=3 \
@@ -163,8 +175,29 @@ tap_ok $? "sbatch refuses a host outside allowed_hosts" || rig_show_file "$W/bad
 end=$((SECONDS + 120))
 until [ -s "$W/sc/sc" ] || [ $SECONDS -ge $end ]; do sleep 0.2; done
 rig_as_user timeout 30 scancel "$j_sc"
-job_is sc "$j_sc" "CANCELLED 0:15" "a job cancelled with scancel is CANCELLED"
+RIG_JOB_STATE= && rig_wait_job "$j_sc" 120
+tap_is "$RIG_JOB_STATE" CANCELLED "a job cancelled with scancel is CANCELLED"
 tap_is "$(cat "$S/out/sc" 2>/dev/null)" sc "its output was staged out all the same"
+
+# scancel during a stage-in (held by a host that never answers)
+end=$((SECONDS + 120))
+until [ "$(rig_job_field "$j_scin" JobState)" = RUNNING ] || [ $SECONDS -ge $end ]; do sleep 0.2; done
+sleep 1
+t0=$SECONDS
+rig_as_user timeout 30 scancel "$j_scin"
+RIG_JOB_STATE= && rig_wait_job "$j_scin" 120
+tap_is "$RIG_JOB_STATE" CANCELLED "scancel during a stage-in: CANCELLED"
+[ $((SECONDS - t0)) -lt 8 ] && ! grep -q 'the script ran' "$W/scin/job.out" 2>/dev/null
+tap_ok $? "at once (before the 10 s connect timeout), the script not run" ||
+	rig_show_file "$W/scin/job.out"
+
+# --- srun and salloc refuse the options (they would stage nothing) ---------
+out=$(cd "$W" && rig_as_user timeout 30 srun --mem=64M --stage-in="x@storage:/x" true 2>&1)
+[ $? != 0 ] && [[ $out == *"--stage-in is for sbatch only (batch jobs are staged), not srun"* ]]
+tap_ok $? "srun --stage-in is refused" || rig_log "$out"
+out=$(cd "$W" && rig_as_user timeout 30 salloc --mem=64M --stage-out="x@storage:/x" true 2>&1)
+[ $? != 0 ] && [[ $out == *"--stage-out is for sbatch only (batch jobs are staged), not salloc"* ]]
+tap_ok $? "salloc --stage-out is refused" || rig_log "$out"
 
 # --- stage-in ---------------------------------------------------------------
 job_is in "$j_in" "COMPLETED 0:0" "a job staging in a file and a tree (two --stage-in) completes"
@@ -185,7 +218,7 @@ job_is out3 "$j_out3" "FAILED 3:0" "a job whose script exits 3 is FAILED 3:0"
 tap_is "$(sha256sum <"$S/out/r3" 2>/dev/null)" "$(sha256sum <"$W/out3/r3")" \
 	"its output was staged out all the same"
 # node_fine: neither drained nor down (the time-limit job may still run)
-node_fine() { [[ $(rig_node_state "$N") =~ ^(idle|mixed|allocated)$ ]]; }
+node_fine() { [[ $(rig_node_state "$N") =~ ^(idle|mixed|allocated|planned|completing)$ ]]; }
 node_fine
 tap_ok $? "node fine after staging ($(rig_node_state "$N"))"
 
@@ -225,6 +258,8 @@ tap_ok $? "node still fine after the failures ($(rig_node_state "$N"))"
 # --- the time limit (last: it takes over a minute) ---------------------------
 job_is tl "$j_tl" "TIMEOUT 0:15" "a job that hits its time limit is TIMEOUT" 300
 tap_is "$(cat "$S/out/tl" 2>/dev/null)" tl "its output was staged out all the same"
+end=$((SECONDS + 60))
+until [ "$(rig_node_state "$N")" = idle ] || [ $SECONDS -ge $end ]; do sleep 0.2; done
 tap_is "$(rig_node_state "$N")" idle "node idle at the end, after all of these"
 
 rig_stop_all
