@@ -26,7 +26,7 @@ case $? in
 *) echo "Bail out! could not set up the test user namespace"; exit 1 ;;
 esac
 
-tap_plan 45
+tap_plan 50
 D=$RIG_DIR H=$RIG_USER_HOME
 U=$RIG_UID:$RIG_GID
 
@@ -57,9 +57,17 @@ Host closed
 Host silent
 	HostName 127.0.0.1
 	Port $SILENT
+Host badkey
+	HostName 127.0.0.1
+	Port $SSHD_PORT
+	User $RIG_USER
+	UserKnownHostsFile ~/.ssh/other_known_hosts
 EOF
 cp "$SSHD_KNOWN_HOSTS" "$H/.ssh/known_hosts"
-chown "$U" "$H/.ssh/config" "$H/.ssh/known_hosts"
+# the storage host's address with another key: a changed host key
+ssh-keygen -q -t ed25519 -N '' -f "$D/otherkey" &&
+	echo "[127.0.0.1]:$SSHD_PORT $(cut -d' ' -f1,2 "$D/otherkey.pub")" >"$H/.ssh/other_known_hosts"
+chown "$U" "$H/.ssh/config" "$H/.ssh/known_hosts" "$H/.ssh/other_known_hosts"
 S=$D/store	# the storage host's files, owned by cpktest
 install -d -m 0755 -o "$RIG_UID" -g "$RIG_GID" "$S" "$S/out"
 head -c 300000 /dev/urandom >"$S/in.bin"
@@ -78,7 +86,7 @@ echo secret >"$D/secret/f" && chmod 0600 "$D/secret/f"
 rig_cluster_yaml "$D" >/dev/null && rig_handwritten_conf "$D" "$D/etc" ||
 	{ echo "Bail out! no slurm.conf"; exit 1; }
 echo "required $CPK_BUILD/cpk_stage.so connections=2 retries=1 verify=no" \
-	"allowed_hosts=storage,closed,silent,*.example.org stage_in_timeout=60" \
+	"allowed_hosts=storage,closed,silent,badkey,*.example.org stage_in_timeout=60" \
 	"stage_out_timeout=60 cpk=$CPK" >"$D/etc/plugstack.conf"
 rig_start_munge "$D" || { echo "Bail out! munged did not start"; exit 1; }
 rig_start_slurm "$D/etc" || { echo "Bail out! Slurm did not start"; exit 1; }
@@ -149,6 +157,8 @@ j_nest=$(sub nest --stage-in="in.bin@storage:$S/in.bin" --stage-in="t@storage:$S
 	--wrap 'rm in.bin t; sbatch --parsable -o inner.out --wrap "ls; echo inner ran" >inner.id')
 j_miss=$(sub missing --stage-in="m@storage:$S/no-such-file" --wrap 'echo the script ran')
 j_closed=$(sub closed --stage-in="c@closed:$S/in.bin" --wrap 'echo the script ran')
+j_badkey=$(sub badkey --stage-in="k@badkey:$S/in.bin" --wrap 'echo the script ran')
+j_denied=$(sub denied --stage-in="d@storage:$D/secret/f" --wrap 'echo the script ran')
 
 # --- sbatch: the options, and what it refuses ---------------------------------
 help=$(rig_as_user timeout 30 sbatch --help 2>&1)
@@ -239,7 +249,14 @@ out_has missing "FAILED from storage:$S/no-such-file to $W/missing/m: .*no such 
 	"the job output names the host, the path and the error"
 job_is closed "$j_closed" "FAILED 1:0" "a stage-in from a host whose port is closed fails the job"
 out_has closed "FAILED from closed:$S/in.bin .*(refused|connect)" "the job output says the host could not be reached"
-! grep -q 'the script ran' "$W/missing/job.out" "$W/closed/job.out" 2>/dev/null
+job_is badkey "$j_badkey" "FAILED 1:0" "a stage-in from a host whose key does not match fails the job"
+out_has badkey "FAILED from badkey:$S/in.bin .*(host key|known_hosts)" "the job output says it is the host key"
+job_is denied "$j_denied" "FAILED 1:0" "a stage-in of a remote file the user may not read fails the job"
+out_has denied "FAILED from storage:$D/secret/f .*(ermission denied)" "the job output says permission denied"
+[ ! -e "$W/badkey/k" ] && [ ! -e "$W/denied/d" ]
+tap_ok $? "nothing was written for them"
+! grep -q 'the script ran' "$W/missing/job.out" "$W/closed/job.out" "$W/badkey/job.out" \
+	"$W/denied/job.out" 2>/dev/null
 tap_ok $? "the scripts did not run after a failed stage-in"
 job_is rootonly "$j_root" "COMPLETED 0:0" "a job staging out a root-only file: the script's state stands"
 [ ! -e "$S/out/secret" ] && grep -q 'Permission denied' "$W/rootonly/job.out" 2>/dev/null
