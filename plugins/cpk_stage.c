@@ -9,6 +9,7 @@
  */
 #define _GNU_SOURCE	/* program_invocation_short_name */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -213,6 +214,12 @@ static int send_joined(int val)
 		return 0;
 	for (i = 0; i < n; i++)
 		len += strlen(v[i]) + 1;
+	if (len - 1 > CPK_STAGE_VALUE_MAX) {
+		slurm_error("cpk_stage: %s: the values hold %zu bytes together "
+			    "(at most %d)", what(val), len - 1,
+			    CPK_STAGE_VALUE_MAX);
+		return -1;
+	}
 	if (!(all = malloc(len)))
 		return -1;
 	for (i = 0; i < n; i++) {
@@ -391,7 +398,27 @@ static void forget_options(spank_t sp)
 		(void)spank_unsetenv(sp, vars[i]);
 }
 
-int slurm_spank_task_init_privileged(spank_t sp, int ac, char **av)
+/*
+ * The task (a child of slurmstepd) tells exit that the script will not run
+ * because the stage-in failed or was refused, so that nothing stale is
+ * staged out: one byte on a pipe made in user_init (in slurmstepd, before
+ * the fork; close-on-exec, so the script does not get it).
+ */
+static int failed_pipe[2] = { -1, -1 };
+
+int slurm_spank_user_init(spank_t sp, int ac, char **av)
+{
+	(void)ac;
+	(void)av;
+	if (batch_step(sp) && failed_pipe[0] < 0 &&
+	    pipe2(failed_pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
+		failed_pipe[0] = failed_pipe[1] = -1;
+		slurm_error("cpk_stage: pipe: %s", strerror(errno));
+	}
+	return 0;	/* an error here would drain the node */
+}
+
+static int stage_in(spank_t sp, int ac, char **av)
 {
 	struct cpk_stage_conf c;
 	struct cpk_stage_list l = CPK_STAGE_LIST_INIT;
@@ -427,14 +454,36 @@ out:
 	return rc;
 }
 
+int slurm_spank_task_init_privileged(spank_t sp, int ac, char **av)
+{
+	char one = 1;
+	int rc = stage_in(sp, ac, av);
+
+	if (rc && failed_pipe[1] >= 0 && write(failed_pipe[1], &one, 1) != 1)
+		slurm_error("cpk_stage: cannot tell slurmstepd that the stage-in "
+			    "failed");
+	return rc;
+}
+
 int slurm_spank_exit(spank_t sp, int ac, char **av)
 {
 	struct cpk_stage_conf c;
 	struct cpk_stage_list l = CPK_STAGE_LIST_INIT;
-	char wd[4096];
+	char wd[4096], one;
+	int in_failed = failed_pipe[0] >= 0 && read(failed_pipe[0], &one, 1) == 1;
 
+	if (failed_pipe[0] >= 0) {
+		close(failed_pipe[0]);
+		close(failed_pipe[1]);
+		failed_pipe[0] = failed_pipe[1] = -1;
+	}
 	if (!batch_step(sp) || !job.n_out)
 		return 0;
+	if (in_failed) {
+		slurm_error("cpk_stage: --stage-out not run: the script did not "
+			    "run (the stage-in failed)");
+		return 0;
+	}
 	if (load_conf(&c, ac, av) < 0)
 		return 0;
 	if (workdir_of(sp, wd, sizeof(wd)) < 0 ||
