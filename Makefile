@@ -19,6 +19,9 @@ INCDIR    ?= $(PREFIX)/include
 MANDIR    ?= $(PREFIX)/share/man
 PKGLIBDIR ?= $(LIBDIR)/clusterpack
 SYSCONFDIR ?= /etc
+# Slurm's plugin directory (Debian: /usr/lib/<triplet>/slurm-wlm).
+SLURM_PLUGINDIR ?= $(shell d=$$($(PKG_CONFIG) --variable=libdir slurm 2>/dev/null); \
+  if [ -n "$$d" ]; then echo $$d/slurm; else echo /usr/lib/$$($(CC) -dumpmachine 2>/dev/null)/slurm-wlm; fi)
 
 CC        ?= cc
 PKG_CONFIG ?= pkg-config
@@ -88,11 +91,12 @@ STATIC    := $(B)/libclusterpack.a
 SONAME    := libclusterpack.so.0
 SHARED    := $(B)/$(SONAME)
 CPK       := $(B)/cpk
+PLUGIN    := $(B)/cpk_stage.so
 
 .SECONDARY:
 .PHONY: all deps check check-fresh test test-unit test-san test-tsan demo fuzz fuzz-build install \
         bench-transfer clean bench man pkgcheck
-all: $(STATIC) $(SHARED) $(CPK) man
+all: $(STATIC) $(SHARED) $(CPK) $(PLUGIN) man
 
 pkgcheck:
 	@$(PKG_CONFIG) --exists $(PKGS) 2>/dev/null || { \
@@ -117,6 +121,15 @@ $(SHARED): $(LIB_OBJS) lib/libclusterpack.map
 $(CPK): $(CLI_OBJS) $(STATIC)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(CLI_OBJS) $(STATIC) $(DEP_LIBS)
+
+# The SPANK plugin links the library's PIC objects it needs statically (from
+# the archive: only lib/stage and lib/util), so slurmstepd loads no
+# libclusterpack.so and needs no rpath; its version script exports only the
+# SPANK symbols.  The transfers run in the exec'd `cpk stage`, not in it.
+$(PLUGIN): $(B)/plugins/cpk_stage.o $(STATIC) plugins/cpk_stage.map
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) -shared -Wl,--version-script=plugins/cpk_stage.map $(ALL_LDFLAGS) \
+	  -o $@ $(B)/plugins/cpk_stage.o $(STATIC)
 
 $(B)/tests/%.t: $(B)/tests/unit/%_test.o $(STATIC)
 	@$(if $(Q),echo "  LD      $@")
@@ -183,14 +196,18 @@ test: all $(RUN_UNIT) $(PROG_BINS) $(SLURM_PROG_BINS)
 	$(Q)CPK=$(abspath $(CPK)) CPK_BUILD=$(abspath $(B)) \
 	  prove -e '' $(PROVE_FLAGS) $(RUN_UNIT:%=./%) $(RUN_SH:%=./%)
 
+# The helper cpk under ASan for t5xxx too; slurmstepd loads a plain
+# build's cpk_stage.so (CPK_PLUGIN), as it cannot load an ASan one.
 test-san:
 	$(Q)$(MAKE) --no-print-directory B=build-san SAN=1 all $(UNIT_SRCS:tests/unit/%_test.c=build-san/tests/%.t) \
 	  $(PROG_SRCS:tests/progs/%.c=build-san/tests/progs/%) \
 	  $(if $(SLURM_HDR),$(SLURM_PROG_SRCS:tests/slurm/%.c=build-san/tests/slurm/%))
+	$(Q)$(MAKE) --no-print-directory build/cpk_stage.so
 	$(Q)CPK=$(abspath build-san/cpk) CPK_BUILD=$(abspath build-san) CPK_SAN=1 \
+	  CPK_PLUGIN=$(abspath build/cpk_stage.so) \
 	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
 	  prove -e '' $(PROVE_FLAGS) $(UNIT_SRCS:tests/unit/%_test.c=./build-san/tests/%.t) \
-	  $(filter ./tests/t0% ./tests/t1% ./tests/t2% ./tests/t3%,$(TESTS_SH:%=./%))
+	  $(filter ./tests/t0% ./tests/t1% ./tests/t2% ./tests/t3% ./tests/t5%,$(TESTS_SH:%=./%))
 
 # The transfer engine's threads (several per SSH session) under
 # ThreadSanitizer: the copy tests but the 1 GiB one.
@@ -268,11 +285,16 @@ install: all
 	  'Version: $(VERSION)' 'Requires.private: $(PKGS)' \
 	  'Libs: -L$${libdir} -lclusterpack' 'Cflags: -I$${includedir}' \
 	  > $(DESTDIR)$(LIBDIR)/pkgconfig/libclusterpack.pc
-	for m in $(MANS); do s=$${m##*.}; install -m 644 $$m $(DESTDIR)$(MANDIR)/man$$s/; done
+	for m in $(MANS); do s=$${m##*.}; install -d $(DESTDIR)$(MANDIR)/man$$s; \
+	  install -m 644 $$m $(DESTDIR)$(MANDIR)/man$$s/; done
+	install -d $(DESTDIR)$(SLURM_PLUGINDIR)
+	install -m 755 $(PLUGIN) $(DESTDIR)$(SLURM_PLUGINDIR)/cpk_stage.so
+	install -d $(DESTDIR)$(PKGLIBDIR)
+	ln -sf $(SLURM_PLUGINDIR)/cpk_stage.so $(DESTDIR)$(PKGLIBDIR)/cpk_stage.so
 
 clean:
 	rm -rf build build-san build-tsan build-fuzz
 
--include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/unit/%.d) \
+-include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(B)/plugins/cpk_stage.d $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/unit/%.d) \
   $(SLURM_PROG_SRCS:tests/slurm/%.c=$(B)/tests/slurm/%.d) \
   $(PROG_SRCS:tests/progs/%.c=$(B)/tests/progs/%.d) $(PROGLIB_OBJS:.o=.d)
