@@ -110,14 +110,15 @@ static void test_hosts(void)
 }
 
 /* The renderer's plugstack.conf line parses with the table, for the
- * defaults and for stage: values at the schema's bounds; and the schema
+ * defaults and for stage: values at the schema's bounds (staging is off
+ * unless enabled: no line at all then); and the schema
  * refuses what the table refuses. */
 static void test_render_agrees(void)
 {
 	static const char *const bodies[] = {
-		"",
-		"stage: {connections: 64, retries: 10, verify: true, allowed_hosts: [s1, '*.x.org']}\n",
-		"stage: {connections: 1, retries: 0}\n",
+		"stage: {enabled: true}\n",
+		"stage: {enabled: true, connections: 64, retries: 10, verify: true, allowed_hosts: [s1, '*.x.org']}\n",
+		"stage: {enabled: true, connections: 1, retries: 0}\n",
 	};
 	size_t i, k;
 
