@@ -56,10 +56,14 @@ static void ok(int cond, const char *what)
 
 static int devnull, saved_stderr;
 
+/* What slurm_hostlist_create() returns: hostlist_t up to Slurm 23.02, a
+ * pointer to it (hostlist_t became the struct) from 23.11 on. */
+typedef __typeof__(slurm_hostlist_create("")) slurm_hl;
+
 /* Slurm's expansion of EXPR into OUT (names joined by ' '); -1 refused. */
 static int slurm_expand(const char *expr, struct cpk_buf *out)
 {
-	hostlist_t hl;
+	slurm_hl hl;
 	char *h;
 	int first = 1;
 
