@@ -427,8 +427,11 @@ rig__ctld_up() {
 }
 
 # rig_node_state NODE: print the node's state as sinfo says (idle, mixed...).
+# A trailing '-' (Slurm 23.11+: the backfill scheduler has planned the
+# node for a pending job, "idle-", "mixed-") is no fault and is left out;
+# the other flags ('*' not responding, '~' powered off, ...) stay.
 rig_node_state() {
-	timeout 10 sinfo -h -N -n "$1" -o %T 2>/dev/null | head -n 1
+	timeout 10 sinfo -h -N -n "$1" -o %T 2>/dev/null | head -n 1 | sed 's/-$//'
 }
 
 rig__node_idle() { [ "$(rig_node_state "$1")" = idle ]; }

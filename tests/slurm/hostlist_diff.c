@@ -37,12 +37,15 @@ static unsigned rnd(unsigned n)	/* 0 .. n-1, xorshift64* */
  * drops a name with a bad range silently (in a name of three or more bracket
  * groups, Slurm 22.05's _push_range_list() loses the error of a group before
  * the last two: a[3-1]b[1]c[1] expands to nothing): each of these messages
- * says which mistake it is.
+ * says which mistake it is.  Text after the last ']' of a name is refused
+ * as Slurm 22.05 refuses it; Slurm 23.11 and later take it (c[1-2]x as
+ * c1x c2x), and a description must work on both.
  */
 static const char *const deliberate[] = {
 	"empty host list", "empty name", "missing ']'", "unexpected ']'",
 	"after '-' in range", "expected a number in range", "expected ',' or ']'",
-	"too long", "goes backwards", "more than 65536", NULL };
+	"too long", "goes backwards", "more than 65536",
+	"text after the last ']'", NULL };
 static unsigned long deliberate_count[sizeof(deliberate) / sizeof(deliberate[0])];
 
 static int tests, failures;
