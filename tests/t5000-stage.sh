@@ -293,9 +293,21 @@ tap_ok $? "node still fine after the failures ($(rig_node_state "$N"))"
 RIG_JOB_STATE= && rig_wait_job "$j_tl" 300
 tap_is "$RIG_JOB_STATE" TIMEOUT "a job that hits its time limit is TIMEOUT"
 tap_is "$(cat "$S/out/tl" 2>/dev/null)" tl "its output was staged out all the same"
+# the controller's own record of the node: State=IDLE, no flag (+DRAIN,
+# +PLANNED...), nothing allocated (sinfo of Slurm 24.11 was seen to say
+# "mixed" for a minute while scontrol said IDLE with nothing allocated)
+node_idle() {
+	scontrol show node "$N" 2>/dev/null | grep -qE '(^| )State=IDLE( |$)' &&
+		scontrol show node "$N" 2>/dev/null | grep -qE '(^| )CPUAlloc=0( |$)'
+}
 end=$((SECONDS + 60))
-until [ "$(rig_node_state "$N")" = idle ] || [ $SECONDS -ge $end ]; do sleep 0.2; done
-tap_is "$(rig_node_state "$N")" idle "node idle at the end, after all of these"
+until node_idle || [ $SECONDS -ge $end ]; do sleep 0.2; done
+node_idle
+tap_ok $? "node idle at the end, after all of these (sinfo: $(rig_node_state "$N"))" || {
+	rig_log "$(squeue -a -h -o '%i %j %T %M %R' 2>&1)"
+	rig_log "$(scontrol show node "$N" 2>&1 | grep -E 'State|Alloc|Reason')"
+	rig_log "$(sacct -a -n -X -o JobID,JobName,State,ExitCode,End 2>&1 | tail -20)"
+}
 
 rig_stop_all
 tap_done
