@@ -137,9 +137,8 @@ static void test_render_agrees(void)
 			char *args = strchr(l, ' ');
 
 			*strchr(l, '\n') = '\0';
-			ok(args && conf_of(&c, args + 1) == CPK_OK,
-			   "  the plugin accepts it: %s", args ? args + 1 : "");
-			if (args && conf_of(&c, args + 1) == CPK_OK) {
+			if (ok(args && conf_of(&c, args + 1) == CPK_OK,
+			       "  the plugin accepts it: %s", args ? args + 1 : "")) {
 				ok(c.connections == m->stage.connections &&
 				   c.retries == m->stage.retries &&
 				   c.verify == m->stage.verify, "  with the same values");
