@@ -160,7 +160,7 @@ cpk: $S/more.csv:5: user olduser exists with uid 31000, not 31001
 cpk: $S/more.csv:6: jay: gecos is longer than 255 bytes
 cpk: $S/more.csv:8: user name 'daemon' is reserved for a system account or group
 cpk: $S/more.csv:9: 'localadm' is a local account of the control node ($CPK_ROOT/etc/passwd or $CPK_ROOT/etc/group)
-cpk: $S/more.csv:10: uid 5000 is below users.uid_range (30000-39999); --force takes it anyway" \
+cpk: $S/more.csv:10: uid 5000 is below users.uid_range (30000-39999); leave it out (the pool gives one) or add this user with 'cpk user add --force'" \
    "a missing primary group, a missing group among good ones, uid 0, another uid, 256-byte gecos, a reserved name, a local account, a low uid"
 grep -q '^added kay (uid [0-9]*)$' "$S/out" && [ "$(wc -l < "$S/out")" = 2 ]
 ok $? "only kay, with a 255-byte gecos, was added"

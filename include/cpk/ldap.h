@@ -65,6 +65,9 @@
  * want N only one gets it; a pool client that loses takes the next id,
  * an explicit one fails (CPK_ERR_EXISTS).  The claims carry the numbers,
  * so the pool skips them; deleting a user or group removes its claims.
+ * An explicit id's claim that no entry uses and whose createTimestamp is
+ * over 10 minutes old (an add or delete stopped half-way) is taken over:
+ * deleted and claimed again, atomically as above.
  * A server-side `unique` overlay on uidNumber/gidNumber (a good guard
  * against entries made by hand) must be scoped to people_ou/groups_ou:
  * the pool's own values would otherwise clash with them (error 19).
@@ -222,8 +225,11 @@ int cpk_name_reserved(const char *name);
  *     with FORCE.
  * Both files must be readable (CPK_ERR_IO/NOTFOUND otherwise).  Returns
  * CPK_OK, CPK_ERR_INVALID (reserved, too low) or CPK_ERR_EXISTS (taken
- * locally), with a message that says whether --force would do.
+ * locally), with a message that says whether --force would do.  FORCE:
+ * 1 forced, 0 not forced (the message names --force where it would do),
+ * CPK_LOCAL_NO_FORCE the caller has no --force (import: never named).
  */
+#define CPK_LOCAL_NO_FORCE (-1)
 cpk_err_t cpk_local_check(const char *root, enum cpk_id_kind kind,
 			  const char *name, uint64_t id,
 			  const struct cpk_range *range, int force);

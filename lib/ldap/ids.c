@@ -118,29 +118,125 @@ void cpk_ldap__release_id(struct cpk_ldap_conn *c, enum cpk_id_kind kind,
 	free(dn);
 }
 
+/* "YYYYMMDDHHMMSS[.f]Z" (generalized time, UTC) -> seconds; -1 if not. */
+static time_t gentime(const char *s)
+{
+	struct tm tm;
+	int v[6], i, k, w[6] = { 4, 2, 2, 2, 2, 2 };
+
+	for (i = 0; i < 6; i++)
+		for (v[i] = 0, k = 0; k < w[i]; k++, s++) {
+			if (*s < '0' || *s > '9')
+				return -1;
+			v[i] = v[i] * 10 + (*s - '0');
+		}
+	if (*s == '.')
+		for (s++; *s >= '0' && *s <= '9'; s++)
+			;
+	if (strcmp(s, "Z") || v[1] < 1 || v[1] > 12 || v[2] < 1 ||
+	    v[2] > 31 || v[3] > 23 || v[4] > 59 || v[5] > 60)
+		return -1;
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = v[0] - 1900;
+	tm.tm_mon = v[1] - 1;
+	tm.tm_mday = v[2];
+	tm.tm_hour = v[3];
+	tm.tm_min = v[4];
+	tm.tm_sec = v[5];
+	return timegm(&tm);
+}
+
+/*
+ * A claim no entry uses is left by an add or delete that was stopped
+ * between its steps, or belongs to an add still under way (claim first,
+ * entry next, within a second).  One older than CLAIM_STALE_S is taken
+ * over: deleted, then claimed again by one atomic add (a racing taker
+ * gets "exists").  *STALE: taken over; else *SINCE (0: unknown) is when
+ * the claim was made.
+ */
+#define CLAIM_STALE_S 600
+static cpk_err_t take_stale_claim(struct cpk_ldap_conn *c,
+				  enum cpk_id_kind kind, uint64_t id,
+				  int *stale, time_t *since)
+{
+	char *attrs[] = { "createTimestamp", NULL };
+	char *dn = claim_dn(c, kind, id), *ts = NULL;
+	LDAPMessage *res = NULL, *e;
+	cpk_err_t r = CPK_OK;
+	int taken = 0, rc;
+
+	*stale = 0;
+	*since = 0;
+	if (!dn)
+		return cpk_ldap__nomem();
+	r = cpk_ldap__search(c, dn, LDAP_SCOPE_BASE, "(objectClass=*)", attrs,
+			     1, &res);
+	if (r == CPK_OK && (e = ldap_first_entry(c->ld, res)))
+		ts = cpk_ldap__str(c, e, "createTimestamp", &r);
+	if (r != CPK_OK || !ts || (*since = gentime(ts)) < 0 ||
+	    time(NULL) - *since < CLAIM_STALE_S) {
+		if (*since < 0)
+			*since = 0;
+		goto out;
+	}
+	rc = ldap_delete_ext_s(c->ld, dn, NULL, NULL);
+	if (rc != LDAP_SUCCESS && rc != LDAP_NO_SUCH_OBJECT) {
+		r = cpk_ldap__err(c, rc, "removing the stale claim %s", dn);
+		goto out;
+	}
+	if ((r = cpk_ldap__claim_id(c, kind, id, &taken)) == CPK_OK)
+		*stale = !taken;
+out:
+	ldap_msgfree(res);
+	free(ts);
+	free(dn);
+	return r;
+}
+
 cpk_err_t cpk_ldap__claim_explicit(struct cpk_ldap_conn *c,
 				   enum cpk_id_kind kind, uint64_t id,
 				   const char *objectclass, const char *what)
 {
 	const char *attr = kind == CPK_ID_UID ? "uidNumber" : "gidNumber";
+	const char *idw = kind == CPK_ID_UID ? "uid" : "gid";
 	cpk_err_t r;
-	int taken = 0, used = 0;
+	int taken = 0, used = 0, stale = 0;
+	time_t since = 0;
+	char when[32];
 
 	if ((r = cpk_ldap__claim_id(c, kind, id, &taken)) != CPK_OK)
 		return r;
-	/* entries made without a claim (by hand, other tools, older cpk) */
-	if (!taken &&
-	    (r = cpk_ldap__id_used(c, attr, id, objectclass, &used)) != CPK_OK) {
-		cpk_ldap__release_id(c, kind, id);
+	/* entries made without a claim (by hand, other tools, older cpk),
+	 * and whether a claim is still someone's */
+	if ((r = cpk_ldap__id_used(c, attr, id, objectclass, &used)) != CPK_OK) {
+		if (!taken)
+			cpk_ldap__release_id(c, kind, id);
 		return r;
 	}
-	if (used)
+	if (used && !taken)
 		cpk_ldap__release_id(c, kind, id);
-	if (taken || used)
+	if (used)
 		return cpk_err_set(CPK_ERR_EXISTS, "%s %" PRIu64 " is already "
-				   "used%s", kind == CPK_ID_UID ? "uid" : "gid",
-				   id, what);
-	return CPK_OK;
+				   "used%s", idw, id, what);
+	if (!taken)
+		return CPK_OK;
+	if ((r = take_stale_claim(c, kind, id, &stale, &since)) != CPK_OK)
+		return r;
+	if (stale)
+		return CPK_OK;
+	when[0] = 0;
+	if (since) {
+		struct tm tm;
+
+		if (gmtime_r(&since, &tm))
+			strftime(when, sizeof(when), " at %Y-%m-%d %H:%M:%S UTC",
+				 &tm);
+	}
+	return cpk_err_set(CPK_ERR_EXISTS, "%s %" PRIu64 " is claimed by "
+			   "another add under way (claim %s-%" PRIu64 " made%s;"
+			   " one no entry uses is taken over after %d "
+			   "minutes)", idw, id, idw, id, when,
+			   CLAIM_STALE_S / 60);
 }
 
 static void backoff(struct cpk_ldap_conn *c, int attempt)

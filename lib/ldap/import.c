@@ -551,7 +551,7 @@ static void check_row(struct cpk_ldap_conn *c, const char *root,
 	else if (e != CPK_ERR_NOTFOUND)
 		row_err(r, "%s", cpk_errmsg());
 	else if (cpk_local_check(root, CPK_ID_UID, name, r->uid, uid_range,
-				 0) != CPK_OK)
+				 CPK_LOCAL_NO_FORCE) != CPK_OK)
 		row_err(r, "%s", cpk_errmsg());
 	cpk_user_release(&u);
 }

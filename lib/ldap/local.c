@@ -110,11 +110,12 @@ cpk_err_t cpk_local_check(const char *root, enum cpk_id_kind kind,
 	/* a user of a local name would get that account's ssh keys through
 	 * AuthorizedKeysCommand: never; a group is only shadowed */
 	if (name && (in_file(pw.buf, name, 0) || in_file(gr.buf, name, 0)) &&
-	    (kind == CPK_ID_UID || !force)) {
+	    (kind == CPK_ID_UID || force != 1)) {
 		r = cpk_err_set(CPK_ERR_EXISTS, "'%s' is a local %s of the "
 				"control node (%s or %s)%s", name,
 				in_file(pw.buf, name, 0) ? "account" : "group",
-				ppath.buf, gpath.buf, kind == CPK_ID_UID ? "" :
+				ppath.buf, gpath.buf,
+				kind == CPK_ID_UID || force < 0 ? "" :
 				": --force makes the LDAP group anyway (the "
 				"local one hides it where files come first)");
 		goto out;
@@ -127,12 +128,14 @@ cpk_err_t cpk_local_check(const char *root, enum cpk_id_kind kind,
 				what, kind == CPK_ID_UID ? ppath.buf : gpath.buf);
 		goto out;
 	}
-	if (id <= SYS_ID_MAX || (range && id < range->lo && !force))
+	if (id <= SYS_ID_MAX || (range && id < range->lo && force != 1))
 		r = cpk_err_set(CPK_ERR_INVALID, "%s %" PRIu64 " is below "
 				"users.%s_range (%" PRIu64 "-%" PRIu64 ")%s",
 				idw, id, idw, range ? range->lo : 0,
 				range ? range->hi : 0, id <= SYS_ID_MAX ?
-				": system ids are never given" :
+				": system ids are never given" : force < 0 ?
+				"; leave it out (the pool gives one) or add "
+				"this user with 'cpk user add --force'" :
 				"; --force takes it anyway");
 out:
 	cpk_buf_release(&pw);
