@@ -85,6 +85,15 @@ is "$(run "${COPY[@]}" -r -n 4 "$H:$R/small" "$B")" 0 "get -r the 2,000 files ba
 is "$(tree_state "$B/small")" "$(tree_state "$S")" "  modes, mtimes, sizes equal"
 is "$(tree_sums "$B/small")" "$(tree_sums "$S")" "  sha256 equal"
 
+# --- connections follow the work: -n 20 for 100 files of at most 1 KiB
+# opens 3, and the server sees 3 logins (issue 16) ---
+small_tree "$L/tiny" 100 4 1024
+logins0=$(grep -c "Accepted publickey" "$SSHD_LOG")
+is "$(run "${COPY[@]}" -r -n 20 --json "$L/tiny" "$H:$R/tiny")" 0 "put -r 100 files of < 1 KiB with -n 20"
+is "$(json_field conns)" 3 "  3 connections, not 20"
+is "$(( $(grep -c "Accepted publickey" "$SSHD_LOG") - logins0 ))" 3 "  the server saw 3 logins"
+is "$(tree_sums "$R/tiny")" "$(tree_sums "$L/tiny")" "  sha256 equal"
+
 # --- the same over 2 connections of 4 channels each (8 threads, two per
 # SSH session) ---
 mkdir -p "$R/ch" "$B/ch"

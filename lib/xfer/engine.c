@@ -415,6 +415,17 @@ static cpk_err_t copy_segment(struct cpk_xfer *x, struct xsess **xs,
 	pthread_mutex_unlock(&x->mu);
 	if (handoff && n > x->p.nt)
 		n = x->p.nt ? (unsigned)x->p.nt : 1;
+	if (handoff) {
+		/* connections follow the work: no login for a share of it
+		 * that one stream finishes sooner */
+		uint64_t left = x->p.bytes > x->st.bytes_done ?
+				x->p.bytes - x->st.bytes_done : 0;
+		unsigned c = xplan_conns_for_work(left, todo,
+						  (n + x->chans - 1) / x->chans);
+
+		if (n > c * x->chans)
+			n = c * x->chans;
+	}
 	if (handoff || !x->nw) {
 		x->st.channels = n < x->chans ? n : x->chans;
 		x->st.conns = (n + x->chans - 1) / x->chans;

@@ -67,6 +67,16 @@ void xplan_layout(double rtt_ms, long ncpu, unsigned conns, unsigned chans,
 	*out_chans = chans ? chans : 1;
 }
 
+unsigned xplan_conns_for_work(uint64_t bytes, uint64_t files,
+			      unsigned conns)
+{
+	uint64_t units = bytes / XPLAN_CONN_BYTES + files / XPLAN_CONN_FILES;
+
+	if (units < 1)
+		units = 1;
+	return units < conns ? (unsigned)units : conns;
+}
+
 #define ARENA_BLOCK (256 * 1024)
 
 /* A copy of S in P's string blocks, or NULL. */

@@ -270,6 +270,15 @@ CPK_INTERNAL unsigned xplan_streams(double rtt_ms, long ncpu);
 CPK_INTERNAL void xplan_layout(double rtt_ms, long ncpu, unsigned conns,
 			       unsigned chans, unsigned *out_conns,
 			       unsigned *out_chans);
+/* Connections worth their login for the work left (BYTES in FILES
+ * files): one per XPLAN_CONN_BYTES plus one per XPLAN_CONN_FILES files,
+ * at least 1, at most CONNS.  An SSH login costs the server 0.1-2 s of CPU
+ * and the client several round trips: `-n 20` for 100 files of 1 KiB
+ * opens 3 connections, not 20 (issue 16). */
+#define XPLAN_CONN_BYTES (1u << 20)
+#define XPLAN_CONN_FILES 32
+CPK_INTERNAL unsigned xplan_conns_for_work(uint64_t bytes, uint64_t files,
+					   unsigned conns);
 /* Chunk size of a file of SIZE bytes: 0 (whole) up to CMIN, else about a
  * PARTS-th of the file (0: XPLAN_PARTS), a multiple of 1 MiB, within
  * [CMIN, CMAX]. */

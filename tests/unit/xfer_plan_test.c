@@ -139,6 +139,18 @@ int main(void)
 		   "streams at most)");
 	}
 
+	/* connections follow the work */
+	is_int(xplan_conns_for_work(100 * 1024, 100, 20), 3,
+	       "100 files of 1 KiB, -n 20: 3 connections");
+	is_int(xplan_conns_for_work(1 * MiB, 1, 8), 1, "1 MiB: 1 connection");
+	is_int(xplan_conns_for_work(0, 0, 8), 1, "nothing left: still 1");
+	is_int(xplan_conns_for_work(12 * MiB + 5, 1, 4), 4,
+	       "12 MiB, -n 4: the 4 asked");
+	is_int(xplan_conns_for_work(2000 * 64 * 1024ull, 2000, 8), 8,
+	       "2,000 files of 64 KiB: all 8");
+	is_int(xplan_conns_for_work(3 * MiB, 40, 16), 4,
+	       "3 MiB in 40 files: 3 + 1");
+
 	/* chunks cover a big file exactly; small files go in batches */
 	memset(&p, 0, sizeof(p));
 	add_file(&p, "big", 10 * MiB + 3);
