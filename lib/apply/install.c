@@ -63,8 +63,9 @@ static cpk_err_t install_one(struct cpk_apply_plan *p, struct cpk_apply_item *it
 	return r;
 }
 
-/* True if the manifest line L (up to '\n') names a path of the plan. */
-static int planned(const struct cpk_apply_plan *p, const char *l, size_t len)
+/* True if the manifest line L (up to '\n') names a path of the plan that
+ * gets a line of its own (written now or unchanged). */
+static int replaced(const struct cpk_apply_plan *p, const char *l, size_t len)
 {
 	const char *sp = memchr(l, ' ', len);
 	size_t i;
@@ -72,13 +73,14 @@ static int planned(const struct cpk_apply_plan *p, const char *l, size_t len)
 	if (!sp)
 		return 0;
 	for (i = 0; i < p->n; i++)
-		if (strlen(p->items[i].path) == len - (size_t)(sp + 1 - l) &&
+		if ((p->items[i].written || p->items[i].state == CPK_APPLY_UNCHANGED) &&
+		    strlen(p->items[i].path) == len - (size_t)(sp + 1 - l) &&
 		    !memcmp(p->items[i].path, sp + 1, len - (size_t)(sp + 1 - l)))
 			return 1;
 	return 0;
 }
 
-/* The old lines of other paths, then one per item that now holds what the
+/* The old lines of the paths not rewritten, then one per item that now holds what the
  * plan wants (written now, or unchanged). */
 static cpk_err_t write_manifest(struct cpk_apply_plan *p)
 {
@@ -93,7 +95,7 @@ static cpk_err_t write_manifest(struct cpk_apply_plan *p)
 		const char *nl = strchr(l, '\n');
 		size_t len = nl ? (size_t)(nl - l) : strlen(l);
 
-		if (len > 66 && !planned(p, l, len)) {
+		if (len > 66 && !replaced(p, l, len)) {
 			cpk_buf_add(&m, l, len);
 			cpk_buf_addch(&m, '\n');
 		}
