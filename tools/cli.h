@@ -48,7 +48,7 @@ int cli_file_operand(int argc, char **argv, const struct cli_verb *v,
  */
 int cli_load_model(const char *path, struct cpk_model **m);
 
-extern const struct cli_verb cli_validate, cli_render, cli_munge_key, cli_schema;
+extern const struct cli_verb cli_validate, cli_render, cli_apply, cli_munge_key, cli_schema;
 extern const struct cli_verb cli_copy, cli_stage;
 extern const struct cli_verb cli_user, cli_group, cli_ldap;
 

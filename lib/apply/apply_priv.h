@@ -1,0 +1,48 @@
+/* lib/apply private: reaching and writing files under a root fd safely. */
+#ifndef CPK_APPLY_PRIV_H
+#define CPK_APPLY_PRIV_H
+
+#include <sys/stat.h>
+#include "cpk/apply.h"
+#include "internal.h"
+
+#define APPLY_MAX_FILE ((size_t)16 << 20)	/* larger targets are refused */
+#define APPLY_MANIFEST "/var/lib/clusterpack/apply.manifest"
+
+/*
+ * Splits the absolute PATH into its directory and base name, refusing
+ * empty, "." and ".." components.  *DIR and *BASE are the caller's to free.
+ */
+CPK_INTERNAL cpk_err_t apply_split(const char *path, char **dir, char **base);
+
+/*
+ * Opens DIR (absolute, as inside the root) below ROOTFD one component at a
+ * time with O_NOFOLLOW|O_DIRECTORY.  A missing component: with CREATE it is
+ * made (MODE for the last, 0755 above it; owned UID:GID for the last), else
+ * *FD is -1 and CPK_OK.  A symlink or non-directory: CPK_ERR_PERM.
+ */
+CPK_INTERNAL cpk_err_t apply_open_dir(int rootfd, const char *dir, int create,
+				      mode_t mode, uid_t uid, gid_t gid, int *fd);
+
+/*
+ * Reads NAME in DFD (not following a symlink) into OUT with its stat in
+ * *ST; *EXISTS 0 if there is none.  SHOWN names it in messages.  A symlink,
+ * a non-regular file or one over APPLY_MAX_FILE is refused.
+ */
+CPK_INTERNAL cpk_err_t apply_read_at(int dfd, const char *name, const char *shown,
+				     struct cpk_buf *out, struct stat *st, int *exists);
+
+/*
+ * Replaces NAME in DFD atomically: a temporary made with O_EXCL|O_NOFOLLOW
+ * beside it, written, fsync'ed, fchown'ed (when root) and fchmod'ed, then
+ * renamed over NAME; the directory is fsync'ed.  On failure NAME is as it
+ * was and the temporary is gone.
+ */
+CPK_INTERNAL cpk_err_t apply_write_at(int dfd, const char *name, const char *shown,
+				      const void *data, size_t len, mode_t mode,
+				      uid_t uid, gid_t gid);
+
+/* The lowercase hex SHA-256 of P[0..N). */
+CPK_INTERNAL cpk_err_t apply_sha256(const void *p, size_t n, char hex[65]);
+
+#endif

@@ -1,0 +1,154 @@
+#!/bin/sh
+# cpk apply: both roles of every example into scratch roots; files, modes,
+# owners; a second run changes nothing (byte-identical tree); --dry-run
+# shows exactly the edited lines and touches nothing; a foreign file is
+# backed up once; planted symlinks are refused and nothing outside is
+# touched; an unwritable directory fails with every file whole; bad
+# role/node are clear errors.
+. "$(dirname "$0")/lib/tap.sh"
+cd "$TOP" || exit 1
+scratch
+
+run() { "$@" >"$SCRATCH/out" 2>"$SCRATCH/err"; echo $?; }
+# every file and directory: type, mode, owner, sha256 (manifest included)
+tree() { (cd "$1" && find . -printf '%y %m %u %p\n' | sort &&
+	find . -type f -exec sha256sum {} + | sort -k2); }
+
+for ex in examples/*.yaml; do
+	name=$(basename "$ex" .yaml)
+	node=$("$CPK" validate -f "$ex" --dump 2>/dev/null | sed -n 's/^ *- *names: *\([a-z]*\)\[\([0-9]*\).*/\1\2/p' | head -1)
+	for role in control compute; do
+		R="$SCRATCH/$name-$role"
+		mkdir "$R"
+		set -- --role "$role"
+		[ "$role" = compute ] && [ -n "$node" ] && set -- "$@" --node "$node"
+		is "$(run "$CPK" apply -f "$ex" "$@" --root "$R" --no-packages)" 0 "$name $role: applied"
+		is "$(stat -c '%a %U' "$R/etc/slurm/slurm.conf")" "644 root" "$name $role: slurm.conf 0644 root"
+		"$CPK" render -f "$ex" "$@" --out "$SCRATCH/ref-$name-$role" -q
+		cmp -s "$R/etc/slurm/slurm.conf" "$SCRATCH/ref-$name-$role/slurm.conf"
+		ok $? "$name $role: slurm.conf is the rendered one"
+		cmp -s "$R/etc/hosts" "$SCRATCH/ref-$name-$role/hosts"; ok $? "$name $role: /etc/hosts rendered"
+		if [ -f "$SCRATCH/ref-$name-$role/sssd.conf" ]; then
+			is "$(stat -c '%a %U' "$R/etc/sssd/sssd.conf" "$R/etc/sssd")" "600 root
+711 root" "$name $role: sssd.conf 0600 root in a 0711 dir"
+			[ -f "$R/etc/ldap/ldap.conf" ]; ok $? "$name $role: ldap.conf"
+		fi
+		if [ "$role" = control ]; then
+			is "$(stat -c '%a %s' "$R/etc/munge/munge.key")" "400 1024" "$name control: munge key made, 0400"
+			[ -f "$R/etc/exports" ]; ok $? "$name control: /etc/exports"
+		else
+			[ ! -e "$R/etc/munge/munge.key" ]; ok $? "$name compute: no munge key without --munge-key"
+			grep -q "missing, left alone (give the control node's with --munge-key FILE)" "$SCRATCH/out"
+			ok $? "$name compute: says the key is left alone"
+		fi
+		grep -q "^new *$R" "$SCRATCH/out"; [ $? -ne 0 ]; ok $? "$name $role: paths shown inside the root, not with it"
+		tree "$R" > "$SCRATCH/tree1"
+		is "$(run "$CPK" apply -f "$ex" "$@" --root "$R" --no-packages)" 0 "$name $role: second run"
+		grep -qx "nothing to change" "$SCRATCH/out"; ok $? "$name $role: second run: nothing to change"
+		tree "$R" > "$SCRATCH/tree2"
+		cmp -s "$SCRATCH/tree1" "$SCRATCH/tree2"; ok $? "$name $role: byte-identical tree after the second run"
+	done
+done
+
+# packages and services are said, not done
+R="$SCRATCH/small-cpu-compute"
+run "$CPK" apply -f examples/small-cpu.yaml --role compute --root "$R" >/dev/null
+grep -q "^packages: .*the role needs: munge slurmd" "$SCRATCH/out"; ok $? "packages listed"
+grep -q "^services: systemd does not run here.*would start: munge sssd ssh slurmd" "$SCRATCH/out"; ok $? "services said, not started"
+run "$CPK" apply -f examples/small-cpu.yaml --role compute --root "$R" --no-packages >/dev/null
+grep -q "^packages" "$SCRATCH/out"; [ $? -ne 0 ]; ok $? "--no-packages: nothing about packages"
+
+# a compute node's key from --munge-key
+"$CPK" munge-key --key "$SCRATCH/key" --create --owner root >/dev/null
+is "$(run "$CPK" apply -f examples/small-cpu.yaml --role compute --root "$R" --munge-key "$SCRATCH/key")" 0 "--munge-key installs the key"
+cmp -s "$SCRATCH/key" "$R/etc/munge/munge.key"; ok $? "the same key"
+is "$(stat -c '%a' "$R/etc/munge/munge.key" "$R/etc/munge")" "400
+700" "key 0400 in a 0700 dir"
+grep -q "$(head -c 16 "$SCRATCH/key" | od -An -tx1 | tr -d ' \n' | head -c 8)" "$SCRATCH/out"; [ $? -ne 0 ]
+ok $? "the key's bytes are not printed"
+
+# --dry-run after an edit: exactly the changed lines, nothing touched
+R="$SCRATCH/small-cpu-control"
+mkdir "$SCRATCH/d"
+cp examples/small-cpu.yaml "$SCRATCH/d/cluster.yaml"
+"$CPK" apply -f "$SCRATCH/d/cluster.yaml" --role control --root "$R" >/dev/null
+sed -i 's/max_time: 2-00:00:00/max_time: 3-00:00:00/' "$SCRATCH/d/cluster.yaml"
+tree "$R" > "$SCRATCH/tree1"
+is "$(run "$CPK" apply -f "$SCRATCH/d/cluster.yaml" --role control --root "$R" --dry-run)" 0 "dry-run after an edit"
+tree "$R" > "$SCRATCH/tree2"
+cmp -s "$SCRATCH/tree1" "$SCRATCH/tree2"; ok $? "dry-run touched nothing"
+grep '^[-+]' "$SCRATCH/out" | grep -v '^---\|^+++' > "$SCRATCH/lines"
+old=$(grep -h PartitionName "$R/etc/slurm/slurm.conf")
+new=$(printf '%s\n' "$old" | sed 's/MaxTime=2-00:00:00/MaxTime=3-00:00:00/')
+is "$(grep -c . "$SCRATCH/lines")" 2 "the diff: one line out, one in"
+is "$(cat "$SCRATCH/lines")" "-$old
++$new" "the diff shows exactly the edited line"
+grep -q "^--- /etc/slurm/slurm.conf$" "$SCRATCH/out" && grep -q "^+++ /etc/slurm/slurm.conf$" "$SCRATCH/out"
+ok $? "with ---/+++ headers naming the target"
+grep -q "^@@ -[0-9]*,[0-9]* +[0-9]*,[0-9]* @@$" "$SCRATCH/out"; ok $? "and an @@ hunk header"
+grep -q "^would write changed   /etc/slurm/slurm.conf$" "$SCRATCH/out"; ok $? "lists the file it would change"
+is "$(run "$CPK" apply -f "$SCRATCH/d/cluster.yaml" --role control --root "$R")" 0 "apply the edit"
+grep -q "^changed   /etc/slurm/slurm.conf$" "$SCRATCH/out"; ok $? "lists the changed file"
+grep -q "MaxTime=3-00:00:00" "$R/etc/slurm/slurm.conf"; ok $? "the edit is in"
+[ ! -e "$R/etc/slurm/slurm.conf.cpk-orig" ]; ok $? "apply's own file is not backed up"
+
+# a foreign file is backed up once
+R="$SCRATCH/foreign"
+mkdir -p "$R/etc"
+printf '127.0.0.1 localhost\n10.0.0.9 mine\n' > "$R/etc/hosts"
+cp "$R/etc/hosts" "$SCRATCH/hosts.orig"
+is "$(run "$CPK" apply -f examples/small-cpu.yaml --role control --root "$R")" 0 "apply over a foreign /etc/hosts"
+grep -q "^foreign   /etc/hosts (backed up to /etc/hosts.cpk-orig)$" "$SCRATCH/out"; ok $? "names the backup"
+cmp -s "$R/etc/hosts.cpk-orig" "$SCRATCH/hosts.orig"; ok $? "the backup holds the original"
+echo "10.0.0.10 edited" >> "$R/etc/hosts"
+is "$(run "$CPK" apply -f examples/small-cpu.yaml --role control --root "$R")" 0 "apply over a hand-edited file"
+grep -q "^foreign   /etc/hosts (/etc/hosts.cpk-orig already kept the original)$" "$SCRATCH/out"; ok $? "says the original is kept"
+cmp -s "$R/etc/hosts.cpk-orig" "$SCRATCH/hosts.orig"; ok $? "the first backup is never overwritten"
+is "$(ls "$R/etc" | grep -c cpk-orig)" 1 "one backup"
+
+# symlinks planted in a target path are refused; nothing outside is touched
+out="$SCRATCH/outside"
+mkdir -p "$out/slurm"
+echo keep > "$out/slurm/slurm.conf"
+echo keep > "$out/hosts"
+R="$SCRATCH/linkdir"; mkdir -p "$R/etc"; ln -s "$out/slurm" "$R/etc/slurm"
+is "$(run "$CPK" apply -f examples/small-cpu.yaml --role control --root "$R")" 1 "symlinked target dir: exit 1"
+grep -q "/etc/slurm is a symbolic link: refusing to follow it" "$SCRATCH/err"; ok $? "and says why"
+R="$SCRATCH/linketc"; mkdir -p "$R"; ln -s "$out" "$R/etc"
+is "$(run "$CPK" apply -f examples/small-cpu.yaml --role control --root "$R")" 1 "symlinked /etc: exit 1"
+grep -q "/etc is a symbolic link: refusing to follow it" "$SCRATCH/err"; ok $? "and says why"
+R="$SCRATCH/linkfile"; mkdir -p "$R/etc"; ln -s "$out/hosts" "$R/etc/hosts"
+is "$(run "$CPK" apply -f examples/small-cpu.yaml --role control --root "$R")" 1 "symlinked target file: exit 1"
+grep -q "/etc/hosts is a symbolic link: refusing to replace it" "$SCRATCH/err"; ok $? "and says why"
+is "$(run "$CPK" apply -f examples/small-cpu.yaml --role control --root "$R" --dry-run)" 1 "also in --dry-run"
+is "$(cat "$out/hosts" "$out/slurm/slurm.conf"; { ls "$out"; ls "$out/slurm"; } | tr '\n' ' ')" "keep
+keep
+hosts slurm slurm.conf " "nothing outside the root touched"
+[ ! -e "$SCRATCH/linkdir/var" ] && [ ! -e "$SCRATCH/linketc/var" ]; ok $? "refused before writing anything"
+
+# an unwritable directory: a clean failure, every file whole
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+	R="$SCRATCH/ro"; mkdir "$R"; chmod 0777 "$R"
+	"$CPK" apply -f examples/small-cpu.yaml --role control --root "$R" >/dev/null
+	chown -R 65534:65534 "$R"; chmod 0555 "$R/etc/slurm"
+	chmod 0711 "$SCRATCH"; mkdir -m 0755 "$SCRATCH/pub"	# nobody reads the description
+	cp "$SCRATCH/d/cluster.yaml" "$SCRATCH/pub/cluster.yaml"
+	tree "$R" > "$SCRATCH/tree1"
+	is "$(run setpriv --reuid=65534 --regid=65534 --clear-groups "$CPK" apply -f "$SCRATCH/pub/cluster.yaml" --role control --root "$R")" 1 "unwritable directory: exit 1"
+	grep -q "cannot create a temporary file beside /etc/slurm/slurm.conf: Permission denied" "$SCRATCH/err"; ok $? "and says why"
+	tree "$R" > "$SCRATCH/tree2"
+	cmp -s "$SCRATCH/tree1" "$SCRATCH/tree2"; ok $? "every file whole and unchanged, no temporary left"
+else
+	echo "not ok $((tap_n + 1)) - unwritable directory test needs root and setpriv"; tap_n=$((tap_n + 1)); tap_failed=$((tap_failed + 1))
+fi
+
+# bad role, bad node
+is "$(run "$CPK" apply -f examples/small-cpu.yaml --role login --root "$SCRATCH")" 2 "bad role: usage error"
+grep -q "unknown role 'login' (expected control or compute)" "$SCRATCH/err"; ok $? "and says why"
+is "$(run "$CPK" apply -f examples/small-cpu.yaml --role compute --node nosuch --root "$SCRATCH/foreign")" 1 "bad node: exit 1"
+grep -q "'nosuch' is not a compute node of cluster small" "$SCRATCH/err"; ok $? "and says why"
+is "$(run "$CPK" apply -f examples/small-cpu.yaml --root "$SCRATCH")" 2 "no role: usage error"
+is "$(run "$CPK" apply -f examples/small-cpu.yaml --role control --root "$SCRATCH/nosuchdir")" 1 "missing root: exit 1"
+grep -q "cannot open the root directory" "$SCRATCH/err"; ok $? "and says why"
+
+done_testing

@@ -1,0 +1,199 @@
+/* cpk apply --role control|compute [--node NAME] [--root DIR] [--dry-run] ... */
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cpk/apply.h"
+#include "cpk/fsutil.h"
+#include "cpk/munge.h"
+#include "cli.h"
+
+enum { OPT_ROLE = 256, OPT_NODE, OPT_ROOT, OPT_DRY, OPT_NOPKG, OPT_KEY };
+
+static const struct cli_opt opts[] = {
+	{ "file", 'f', "FILE", "the description (default $CPK_CONFIG or " CPK_SYSCONFDIR "/clusterpack/cluster.yaml)" },
+	{ "role", OPT_ROLE, "ROLE", "control or compute (required)" },
+	{ "node", OPT_NODE, "NAME", "the node applied to (compute: which one)" },
+	{ "root", OPT_ROOT, "DIR", "apply into DIR instead of / (tests, images)" },
+	{ "dry-run", OPT_DRY, NULL, "print a unified diff of what would change; touch nothing" },
+	{ "no-packages", OPT_NOPKG, NULL, "do not deal with the role's packages" },
+	{ "munge-key", OPT_KEY, "FILE", "compute: install this munge key (the control node's)" },
+	{ "help", 'h', NULL, "show this help" },
+	{ NULL, 0, NULL, NULL },
+};
+
+struct args {
+	const char *path, *role_s, *node, *root, *key;
+	int dry, nopkg;
+};
+
+static void list_changes(const struct cpk_apply_plan *p, int dry)
+{
+	size_t i;
+
+	for (i = 0; i < p->n; i++) {
+		const struct cpk_apply_item *it = &p->items[i];
+
+		if (it->state == CPK_APPLY_UNCHANGED)
+			continue;
+		printf("%s%-9s %s", dry ? "would write " : "", it->meta_only ? "mode" :
+		       cpk_apply_state_name(it->state), it->path);
+		if (it->backup)
+			printf(" (backed up to %s)", it->backup);
+		else if (it->backup_kept)
+			printf(" (%s.cpk-orig already kept the original)", it->path);
+		else if (dry && it->state == CPK_APPLY_FOREIGN)
+			printf(" (would back up to %s.cpk-orig)", it->path);
+		putchar('\n');
+	}
+}
+
+/* The control role's key is made here once; a compute node's comes in. */
+static int munge_key(struct cpk_apply_plan *p, const struct args *a, int *changes)
+{
+	int present = 0, created = 0;
+
+	if (a->key)
+		return EXIT_OK;	/* an item of the plan */
+	if (cpk_apply_munge_key_present(p, &present) != CPK_OK) {
+		cli_err("%s", cpk_errmsg());
+		return EXIT_FAIL;
+	}
+	if (present)
+		return EXIT_OK;
+	if (p->role == CPK_ROLE_COMPUTE) {
+		printf("munge key %s: missing, left alone (give the control node's with --munge-key FILE)\n",
+		       p->munge_key);
+		return EXIT_OK;
+	}
+	if (a->dry) {
+		printf("would create the munge key %s\n", p->munge_key);
+		return EXIT_OK;
+	}
+	if (cpk_apply_munge_key(p, &created) != CPK_OK) {
+		cli_err("%s", cpk_errmsg());
+		return EXIT_FAIL;
+	}
+	printf("created   %s (munge key, 0400)\n", p->munge_key);
+	(*changes)++;
+	return EXIT_OK;
+}
+
+static void packages_services(const struct cpk_apply_plan *p, const struct args *a)
+{
+	const char *const *v;
+	int changed[CPK_APPLY_MAX_SERVICES];
+	struct stat st;
+	size_t i;
+
+	if (!a->nopkg) {
+		fputs("packages: not installed by this version of cpk apply; the role needs:", stdout);
+		for (v = cpk_apply_packages(p->role); *v; v++)
+			printf(" %s", *v);
+		putchar('\n');
+	}
+	v = cpk_apply_services(p, changed);
+	if (strcmp(a->root, "/") || stat("/run/systemd/system", &st) != 0)
+		fputs("services: systemd does not run here (or --root is not /): not started; would start:", stdout);
+	else
+		fputs("services: not started by this version of cpk apply; would start:", stdout);
+	for (i = 0; v[i]; i++)
+		printf(" %s%s", v[i], changed[i] ? " (restart: its files change)" : "");
+	putchar('\n');
+}
+
+static int apply(const struct cpk_model *m, enum cpk_role role, const struct args *a,
+		 const struct cpk_apply_opts *o)
+{
+	struct cpk_apply_plan p = CPK_APPLY_PLAN_INIT;
+	struct cpk_buf diff = CPK_BUF_INIT;
+	int rc = EXIT_OK, changes;
+
+	if (cpk_apply_plan(m, role, a->node, a->root, o, &p) != CPK_OK) {
+		cli_err("%s", cpk_errmsg());
+		return EXIT_FAIL;
+	}
+	changes = (int)p.n_changes;
+	if (a->dry) {
+		if (cpk_apply_diff(&p, &diff) != CPK_OK) {
+			cli_err("%s", cpk_errmsg());
+			rc = EXIT_FAIL;
+			goto out;
+		}
+		fputs(diff.buf, stdout);
+		list_changes(&p, 1);
+	} else if (cpk_apply_install(&p) != CPK_OK) {
+		list_changes(&p, 0);	/* what was written before the failure */
+		cli_err("%s", cpk_errmsg());
+		rc = EXIT_FAIL;
+		goto out;
+	} else {
+		list_changes(&p, 0);
+	}
+	if ((rc = munge_key(&p, a, &changes)) != EXIT_OK)
+		goto out;
+	if (!changes)
+		puts("nothing to change");
+	packages_services(&p, a);
+out:
+	cpk_buf_release(&diff);
+	cpk_apply_plan_release(&p);
+	return rc;
+}
+
+static int run(int argc, char **argv, const struct cli_verb *v)
+{
+	struct args a = { NULL, NULL, NULL, "/", NULL, 0, 0 };
+	struct cpk_apply_opts o = { NULL, 0 };
+	struct cpk_buf key = CPK_BUF_INIT;
+	struct cpk_model *m = NULL;
+	enum cpk_role role;
+	int c, rc;
+
+	while ((c = cli_getopt(argc, argv, v)) != -1) {
+		switch (c) {
+		case 'f': a.path = optarg; break;
+		case OPT_ROLE: a.role_s = optarg; break;
+		case OPT_NODE: a.node = optarg; break;
+		case OPT_ROOT: a.root = optarg; break;
+		case OPT_DRY: a.dry = 1; break;
+		case OPT_NOPKG: a.nopkg = 1; break;
+		case OPT_KEY: a.key = optarg; break;
+		default: return cli_common_opt(c, argv, v);
+		}
+	}
+	if ((rc = cli_file_operand(argc, argv, v, &a.path)) != EXIT_OK)
+		return rc;
+	if (!a.role_s)
+		return cli_usage_err(v, "--role control|compute is required");
+	if (cpk_role_parse(a.role_s, &role) != CPK_OK)
+		return cli_usage_err(v, "%s", cpk_errmsg());
+	if (!*a.root)
+		return cli_usage_err(v, "--root needs a directory");
+	if (a.key && role != CPK_ROLE_COMPUTE)
+		return cli_usage_err(v, "--munge-key is for the compute role (control makes the key)");
+	if (a.key && (cpk_munge_key_check(a.key) != CPK_OK ||
+		      cpk_read_file(a.key, &key, 1 << 20) != CPK_OK)) {
+		cli_err("%s", cpk_errmsg());
+		rc = EXIT_FAIL;
+		goto out;
+	}
+	if (a.key) {
+		o.munge_key_data = (const unsigned char *)key.buf;
+		o.munge_key_len = key.len;
+	}
+	if ((rc = cli_load_model(a.path, &m)) == EXIT_OK)
+		rc = apply(m, role, &a, &o);
+out:
+	if (key.alloc)
+		memset(key.buf, 0, key.len);
+	cpk_buf_release(&key);
+	cpk_model_free(m);
+	return rc;
+}
+
+const struct cli_verb cli_apply = {
+	"apply", "[-f FILE | FILE] --role control|compute [--node NAME] [--root DIR] [--dry-run] [--no-packages] [--munge-key FILE]",
+	"Install the files a node role needs (atomically, idempotently) and say what else it needs.",
+	opts, run,
+};
