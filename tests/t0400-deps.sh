@@ -21,7 +21,7 @@ CPK_OS_RELEASE=$SCRATCH/os-release sh tests/rig/deps.sh --list >"$SCRATCH/trixie
 ok $? "deps --list on Debian 13"
 grep -qx libclang-rt-dev "$SCRATCH/trixie"; ok $? "Debian 13: libclang-rt-dev"
 ! grep -q -- '-14-' "$SCRATCH/trixie"; ok $? "Debian 13: no package named for Debian 12's clang"
-for p in python3 time bc openssl procps slurmctld slurmd slapd openssh-server nfs-kernel-server; do
+for p in python3 time bc openssl procps slurmctld slurmd slapd openssh-server nfs-kernel-server php-cli php-ldap; do
 	grep -qx "$p" "$SCRATCH/bookworm" && grep -qx "$p" "$SCRATCH/trixie"
 	ok $? "both releases install $p"
 done
@@ -48,7 +48,7 @@ is $? 2 "deps refuses an unknown option"
 for c in cc pkg-config clang prove perl python3 /usr/bin/time bc openssl pgrep ps ss ip unshare \
 	nsenter setpriv setsid timeout rsync scp sftp ssh ssh-keygen ssh-agent ssh-add /usr/sbin/sshd /usr/lib/openssh/sftp-server \
 	slapd slapadd ldapadd ldapsearch ldapmodify munged slurmctld slurmd sbatch srun scontrol sinfo \
-	exportfs valgrind sha256sum stat truncate od cmp diff tar; do
+	exportfs valgrind sha256sum stat truncate od cmp diff tar php; do
 	command -v "$c" >/dev/null 2>&1
 	ok $? "installed by make deps: $c"
 done

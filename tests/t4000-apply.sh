@@ -50,6 +50,22 @@ for ex in examples/*.yaml; do
 	done
 done
 
+# the LAM profile (mdx-gpu names one): LAM's config directory, 0600, owned
+# by the root's www-data (apache runs LAM as that user)
+R="$SCRATCH/lam"
+mkdir -p "$R/etc"
+printf 'root:x:0:0:root:/root:/bin/sh\nwww-data:x:33:33:www-data:/var/www:/usr/sbin/nologin\n' >"$R/etc/passwd"
+is "$(run "$CPK" apply -f examples/mdx-gpu.yaml --role control --root "$R" --no-packages)" 0 "mdx-gpu control with a www-data user: applied"
+"$CPK" render -q -f examples/mdx-gpu.yaml --role control --out "$SCRATCH/ref-lam"
+cmp -s "$R/var/lib/ldap-account-manager/config/mdx.conf" "$SCRATCH/ref-lam/lam.conf"
+ok $? "  the LAM profile is /var/lib/ldap-account-manager/config/mdx.conf"
+if [ "$(id -u)" = 0 ]; then
+	is "$(stat -c '%a %u:%g' "$R/var/lib/ldap-account-manager/config/mdx.conf")" "600 33:33" "  0600, owned by www-data"
+else
+	is "$(stat -c '%a' "$R/var/lib/ldap-account-manager/config/mdx.conf")" 600 "  0600 (not root: owned by the caller)"
+fi
+is "$(stat -c '%a %u' "$R/etc/slurm/slurm.conf")" "644 $(id -u)" "  the other files stay root's (the caller's)"
+
 # packages and services are said, not done
 R="$SCRATCH/small-cpu-compute"
 run "$CPK" apply -f examples/small-cpu.yaml --role compute --root "$R" >/dev/null

@@ -126,6 +126,7 @@ struct cpk_ldap {
 	char *ca_file;		/* NULL: the system's CAs */
 	char *people_ou;	/* "ou=People" */
 	char *groups_ou;	/* "ou=Groups" */
+	char *lam_profile;	/* NULL: no LDAP Account Manager profile */
 };
 
 struct cpk_users {

@@ -13,7 +13,7 @@
  *   control: slurm.conf gres.conf cgroup.conf plugstack.conf hosts
  *            exports (filesystems it serves), fstab (those it mounts from
  *            other servers, if any), sssd.conf (0600) and ldap.conf (with
- *            an ldap section).
+ *            an ldap section), lam.conf (0600, with ldap.lam_profile).
  *   compute: the same, for NODE (or any compute node if NODE is NULL):
  *            exports only if NODE serves a filesystem, fstab of the rest.
  */
@@ -76,6 +76,8 @@ void cpk_render_fstab(const struct cpk_model *m, const char *host,
 		      struct cpk_buf *out);
 void cpk_render_sssd_conf(const struct cpk_model *m, struct cpk_buf *out);
 void cpk_render_ldap_conf(const struct cpk_model *m, struct cpk_buf *out);
+/* LDAP Account Manager's server profile (ldap.lam_profile; see lam.c). */
+void cpk_render_lam_conf(const struct cpk_model *m, struct cpk_buf *out);
 
 #ifdef __cplusplus
 }

@@ -5,6 +5,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -12,20 +13,24 @@
 #include "cpk/diff.h"
 #include "apply_priv.h"
 
-/* Where a rendered file goes; NULL dir: slurm.config_dir. */
+/* Where a rendered file goes; NULL dir: slurm.config_dir; NULL base: the
+ * LAM profile's name; OWNER: a user of ROOT's passwd (else root). */
 static const struct target {
 	const char *name, *dir, *base;
 	mode_t dir_mode;
+	const char *owner;
 } targets[] = {
-	{ "slurm.conf", NULL, "slurm.conf", 0755 },
-	{ "gres.conf", NULL, "gres.conf", 0755 },
-	{ "cgroup.conf", NULL, "cgroup.conf", 0755 },
-	{ "plugstack.conf", NULL, "plugstack.conf", 0755 },
-	{ "hosts", "/etc", "hosts", 0755 },
-	{ "exports", "/etc", "exports", 0755 },
-	{ "fstab", "/etc/clusterpack", "fstab", 0755 },
-	{ "sssd.conf", "/etc/sssd", "sssd.conf", 0711 },
-	{ "ldap.conf", "/etc/ldap", "ldap.conf", 0755 },
+	{ "slurm.conf", NULL, "slurm.conf", 0755, NULL },
+	{ "gres.conf", NULL, "gres.conf", 0755, NULL },
+	{ "cgroup.conf", NULL, "cgroup.conf", 0755, NULL },
+	{ "plugstack.conf", NULL, "plugstack.conf", 0755, NULL },
+	{ "hosts", "/etc", "hosts", 0755, NULL },
+	{ "exports", "/etc", "exports", 0755, NULL },
+	{ "fstab", "/etc/clusterpack", "fstab", 0755, NULL },
+	{ "sssd.conf", "/etc/sssd", "sssd.conf", 0711, NULL },
+	{ "ldap.conf", "/etc/ldap", "ldap.conf", 0755, NULL },
+	/* LAM (Debian ldap-account-manager) runs as www-data in apache */
+	{ "lam.conf", "/var/lib/ldap-account-manager/config", NULL, 0755, "www-data" },
 };
 
 const char *cpk_apply_state_name(enum cpk_apply_state s)
@@ -61,20 +66,21 @@ static struct cpk_apply_item *add_item(struct cpk_apply_plan *p, const char *dir
 	return v->path ? v : NULL;
 }
 
-/* The munge user of ROOT/etc/passwd (a hostile file: parsed strictly). */
-static cpk_err_t munge_user(struct cpk_apply_plan *p)
+/* The uid and gid of user NAME in ROOT/etc/passwd (a hostile file: parsed
+ * strictly), when apply runs as root; else (not root, or no such user) the
+ * caller's own ids, or root's. */
+static cpk_err_t passwd_user(struct cpk_apply_plan *p, const char *name,
+			     uid_t *uidp, gid_t *gidp)
 {
 	struct cpk_buf pw = CPK_BUF_INIT;
+	size_t nlen = strlen(name);
 	struct stat st;
 	cpk_err_t r;
 	int dfd, exists = 0;
 	const char *l;
 
-	p->munge_uid = p->munge_gid = 0;
-	if (geteuid() != 0) {
-		p->munge_uid = geteuid();
-		p->munge_gid = getegid();
-	}
+	*uidp = geteuid() == 0 ? 0 : geteuid();
+	*gidp = geteuid() == 0 ? 0 : getegid();
 	if ((r = apply_open_dir(p->rootfd, "/etc", 0, 0, 0, 0, &dfd)) != CPK_OK || dfd < 0)
 		return r;
 	r = apply_read_at(dfd, "passwd", "/etc/passwd", &pw, &st, &exists);
@@ -82,9 +88,9 @@ static cpk_err_t munge_user(struct cpk_apply_plan *p)
 	for (l = pw.buf; r == CPK_OK && exists && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : "") {
 		char *end;
 		unsigned long uid, gid;
-		const char *f = l + 6;
+		const char *f = l + nlen + 1;
 
-		if (strncmp(l, "munge:", 6) || !(f = strchr(f, ':')))
+		if (strncmp(l, name, nlen) || l[nlen] != ':' || !(f = strchr(f, ':')))
 			continue;
 		uid = strtoul(f + 1, &end, 10);
 		if (end == f + 1 || *end != ':' || uid > 65535 * 65536UL)
@@ -94,8 +100,8 @@ static cpk_err_t munge_user(struct cpk_apply_plan *p)
 		if (end == f + 1 || *end != ':' || gid > 65535 * 65536UL)
 			continue;
 		if (geteuid() == 0) {
-			p->munge_uid = (uid_t)uid;
-			p->munge_gid = (gid_t)gid;
+			*uidp = (uid_t)uid;
+			*gidp = (gid_t)gid;
 		}
 		break;
 	}
@@ -160,7 +166,9 @@ out:
 static cpk_err_t add_rendered(const struct cpk_model *m, const struct cpk_fileset *fs,
 			      struct cpk_apply_plan *p)
 {
+	char lam[80];		/* a name of at most 63 (F_NAME) + ".conf" */
 	size_t i, t;
+	cpk_err_t r;
 
 	for (i = 0; i < fs->n; i++) {
 		const struct cpk_file *f = &fs->files[i];
@@ -172,10 +180,16 @@ static cpk_err_t add_rendered(const struct cpk_model *m, const struct cpk_filese
 		if (t == CPK_ARRAY_SIZE(targets))
 			return cpk_err_set(CPK_ERR_INTERNAL, "no target for rendered file %s",
 					   f->name);
+		if (!targets[t].base)	/* LAM's profiles are NAME.conf */
+			snprintf(lam, sizeof(lam), "%s.conf", m->ldap.lam_profile);
 		it = add_item(p, targets[t].dir ? targets[t].dir : m->slurm.config_dir,
-			      targets[t].base, f->mode, targets[t].dir_mode);
+			      targets[t].base ? targets[t].base : lam,
+			      f->mode, targets[t].dir_mode);
 		if (!it)
 			return cpk_err_set(CPK_ERR_NOMEM, "out of memory");
+		if (targets[t].owner && (r = passwd_user(p, targets[t].owner, &it->uid,
+							 &it->gid)) != CPK_OK)
+			return r;
 		cpk_buf_add(&it->data, f->data.buf, f->data.len);
 		if (cpk_buf_failed(&it->data))
 			return cpk_err_set(CPK_ERR_NOMEM, "out of memory");
@@ -204,7 +218,8 @@ cpk_err_t cpk_apply_plan(const struct cpk_model *m, enum cpk_role role,
 		goto out;
 	}
 	if ((r = cpk_render(m, role, node, &fs)) != CPK_OK ||
-	    (r = add_rendered(m, &fs, p)) != CPK_OK || (r = munge_user(p)) != CPK_OK)
+	    (r = add_rendered(m, &fs, p)) != CPK_OK ||
+	    (r = passwd_user(p, "munge", &p->munge_uid, &p->munge_gid)) != CPK_OK)
 		goto out;
 	if (opts && opts->munge_key_data) {
 		char *dir = NULL, *base = NULL;

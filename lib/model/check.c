@@ -600,6 +600,15 @@ static void check_ldap(struct ctx *c)
 
 		cpk_diag_add(c, &p, "ldap.bind_password_file: given without bind_dn");
 	}
+	/* LAM splits module settings at "+::+" and keeps the settings a line
+	 * each: a DN it would cut cannot go into its profile */
+	if (l->lam_profile && (strstr(l->base_dn, "+::+") ||
+			       strstr(l->people_ou, "+::+") ||
+			       strstr(l->groups_ou, "+::+"))) {
+		struct cpk_pos p = where(c, &l->lam_profile, &none);
+
+		cpk_diag_add(c, &p, "ldap.lam_profile: LDAP Account Manager cannot hold a DN with '+::+' (its value separator)");
+	}
 }
 
 static void check_slurm(struct ctx *c)

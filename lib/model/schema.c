@@ -172,6 +172,8 @@ static const struct field ldap_fields[] = {
 	  "Where accounts live, relative to base_dn.", NULL },
 	{ "groups_ou", F_DN, M(groups_ou), "ou=Groups", 0, 0, NULL, NULL, 0, 0,
 	  "Where groups live, relative to base_dn.", NULL },
+	{ "lam_profile", F_NAME, M(lam_profile), NULL, 0, 0, NULL, NULL, 0, 0,
+	  "Name of an LDAP Account Manager server profile for this tree, written on the control node (lam.conf; cpk apply puts it in /var/lib/ldap-account-manager/config/NAME.conf), whose uid and gid generators take ids from clusterpack's pool; none: no profile.", NULL },
 };
 static const struct section ldap_section = {
 	"ldap", FIELDS(ldap_fields), 0, NOPOS, "The LDAP directory of accounts." };

@@ -11,7 +11,10 @@
 #include "cpk/render.h"
 #include "internal.h"
 
-static void header(const struct cpk_model *m, struct cpk_buf *out, const char *what)
+#include "render_priv.h"
+
+void cpk_render__header(const struct cpk_model *m, struct cpk_buf *out,
+			const char *what)
 {
 	const char *base = strrchr(m->path, '/');
 
@@ -78,7 +81,7 @@ void cpk_render_slurm_conf(const struct cpk_model *m, struct cpk_buf *out)
 	const struct cpk_slurm *s = &m->slurm;
 	size_t i;
 
-	header(m, out, "slurm.conf");
+	cpk_render__header(m, out, "slurm.conf");
 	cpk_buf_addf(out, "ClusterName=%s\n", s->cluster_name);
 	cpk_buf_addf(out, "SlurmctldHost=%s(%s)\n", m->control_name, m->control_address);
 	cpk_buf_addf(out, "SlurmctldPort=%llu\n", (unsigned long long)s->controller_port);
@@ -192,7 +195,7 @@ void cpk_render_gres_conf(const struct cpk_model *m, struct cpk_buf *out)
 {
 	size_t i;
 
-	header(m, out, "gres.conf");
+	cpk_render__header(m, out, "gres.conf");
 	for (i = 0; i < m->n_groups; i++) {
 		const struct cpk_nodegroup *g = &m->groups[i];
 
@@ -216,7 +219,7 @@ void cpk_render_cgroup_conf(const struct cpk_model *m, struct cpk_buf *out)
 {
 	const struct cpk_cgroup *c = &m->slurm.cgroup;
 
-	header(m, out, "cgroup.conf");
+	cpk_render__header(m, out, "cgroup.conf");
 	cpk_buf_addf(out, "CgroupPlugin=%s\n", c->plugin);
 	cpk_buf_addf(out, "ConstrainCores=%s\n", yn(c->constrain_cores));
 	cpk_buf_addf(out, "ConstrainRAMSpace=%s\n", yn(c->constrain_ram));
@@ -228,7 +231,7 @@ void cpk_render_plugstack_conf(const struct cpk_model *m, struct cpk_buf *out)
 {
 	const struct cpk_stage *st = &m->stage;
 
-	header(m, out, "plugstack.conf");
+	cpk_render__header(m, out, "plugstack.conf");
 	if (!st->enabled) {
 		cpk_buf_addstr(out, "# data staging (stage.enabled) is off\n");
 		return;
@@ -257,7 +260,7 @@ void cpk_render_hosts(const struct cpk_model *m, struct cpk_buf *out)
 {
 	size_t i;
 
-	header(m, out, "hosts");
+	cpk_render__header(m, out, "hosts");
 	cpk_buf_addstr(out, "127.0.0.1\tlocalhost\n"
 		       "::1\tlocalhost ip6-localhost ip6-loopback\n"
 		       "ff02::1\tip6-allnodes\n"
@@ -276,7 +279,7 @@ void cpk_render_exports(const struct cpk_model *m, const char *host,
 {
 	size_t i, j;
 
-	header(m, out, "exports");
+	cpk_render__header(m, out, "exports");
 	for (i = 0; i < m->n_filesystems; i++) {
 		const struct cpk_filesystem *fs = &m->filesystems[i];
 
@@ -294,7 +297,7 @@ void cpk_render_fstab(const struct cpk_model *m, const char *host,
 {
 	size_t i;
 
-	header(m, out, "fstab lines");
+	cpk_render__header(m, out, "fstab lines");
 	for (i = 0; i < m->n_filesystems; i++) {
 		const struct cpk_filesystem *fs = &m->filesystems[i];
 
@@ -309,7 +312,7 @@ void cpk_render_sssd_conf(const struct cpk_model *m, struct cpk_buf *out)
 {
 	const struct cpk_ldap *l = &m->ldap;
 
-	header(m, out, "sssd.conf");
+	cpk_render__header(m, out, "sssd.conf");
 	cpk_buf_addf(out, "[sssd]\nconfig_file_version = 2\nservices = nss, pam, ssh\n"
 		     "domains = %s\n\n", m->name);
 	cpk_buf_addf(out, "[domain/%s]\n", m->name);
@@ -336,7 +339,7 @@ void cpk_render_ldap_conf(const struct cpk_model *m, struct cpk_buf *out)
 {
 	const struct cpk_ldap *l = &m->ldap;
 
-	header(m, out, "ldap.conf");
+	cpk_render__header(m, out, "ldap.conf");
 	cpk_buf_addf(out, "BASE\t%s\nURI\t%s\n", l->base_dn, l->uri);
 	if (l->ca_file)
 		cpk_buf_addf(out, "TLS_CACERT\t%s\n", l->ca_file);
@@ -458,6 +461,8 @@ cpk_err_t cpk_render(const struct cpk_model *m, enum cpk_role role,
 		ADD("sssd.conf", 0600, cpk_render_sssd_conf(m, &f->data));
 		ADD("ldap.conf", 0644, cpk_render_ldap_conf(m, &f->data));
 	}
+	if (role == CPK_ROLE_CONTROL && m->ldap.present && m->ldap.lam_profile)
+		ADD("lam.conf", 0600, cpk_render_lam_conf(m, &f->data));
 #undef ADD
 	for (i = 0; i < out->n; i++)
 		if (cpk_buf_failed(&out->files[i].data))

@@ -23,25 +23,9 @@ sssd_debs() {
 }
 
 sssd_fetch() {
-	[ -x "$SSSD_PKG/usr/sbin/sssd" ] && return 0
-	_sd=$(mktemp -d /tmp/cpk-sssd-debs.XXXXXX) || return 1
-	chmod 755 "$_sd"	# apt's _apt user downloads into it
-	# shellcheck disable=SC2086 # a list of package names
-	if ! (cd "$_sd" && apt-get download $(sssd_debs)) >"$_sd/log" 2>&1; then
-		sed 's/^/# /' "$_sd/log" >&2
-		rm -rf "$_sd"
-		return 1
-	fi
-	mkdir -p "$SSSD_PKG.new" && for _f in "$_sd"/*.deb; do
-		dpkg -x "$_f" "$SSSD_PKG.new" || { rm -rf "$_sd"; return 1; }
-	done
-	# merged /usr: what a package puts in /lib belongs in /usr/lib here
-	if [ -d "$SSSD_PKG.new/lib" ]; then
-		cp -a "$SSSD_PKG.new/lib/." "$SSSD_PKG.new/usr/lib/" &&
-			rm -rf "$SSSD_PKG.new/lib"
-	fi
-	rm -rf "$_sd" "$SSSD_PKG"
-	mv "$SSSD_PKG.new" "$SSSD_PKG"
+	. "$TOP/tests/rig/debs.sh"
+	# shellcheck disable=SC2046 # a list of package names
+	debs_fetch "$SSSD_PKG" usr/sbin/sssd $(sssd_debs)
 }
 
 # In a private mount namespace (the caller's): a fresh /run, $SSSD_PKG/usr
