@@ -345,7 +345,31 @@ static int ssh_option(const struct cli_verb *v, struct cpk_xfer_opts *o,
 	return EXIT_OK;
 }
 
-static void print_json(const struct cpk_xfer_stats *st, const char *err)
+/* "streams": where each stream's time went (cpk_xfer_streams()). */
+static void json_streams(struct cpk_json *j, const struct cpk_xfer *x)
+{
+	struct cpk_xfer_stream v[64];
+	size_t n = cpk_xfer_streams(x, v, 64), i;
+
+	cpk_json_key(j, "streams");
+	cpk_json_arr(j);
+	for (i = 0; i < n && i < 64; i++) {
+		cpk_json_obj(j);
+		cpk_json_ku64(j, "conn", v[i].conn);
+		cpk_json_ku64(j, "sent", v[i].bytes_sent);
+		cpk_json_ku64(j, "received", v[i].bytes_received);
+		cpk_json_knum(j, "window_wait_s", v[i].window_wait_s);
+		cpk_json_knum(j, "reply_wait_s", v[i].reply_wait_s);
+		cpk_json_knum(j, "cpu_s", v[i].cpu_s);
+		cpk_json_knum(j, "inflight_avg", v[i].inflight_avg);
+		cpk_json_ku64(j, "inflight_max", v[i].inflight_max);
+		cpk_json_end(j);
+	}
+	cpk_json_end(j);
+}
+
+static void print_json(const struct cpk_xfer *x, const struct cpk_xfer_stats *st,
+		       const char *err)
 {
 	struct cpk_buf b = CPK_BUF_INIT;
 	struct cpk_json j;
@@ -375,6 +399,7 @@ static void print_json(const struct cpk_xfer_stats *st, const char *err)
 	cpk_json_ku64(&j, "rtt_us", (uint64_t)(st->rtt_ms * 1000));
 	cpk_json_ku64(&j, "ms", (uint64_t)(st->seconds * 1000));
 	cpk_json_ku64(&j, "rate_bytes_per_s", (uint64_t)rate);
+	json_streams(&j, x);
 	cpk_json_end(&j);
 	if (!cpk_json_failed(&j))
 		printf("%s\n", b.buf);
@@ -551,7 +576,7 @@ static int run_copy(int argc, char **argv, const struct cli_verb *v)
 			   (size_t)nt - 1, t[nt - 1].path);
 	cpk_xfer_stats(x, &st);
 	if (json)
-		print_json(&st, err ? cpk_errmsg() : NULL);
+		print_json(x, &st, err ? cpk_errmsg() : NULL);
 	if (err)
 		cli_err("%s", cpk_errmsg());
 	else if (!quiet && !json) {

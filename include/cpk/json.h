@@ -47,10 +47,13 @@ void cpk_json_key(struct cpk_json *j, const char *key);
 void cpk_json_str(struct cpk_json *j, const char *s);
 void cpk_json_u64(struct cpk_json *j, uint64_t v);
 void cpk_json_bool(struct cpk_json *j, int v);
+/* A number with 3 decimals; null if V is not finite. */
+void cpk_json_num(struct cpk_json *j, double v);
 /* A member of the current object: cpk_json_key() then the value. */
 void cpk_json_kstr(struct cpk_json *j, const char *key, const char *s);
 void cpk_json_ku64(struct cpk_json *j, const char *key, uint64_t v);
 void cpk_json_kbool(struct cpk_json *j, const char *key, int v);
+void cpk_json_knum(struct cpk_json *j, const char *key, double v);
 /* 0 if J and its buffer are fine. */
 static inline int cpk_json_failed(const struct cpk_json *j)
 {

@@ -265,6 +265,28 @@ cpk_err_t cpk_xfer_run(struct cpk_xfer *x, enum cpk_xfer_dir dir,
 void cpk_xfer_cancel(struct cpk_xfer *x);
 /* Fills *ST.  Never fails. */
 void cpk_xfer_stats(const struct cpk_xfer *x, struct cpk_xfer_stats *st);
+/*
+ * Where each stream's time went, after cpk_xfer_run(): its SFTP channel's
+ * bytes; the time it waited with data to send but no SSH channel window
+ * (the server's window limits it), and the time it waited otherwise (for
+ * replies: the round trip, its request window or the server limit it);
+ * the requests it had in flight when it waited; its thread's CPU time.
+ * Summed over the channels a stream had (after reconnects).  The copy's
+ * connections are these streams' CONN values (channels of one connection
+ * share it).  With a log callback at CPK_XFER_LOG_INFO the run ends with
+ * one line per connection saying the same.
+ */
+struct cpk_xfer_stream {
+	unsigned conn;		/* 0-based connection it used */
+	uint64_t bytes_sent, bytes_received;	/* SFTP bytes, both ways */
+	double window_wait_s, reply_wait_s, cpu_s;
+	double inflight_avg;	/* requests in flight, average over waits */
+	unsigned inflight_max;
+};
+/* Fills up to N entries of V (streams that ran, in order); returns how
+ * many streams there were. */
+size_t cpk_xfer_streams(const struct cpk_xfer *x, struct cpk_xfer_stream *v,
+			size_t n);
 /* Frees X.  Accepts NULL. */
 void cpk_xfer_free(struct cpk_xfer *x);
 

@@ -1,5 +1,6 @@
 /* A tiny JSON writer: see include/cpk/json.h. */
 #include <inttypes.h>
+#include <math.h>
 #include <string.h>
 
 #include "cpk/json.h"
@@ -142,6 +143,15 @@ void cpk_json_u64(struct cpk_json *j, uint64_t v)
 	cpk_buf_addf(j->b, "%" PRIu64, v);
 }
 
+void cpk_json_num(struct cpk_json *j, double v)
+{
+	sep(j);
+	if (!isfinite(v))	/* JSON has no NaN or infinity */
+		cpk_buf_addstr(j->b, "null");
+	else
+		cpk_buf_addf(j->b, "%.3f", v);
+}
+
 void cpk_json_bool(struct cpk_json *j, int v)
 {
 	sep(j);
@@ -158,6 +168,12 @@ void cpk_json_ku64(struct cpk_json *j, const char *key, uint64_t v)
 {
 	cpk_json_key(j, key);
 	cpk_json_u64(j, v);
+}
+
+void cpk_json_knum(struct cpk_json *j, const char *key, double v)
+{
+	cpk_json_key(j, key);
+	cpk_json_num(j, v);
 }
 
 void cpk_json_kbool(struct cpk_json *j, const char *key, int v)

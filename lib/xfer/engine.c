@@ -461,6 +461,7 @@ static cpk_err_t copy_segment(struct cpk_xfer *x, struct xsess **xs,
 		return CPK_OK;
 	/* keep one live connection for the finishing touches */
 	for (i = 0; i < x->nw; i++) {
+		xeng_meter_take(&x->w[i]);
 		if (!*s && x->w[i].s) {
 			*xs = x->w[i].xs;
 			*s = x->w[i].s;
@@ -729,8 +730,11 @@ out:
 	xwalk_release(&x->walk);	/* it borrows REMOTE */
 	xeng_report(x, &ps, 1);
 	x->st.seconds = xeng_since(&x->t0);
-	for (i = 0; i < x->nw; i++)
+	for (i = 0; i < x->nw; i++) {
+		xeng_meter_take(&x->w[i]);
 		xeng_conn_close(x, &x->w[i].xs, &x->w[i].s, 0);
+	}
+	xeng_meter_log(x);
 	if (x->have_journal)
 		xjournal_close(&x->j, err == CPK_OK);
 	x->have_journal = 0;

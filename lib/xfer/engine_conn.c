@@ -197,3 +197,76 @@ int xeng_task_done(const struct cpk_xfer *x, const struct xtask *t)
 			return 0;
 	return 1;
 }
+
+/* ---- where the time went (per stream, per connection) ------------------ */
+
+void xeng_meter_take(struct worker *w)
+{
+	cpk_sftp_meter_take(w->s, &w->meter);
+}
+
+size_t cpk_xfer_streams(const struct cpk_xfer *x, struct cpk_xfer_stream *v,
+			size_t n)
+{
+	size_t i, k = 0;
+
+	for (i = 0; i < x->nw; i++) {
+		const struct worker *w = &x->w[i];
+		const struct cpk_sftp_meter *m = &w->meter;
+
+		if (!m->bytes_tx && !m->bytes_rx && !w->cpu_us)
+			continue;	/* never ran, or never connected */
+		if (k < n) {
+			struct cpk_xfer_stream *s = &v[k];
+
+			s->conn = x->chans ? (unsigned)i / x->chans : 0;
+			s->bytes_sent = m->bytes_tx;
+			s->bytes_received = m->bytes_rx;
+			s->window_wait_s = (double)m->window_wait_us / 1e6;
+			s->reply_wait_s = (double)m->reply_wait_us / 1e6;
+			s->cpu_s = (double)w->cpu_us / 1e6;
+			s->inflight_avg = m->waits ? (double)m->inflight_sum /
+					  (double)m->waits : 0;
+			s->inflight_max = m->inflight_max;
+		}
+		k++;
+	}
+	return k;
+}
+
+void xeng_meter_log(struct cpk_xfer *x)
+{
+	struct cpk_xfer_stream *v;
+	size_t n, i, j;
+
+	if (!x->o.log || x->o.log_level < CPK_XFER_LOG_INFO || !x->nw)
+		return;
+	if (!(v = calloc(x->nw, sizeof(*v))))
+		return;
+	n = cpk_xfer_streams(x, v, x->nw);
+	for (i = 0; i < n; i = j) {
+		struct cpk_xfer_stream t = v[i];
+		unsigned nch = 1;
+
+		for (j = i + 1; j < n && v[j].conn == v[i].conn; j++, nch++) {
+			t.bytes_sent += v[j].bytes_sent;
+			t.bytes_received += v[j].bytes_received;
+			t.window_wait_s += v[j].window_wait_s;
+			t.reply_wait_s += v[j].reply_wait_s;
+			t.cpu_s += v[j].cpu_s;
+			t.inflight_avg += v[j].inflight_avg;
+			if (v[j].inflight_max > t.inflight_max)
+				t.inflight_max = v[j].inflight_max;
+		}
+		xeng_xlog(x, CPK_XFER_LOG_INFO, "connection %u: %u channel%s, "
+			  "%.1f MB sent, %.1f MB received; waiting %.2f s for "
+			  "the SSH window, %.2f s for replies; %.1f requests "
+			  "in flight per channel (at most %u); CPU %.2f s",
+			  t.conn + 1, nch, nch == 1 ? "" : "s",
+			  (double)t.bytes_sent / 1e6,
+			  (double)t.bytes_received / 1e6, t.window_wait_s,
+			  t.reply_wait_s, t.inflight_avg / nch, t.inflight_max,
+			  t.cpu_s);
+	}
+	free(v);
+}

@@ -51,6 +51,8 @@ struct worker {
 	struct xsess *xs;
 	struct cpk_sftp *s;
 	uint64_t cur;		/* bytes of the current piece moved (mu) */
+	struct cpk_sftp_meter meter;	/* of its channels so far */
+	uint64_t cpu_us;	/* CPU time of its threads */
 	unsigned connect_fails;
 	int had_conn;		/* a connection of this worker dropped */
 };
@@ -121,6 +123,10 @@ struct progress_state {
 
 __attribute__((format(printf, 3, 4)))
 CPK_INTERNAL void xeng_xlog(struct cpk_xfer *x, int level, const char *fmt, ...);
+/* Adds W's channel's meter into W's own (before the channel closes or
+ * moves); logs a summary line per connection (CPK_XFER_LOG_INFO). */
+CPK_INTERNAL void xeng_meter_take(struct worker *w);
+CPK_INTERNAL void xeng_meter_log(struct cpk_xfer *x);
 CPK_INTERNAL double xeng_since(const struct timespec *t0);
 CPK_INTERNAL int xeng_cancelled(const struct cpk_xfer *x);
 CPK_INTERNAL int xeng_sftp_cancelled(void *arg);

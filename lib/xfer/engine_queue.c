@@ -125,6 +125,7 @@ void *xeng_worker_main(void *arg)
 		if (r == RUN_DEAD) {
 			char *m = cpk_strdup(cpk_errmsg());
 
+			xeng_meter_take(w);
 			xeng_conn_close(x, &w->xs, &w->s, 1);
 			w->had_conn = 1;
 			task_requeue(x, ti, m ? m : "connection lost");
@@ -138,6 +139,13 @@ void *xeng_worker_main(void *arg)
 		if (x->throttle_ms > 0)
 			nanosleep(&(struct timespec){ x->throttle_ms / 1000,
 				  (x->throttle_ms % 1000) * 1000000L }, NULL);
+	}
+	{
+		struct timespec cpu;
+
+		if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu) == 0)
+			w->cpu_us += (uint64_t)cpu.tv_sec * 1000000u +
+				     (uint64_t)cpu.tv_nsec / 1000u;
 	}
 	pthread_mutex_lock(&x->mu);
 	x->running--;

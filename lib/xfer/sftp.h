@@ -473,6 +473,24 @@ CPK_INTERNAL cpk_err_t cpk_sftp_drain(struct cpk_sftp *s);
 CPK_INTERNAL unsigned cpk_sftp_inflight(const struct cpk_sftp *s);
 CPK_INTERNAL unsigned cpk_sftp_slots(const struct cpk_sftp *s);
 
+/*
+ * Where a channel's time went (issue 16's instrument), counted under the
+ * session's lock as the pump runs: bytes written to and read from the
+ * channel; time waiting with data to send but no SSH window left (the
+ * server's channel window is the limit), and time waiting otherwise (for
+ * replies: the request window, the round trip or the server is the
+ * limit); requests in flight, sampled at each wait.
+ */
+struct cpk_sftp_meter {
+	uint64_t bytes_tx, bytes_rx;
+	uint64_t window_wait_us, reply_wait_us;
+	uint64_t inflight_sum, waits;
+	unsigned inflight_max;
+};
+/* Adds S's meter into *M and zeroes S's (so each count is taken once). */
+CPK_INTERNAL void cpk_sftp_meter_take(struct cpk_sftp *s,
+				      struct cpk_sftp_meter *m);
+
 /* For callbacks: if R failed, records "WHAT: <error> (server: <msg>)" for
  * cpk_errmsg() (WHAT formatted like printf) and returns r->err; else 0. */
 CPK_INTERNAL cpk_err_t cpk_sftp_reply_error(struct cpk_sftp *s,

@@ -494,13 +494,34 @@ static cpk_err_t flush_tx(struct cpk_sftp *s, size_t *moved)
  * there already, else until a kick.  Returning early is harmless: callers
  * look again.
  */
+static void meter_wait(struct cpk_sftp *s, int64_t t0, int on_window)
+{
+	int64_t us = xsftp_now_us() - t0;
+
+	if (us < 0)
+		us = 0;
+	if (on_window)
+		s->meter.window_wait_us += (uint64_t)us;
+	else
+		s->meter.reply_wait_us += (uint64_t)us;
+}
+
 cpk_err_t xsftp_wait_io(struct cpk_sftp *s, int timeout_ms)
 {
 	struct cpk_sftp_mux *m = s->mux;
 	struct pollfd pfd[2];
 	char drain[64];
-	int rc, e;
+	int rc, e, on_window;
+	unsigned inflight = s->window - s->nfree;
+	int64_t t0 = xsftp_now_us();
 
+	/* data to send and no window for it: the SSH window is the limit */
+	on_window = xsftp_bq_len(&s->tx) && s->ch &&
+		    ssh_channel_window_size(s->ch) == 0;
+	s->meter.waits++;
+	s->meter.inflight_sum += inflight;
+	if (inflight > s->meter.inflight_max)
+		s->meter.inflight_max = inflight;
 	s->waiting = 1;
 	if (m->polling) {
 		struct timespec dl;
@@ -514,6 +535,7 @@ cpk_err_t xsftp_wait_io(struct cpk_sftp *s, int timeout_ms)
 		pthread_cond_timedwait(&m->cv, &m->mu, &dl);
 		m->nwaiting--;
 		s->waiting = 0;
+		meter_wait(s, t0, on_window);
 		return CPK_OK;
 	}
 	pfd[0].fd = ssh_get_fd(m->ss);
@@ -540,6 +562,7 @@ cpk_err_t xsftp_wait_io(struct cpk_sftp *s, int timeout_ms)
 	m->polling = 0;
 	m->poller = NULL;
 	s->waiting = 0;
+	meter_wait(s, t0, on_window);
 	if (rc < 0 && e != EINTR)
 		return xsftp_fail(s, cpk_err_sys("poll"), "cannot wait for the sftp "
 			    "server on %s: %s", s->where, strerror(e));
@@ -564,8 +587,14 @@ static cpk_err_t pump_locked(struct cpk_sftp *s, int timeout_ms)
 		int wait;
 
 		err = flush_tx(s, &moved);
-		if (!err)
-			err = read_rx(s, &moved);
+		s->meter.bytes_tx += moved;
+		if (!err) {
+			size_t in = 0;
+
+			err = read_rx(s, &in);
+			s->meter.bytes_rx += in;
+			moved += in;
+		}
 		if (s->mux->nchans > 1)
 			kick(s);
 		if (err)
@@ -631,6 +660,23 @@ cpk_err_t cpk_sftp_drain(struct cpk_sftp *s)
 unsigned cpk_sftp_inflight(const struct cpk_sftp *s)
 {
 	return s->window - s->nfree;
+}
+
+void cpk_sftp_meter_take(struct cpk_sftp *s, struct cpk_sftp_meter *m)
+{
+	if (!s)
+		return;
+	xsftp_mux_lock(s);
+	m->bytes_tx += s->meter.bytes_tx;
+	m->bytes_rx += s->meter.bytes_rx;
+	m->window_wait_us += s->meter.window_wait_us;
+	m->reply_wait_us += s->meter.reply_wait_us;
+	m->inflight_sum += s->meter.inflight_sum;
+	m->waits += s->meter.waits;
+	if (s->meter.inflight_max > m->inflight_max)
+		m->inflight_max = s->meter.inflight_max;
+	memset(&s->meter, 0, sizeof(s->meter));
+	xsftp_mux_unlock(s);
 }
 
 unsigned cpk_sftp_slots(const struct cpk_sftp *s)

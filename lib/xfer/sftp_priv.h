@@ -143,6 +143,8 @@ struct cpk_sftp {
 	size_t strs_cap;
 	char msgbuf[512];	/* NUL-terminated STATUS message */
 
+	struct cpk_sftp_meter meter;	/* mux->mu */
+
 	int in_cb;
 	unsigned long completions;
 	cpk_err_t dead;
@@ -215,6 +217,7 @@ CPK_INTERNAL void xsftp_put_attr(unsigned char **w, const struct cpk_sftp_attr *
 CPK_INTERNAL const char *xsftp_status_text(uint32_t st);
 CPK_INTERNAL cpk_err_t xsftp_status_err(uint32_t st);
 CPK_INTERNAL int64_t xsftp_now_ms(void);
+CPK_INTERNAL int64_t xsftp_now_us(void);
 CPK_INTERNAL size_t xsftp_bq_len(const struct bq *b);
 CPK_INTERNAL unsigned char *xsftp_bq_reserve(struct bq *b, size_t n);
 CPK_INTERNAL void xsftp_bq_consume(struct bq *b, size_t n);

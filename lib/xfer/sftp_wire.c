@@ -156,12 +156,17 @@ cpk_err_t xsftp_status_err(uint32_t st)
 	}
 }
 
-int64_t xsftp_now_ms(void)
+int64_t xsftp_now_us(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int64_t xsftp_now_ms(void)
+{
+	return xsftp_now_us() / 1000;
 }
 
 /* ---- byte queues -------------------------------------------------------- */
