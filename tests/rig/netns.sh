@@ -9,7 +9,9 @@
 # veth pair, with an address from a private /24 (RIG_NET_PREFIX.0/24), `lo`
 # up, no default route and no link to the machine's own network namespace
 # (nothing is ever created there).  Namespace names start with RIG_NET_ID
-# (cpkr<pid>), so that tests running side by side never clash.
+# (cpkr<pid>), so that tests running side by side never clash; in the
+# test's private mount namespace (rig_reexec_in_userns) /run/netns is a tmpfs
+# of the test's own, so that they never show outside it.
 #
 # Commands and daemons run on a host through nsenter --net (not `ip netns
 # exec`, which remounts /sys: slurmd then finds no cgroups and dies), in a
@@ -42,6 +44,7 @@ RIG_NET_INODES=()              # their nsfs inodes, to check they are gone
 RIG_HOSTS=()                   # the test hosts, in order
 declare -A RIG_HOST_NS=() RIG_HOST_ADDR=() RIG_HOST_BINDS=()
 RIG_HOST_CMD=()                # set by rig_host_argv
+RIG_NET_OWN_RUN=""             # 1 while /run/netns is our tmpfs
 
 # rig_net_tools: print the programs this file needs that are missing.
 rig_net_tools() { rig_missing_cmds ip nsenter unshare mount hostname; }
@@ -72,6 +75,17 @@ rig__ns_add() {
 rig_net_create() {
 	[ -n "$RIG_NET_BR" ] && return 0
 	rig_at_exit rig_net_destroy
+	# In the test's private mount namespace, /run/netns is a tmpfs of its
+	# own: the names never show outside, and none outlives the test even
+	# if it is killed (KILL) before it can clean up.
+	if rig__in_private_mntns && [ -z "$RIG_NET_OWN_RUN" ]; then
+		if ! { install -d -m 0755 /run/netns &&
+			mount -t tmpfs -o mode=0755,size=1m cpk-netns /run/netns; }; then
+			rig_log "rig_net_create: cannot mount a tmpfs on /run/netns"
+			return 1
+		fi
+		RIG_NET_OWN_RUN=1
+	fi
 	RIG_NET_PREFIX=10.213.$((RANDOM % 254 + 1))
 	rig__ns_add "$RIG_NET_ID-br" || return 1
 	RIG_NET_BR=$RIG_NET_ID-br
@@ -289,6 +303,10 @@ rig_net_destroy() {
 		fi
 		ip netns del "$ns" || rig_log "ip netns del $ns failed"
 	done
+	if [ -n "$RIG_NET_OWN_RUN" ]; then
+		umount /run/netns || rig_log "umount /run/netns (the test's tmpfs) failed"
+		RIG_NET_OWN_RUN=""
+	fi
 	RIG_CLIENT=()
 }
 
