@@ -96,8 +96,13 @@ if ! tap_ok $? "cpk render writes slurm.conf with SlurmctldHost=ctl($P.1) and No
 	stop_here "no slurm.conf"
 fi
 chmod a+rx "$D/etc" || stop_here "chmod"
-# The compute hosts' own spool, run and log directories.
+# Every host has an /etc/hosts of its own that names the three; the compute
+# hosts have their own spool, run and log directories.
 ok=0
+printf '%s\n' "127.0.0.1 localhost" "$P.1 ctl" "$P.2 c1" "$P.3 c2" >"$D/hosts.txt" || ok=1
+for h in ctl c1 c2; do
+	rig_host_bind "$h" "$D/hosts.txt" /etc/hosts || ok=1
+done
 install -d -m 0755 "$D/spool" "$D/run" "$D/log" || ok=1
 for h in c1 c2; do
 	for s in spool run log; do
@@ -105,8 +110,10 @@ for h in c1 c2; do
 	done
 done
 [ "$ok" = 0 ] && rig_host_exec c1 touch "$D/log/mine" && [ -e "$D/hosts/c1/log/mine" ] &&
-	[ ! -e "$D/log/mine" ] && [ ! -e "$D/hosts/c2/log/mine" ]
-tap_ok $? "c1 and c2 have spool, run and log directories of their own (private mount namespaces)"
+	[ ! -e "$D/log/mine" ] && [ ! -e "$D/hosts/c2/log/mine" ] &&
+	[ "$(rig_host_exec c1 getent hosts c2 | awk '{ print $1, $2 }')" = "$P.3 c2" ] &&
+	[ "$(getent hosts c2 | awk '{ print $1 }')" != "$P.3" ]
+tap_ok $? "own /etc/hosts on each host, own Slurm directories on c1 and c2 (the machine's untouched)"
 lap "render"
 
 # --- daemons ----------------------------------------------------------------
@@ -147,8 +154,8 @@ for h in c1 c2; do
 	got=$(rig_host_user ctl timeout 30 ssh -F /dev/null -o BatchMode=yes -o IdentitiesOnly=yes \
 		-o IdentityAgent=none -i "$H/.ssh/id_ed25519" -o StrictHostKeyChecking=yes \
 		-o UserKnownHostsFile="$D/known_hosts" -o GlobalKnownHostsFile=/dev/null \
-		"$RIG_USER@$(rig_host_addr "$h")" 'echo $(hostname) $(id -un)' 2>"$D/ssh-$h.err")
-	tap_is "$got" "$h $RIG_USER" "ssh from ctl: $RIG_USER logs in on $h with its key" || {
+		"$RIG_USER@$h" 'echo $(hostname) $(id -un)' 2>"$D/ssh-$h.err")
+	tap_is "$got" "$h $RIG_USER" "ssh $RIG_USER@$h from ctl: a key login" || {
 		rig_show_file "$D/ssh-$h.err"
 		rig_daemon_logs "sshd-$h"
 	}

@@ -76,8 +76,8 @@ rig_net_create() {
 	[ -n "$RIG_NET_BR" ] && return 0
 	rig_at_exit rig_net_destroy
 	# In the test's private mount namespace, /run/netns is a tmpfs of its
-	# own: the names never show outside, and none outlives the test even
-	# if it is killed (KILL) before it can clean up.
+	# own: the names never show outside, and none is left behind even if
+	# the test is killed (KILL) before it can clean up.
 	if rig__in_private_mntns && [ -z "$RIG_NET_OWN_RUN" ]; then
 		if ! { install -d -m 0755 /run/netns &&
 			mount -t tmpfs -o mode=0755,size=1m cpk-netns /run/netns; }; then
@@ -254,8 +254,8 @@ rig__sshd_up() { grep -q "Server listening on $2 port 22" "$1"; }
 
 # rig_host_sshd NAME: an sshd of its own on host NAME, port 22 of its
 # address (each namespace has its own ports), keys only, files in
-# RIG_DIR/hosts/NAME/sshd.  Appends the host key for the address to
-# RIG_DIR/known_hosts.  Daemon name: sshd-NAME.
+# RIG_DIR/hosts/NAME/sshd.  Appends the host key for NAME and its address
+# to RIG_DIR/known_hosts.  Daemon name: sshd-NAME.
 rig_host_sshd() {
 	local name=$1 addr=${RIG_HOST_ADDR[$1]:-} d log
 	[ -n "$addr" ] || { rig_log "rig_host_sshd: no host $name"; return 1; }
@@ -279,7 +279,7 @@ PrintMotd no
 LogLevel VERBOSE
 EOF
 	/usr/sbin/sshd -t -f "$d/sshd_config" || return 1
-	printf '%s %s\n' "$addr" "$(cut -d' ' -f1,2 "$d/host_ed25519.pub")" >>"$RIG_DIR/known_hosts"
+	printf '%s,%s %s\n' "$name" "$addr" "$(cut -d' ' -f1,2 "$d/host_ed25519.pub")" >>"$RIG_DIR/known_hosts"
 	rig_host_daemon "$name" "sshd-$name" "$log" /usr/sbin/sshd -D -e -f "$d/sshd_config" || return 1
 	rig_wait_ready "sshd-$name" "$RIG_TIMEOUT" rig__sshd_up "$log" "$addr"
 }
