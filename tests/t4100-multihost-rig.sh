@@ -1,10 +1,10 @@
 #!/bin/bash
 # t4100: the multi-host rig.  Three test hosts in network namespaces on a
 # private bridge (tests/rig/netns.sh): ctl (slurmctld, sshd) and c1, c2
-# (slurmd -N c1 / c2, sshd), each with its own address, host name and ports;
-# c1 and c2 have their own Slurm spool, run and log directories (private
-# mount namespaces).  One munged in the test's own namespace serves all three
-# (its socket is a path).  slurm.conf comes from `cpk render` of a small
+# (slurmd -N c1 / c2, sshd), each with its own address, host name and ports,
+# and in a private mount namespace its own /etc/hosts and munged (one key, a
+# socket of its own at the path slurm.conf names), c1 and c2 their own Slurm
+# spool, run and log directories.  slurm.conf comes from `cpk render` of a small
 # description with the namespaces' addresses.  Then: both nodes idle, srun -N2
 # across both hosts, a batch job -N2 of the test user writing into its home,
 # key logins of the test user over SSH from ctl to c1 and c2; at the end
@@ -40,7 +40,7 @@ if ! why=$(rig_net_probe); then
 	tap_skip_all "the kernel refuses network namespaces with a bridge and veths here: $why"
 fi
 
-tap_plan 16
+tap_plan 17
 D=$RIG_DIR
 H=$RIG_USER_HOME
 T0=$EPOCHREALTIME
@@ -117,7 +117,18 @@ tap_ok $? "own /etc/hosts on each host, own Slurm directories on c1 and c2 (the 
 lap "render"
 
 # --- daemons ----------------------------------------------------------------
-rig_start_munge "$D" || stop_here "munged does not run"
+ok=0
+for h in ctl c1 c2; do
+	rig_host_munge "$h" "$D" || ok=1
+done
+# Three daemons, each seen at the same path on its host only, one key: a
+# credential made on c1 decodes on c2.
+[ "$ok" = 0 ] && [ ! -e "$RIG_MUNGE_SOCKET" ] &&
+	[ -S "$D/hosts/ctl/munge-run/munge.socket" ] && [ -S "$D/hosts/c1/munge-run/munge.socket" ] &&
+	[ "$(rig_host_exec c1 munge -n -S "$RIG_MUNGE_SOCKET" | rig_host_exec c2 unmunge -S "$RIG_MUNGE_SOCKET" |
+		awk '$1 == "STATUS:" { print $2 }')" = Success ]
+tap_ok $? "a munged of its own on each host, one key: a credential made on c1 decodes on c2" ||
+	stop_here "no munged"
 rig_host_slurmctld ctl "$conf"
 tap_ok $? "slurmctld on ctl answers scontrol ping from ctl's namespace" || stop_here "no slurmctld"
 lap "munged, slurmctld"

@@ -371,33 +371,39 @@ rig_leftover_pids() {
 
 # ------------------------------------------------------------------ munge
 
+# rig__munge_ok SOCKET [PREFIX...]: a credential made with SOCKET decodes
+# with it (both run after the command PREFIX, if given).
 rig__munge_ok() {
-	local cred
-	cred=$(timeout 5 munge -n -S "$1" 2>/dev/null) || return 1
-	printf '%s\n' "$cred" | timeout 5 unmunge -S "$1" >/dev/null 2>&1
+	local cred sock=$1
+	shift
+	cred=$("$@" timeout 5 munge -n -S "$sock" 2>/dev/null) || return 1
+	printf '%s\n' "$cred" | "$@" timeout 5 unmunge -S "$sock" >/dev/null 2>&1
 }
 
-# rig_start_munge DIR: a munged of our own.  Key DIR/munge/munge.key (1 KiB
-# random, 0400, dir 0700; kept if present), socket DIR/munge-run/munge.socket
-# (dir 0755), pid/log in DIR/munge-run, seed in DIR/munge.  Waits until a
-# credential round-trips.  Sets RIG_MUNGE_SOCKET.
+# rig_start_munge DIR [NAME RUNDIR PREFIX...]: a munged of our own.  Key
+# DIR/munge/munge.key (1 KiB random, 0400, dir 0700; kept if present),
+# socket DIR/munge-run/munge.socket (dir 0755), pid and log beside it, seed
+# DIR/munge/NAME.seed.  Waits until a credential round-trips.  Sets
+# RIG_MUNGE_SOCKET.  NAME (default munged) is its name in the rig; with the
+# command PREFIX (a test host, netns.sh) it runs there, and RUNDIR (default
+# DIR/munge-run) is where the host's DIR/munge-run lies in the test's view.
 rig_start_munge() {
-	local d=$1 key run
+	local d=$1 name=${2:-munged} run=${3:-$1/munge-run} key
+	shift "$(($# < 3 ? $# : 3))"
 	key=$d/munge/munge.key
-	run=$d/munge-run
-	install -d -m 0700 "$d/munge" && install -d -m 0755 "$run" || return 1
+	install -d -m 0700 "$d/munge" && install -d -m 0755 "$run" "$d/munge-run" || return 1
 	chmod 0755 "$run" || return 1
 	if [ ! -s "$key" ]; then
 		(umask 077 && head -c 1024 /dev/urandom >"$key") || return 1
 		chmod 0400 "$key" || return 1
 	fi
-	RIG_MUNGE_SOCKET=$run/munge.socket
-	rig_daemon_start munged "$run/munged.out" \
+	RIG_MUNGE_SOCKET=$d/munge-run/munge.socket
+	rig_daemon_start "$name" "$run/munged.out" "$@" \
 		munged -F --socket="$RIG_MUNGE_SOCKET" --key-file="$key" \
-		--pid-file="$run/munged.pid" --log-file="$run/munged.log" \
-		--seed-file="$d/munge/munged.seed" || return 1
-	rig_daemon_add_log munged "$run/munged.log"
-	rig_wait_ready munged "$RIG_TIMEOUT" rig__munge_ok "$RIG_MUNGE_SOCKET"
+		--pid-file="$d/munge-run/munged.pid" --log-file="$d/munge-run/munged.log" \
+		--seed-file="$d/munge/$name.seed" || return 1
+	rig_daemon_add_log "$name" "$run/munged.log"
+	rig_wait_ready "$name" "$RIG_TIMEOUT" rig__munge_ok "$RIG_MUNGE_SOCKET" "$@"
 }
 
 # ------------------------------------------------------------------ slurm

@@ -194,10 +194,22 @@ rig_host_daemon() {
 }
 
 # rig_net_client NAME: Slurm client commands of the rig (scontrol, sinfo,
-# squeue, scancel in lib.sh) run in host NAME's network namespace from now on.
+# squeue, scancel in lib.sh) run on host NAME from now on (with the files
+# bound there so far: give it its own munge socket first, if it has one).
 rig_net_client() {
-	[ -n "${RIG_HOST_NS[$1]:-}" ] || { rig_log "rig_net_client: no host $1"; return 1; }
-	RIG_CLIENT=(nsenter "--net=/run/netns/${RIG_HOST_NS[$1]}")
+	rig_host_argv "$1" || return 1
+	RIG_CLIENT=("${RIG_HOST_CMD[@]}")
+}
+
+# rig_host_munge NAME DIR: a munged of host NAME's own (rig_start_munge DIR,
+# daemon munged-NAME), with the key DIR/munge/munge.key that every host
+# shares: DIR/hosts/NAME/munge-run is bound over DIR/munge-run on the host,
+# so that its daemons find it at the socket path slurm.conf names.
+rig_host_munge() {
+	local name=$1 d=$2 run=$2/hosts/$1/munge-run
+	install -d -m 0755 "$run" "$d/munge-run" || return 1
+	rig_host_bind "$name" "$run" "$d/munge-run" && rig_host_argv "$name" &&
+		rig_start_munge "$d" "munged-$name" "$run" "${RIG_HOST_CMD[@]}"
 }
 
 # rig_host_slurmctld NAME CONF: slurmctld on host NAME (rig_start_slurmctld);
