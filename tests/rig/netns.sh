@@ -196,6 +196,7 @@ rig_host_daemon() {
 # rig_net_client NAME: Slurm client commands of the rig (scontrol, sinfo,
 # squeue, scancel in lib.sh) run on host NAME from now on (with the files
 # bound there so far: give it its own munge socket first, if it has one).
+# Sets RIG_HOST_CMD too.
 rig_net_client() {
 	rig_host_argv "$1" || return 1
 	RIG_CLIENT=("${RIG_HOST_CMD[@]}")
@@ -215,8 +216,7 @@ rig_host_munge() {
 # rig_host_slurmctld NAME CONF: slurmctld on host NAME (rig_start_slurmctld);
 # client commands go to NAME's namespace.
 rig_host_slurmctld() {
-	rig_net_client "$1" && rig_host_argv "$1" &&
-		rig_start_slurmctld "$2" "${RIG_HOST_CMD[@]}"
+	rig_net_client "$1" && rig_start_slurmctld "$2" "${RIG_HOST_CMD[@]}"
 }
 
 # rig_host_path NAME PATH: print where PATH, as host NAME sees it, lies in
