@@ -46,7 +46,7 @@ is $? 2 "deps refuses an unknown option"
 # Every program the tests and the demo run, after `make deps` (on this
 # machine's release; CI runs this on a fresh Debian 12 and 13).
 for c in cc pkg-config clang prove perl python3 /usr/bin/time bc openssl pgrep ps ss ip unshare \
-	nsenter setpriv setsid timeout rsync scp sftp ssh ssh-keygen ssh-agent ssh-add /usr/sbin/sshd /usr/lib/openssh/sftp-server \
+	nsenter mount hostname setpriv setsid timeout rsync scp sftp ssh ssh-keygen ssh-agent ssh-add /usr/sbin/sshd /usr/lib/openssh/sftp-server \
 	slapd slapadd ldapadd ldapsearch ldapmodify munged slurmctld slurmd sbatch srun scontrol sinfo \
 	exportfs valgrind sha256sum stat truncate od cmp diff tar php; do
 	command -v "$c" >/dev/null 2>&1

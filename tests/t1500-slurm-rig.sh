@@ -118,11 +118,6 @@ tap_is "$got" "$RIG_UID $RIG_UID" "its output file is owned by $RIG_UID and says
 job_is "$j_fail" "FAILED 3:0" "a job exiting 3 is FAILED with ExitCode 3:0" "$D/jobs/fail.err"
 
 # --- stop -------------------------------------------------------------------
-rig_stop_all
-alive=$(rig_alive_pids | tr '\n' ' ')
-left=$(rig_leftover_pids "$D" | tr '\n' ' ')
-[ -z "$alive$left" ]
-tap_ok $? "everything stopped by pid (${#RIG_D_ALL[@]} processes), nothing left running" ||
-	rig_log "still alive: ${alive:-none}; other processes in $D: ${left:-none}"
+rig_check_stopped "$D"
 
 tap_done

@@ -22,7 +22,8 @@ esac
 PKGS="build-essential pkg-config clang libyaml-dev libssh-dev libssl-dev
 libldap-dev libslurm-dev libmunge-dev slurmctld slurmd slurm-client munge
 openssh-server openssh-client slapd ldap-utils nfs-kernel-server iproute2
-util-linux procps openssl rsync perl python3 time bc valgrind php-cli php-ldap"
+util-linux mount hostname procps openssl rsync perl python3 time bc valgrind php-cli
+php-ldap"
 
 # The release: the one place where package names differ between them.
 osr=${CPK_OS_RELEASE:-/etc/os-release}

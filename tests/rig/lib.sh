@@ -43,6 +43,9 @@ RIG_GID=4242
 RIG_USER_HOME=""               # set by rig_make_user
 RIG_MUNGE_SOCKET=""            # set by rig_start_munge
 RIG_SLURM_NODE=""              # set by rig_start_slurm
+# A command prefix for the Slurm client commands the rig runs (scontrol,
+# sinfo, squeue, scancel): empty, or a network namespace (netns.sh).
+RIG_CLIENT=()
 RIG_OWNER_PID=$$               # only this process cleans up
 RIG_TRAPPED=""
 # Daemons, by name: pid, start time (field 22 of /proc/PID/stat, so that a
@@ -181,23 +184,30 @@ rig_free_port() {
 
 # ------------------------------------------------------------- processes
 
-# rig_proc_state PID: print "STATE STARTTIME" from /proc/PID/stat.
-rig_proc_state() {
+# rig__stat PID: set RIG__PPID, RIG__STATE and RIG__START (fields 4, 3 and
+# 22 of /proc/PID/stat) without a fork: on a loaded machine a fork per
+# process of /proc costs seconds.
+rig__stat() {
 	local s
-	s=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	read -r s 2>/dev/null <"/proc/$1/stat" || return 1
 	s=${s##*) }
 	# shellcheck disable=SC2086
 	set -- $s
-	printf '%s %s\n' "$1" "${20}"
+	RIG__STATE=$1 RIG__PPID=$2 RIG__START=${20}
+}
+
+# rig_proc_state PID: print "STATE STARTTIME" from /proc/PID/stat.
+rig_proc_state() {
+	rig__stat "$1" || return 1
+	printf '%s %s\n' "$RIG__STATE" "$RIG__START"
 }
 
 # rig_pid_alive PID [STARTTIME]: true if PID exists, is not a zombie (or
 # dead), and (when given) still has the same start time.
 rig_pid_alive() {
-	local st
-	st=$(rig_proc_state "$1") || return 1
-	case ${st%% *} in Z | X | x) return 1 ;; esac
-	[ -z "${2:-}" ] || [ "${st#* }" = "$2" ]
+	rig__stat "$1" || return 1
+	case $RIG__STATE in Z | X | x) return 1 ;; esac
+	[ -z "${2:-}" ] || [ "$RIG__START" = "$2" ]
 }
 
 # rig_daemon_start NAME LOG CMD...: start CMD in the background, in its own
@@ -282,18 +292,14 @@ rig_wait_ready() {
 
 # rig_children PID: print "CHILDPID STARTTIME" for each live child of PID.
 rig_children() {
-	local f s parent=$1
-	for f in /proc/[0-9]*/stat; do
-		s=$(cat "$f" 2>/dev/null) || continue
-		s=${s##*) }
-		# shellcheck disable=SC2086
-		set -- $s
-		case $1 in Z | X | x) continue ;; esac
-		if [ "$2" = "$parent" ]; then
-			f=${f#/proc/}
-			printf '%s %s\n' "${f%/stat}" "${20}"
-		fi
+	local p
+	for p in /proc/[0-9]*; do
+		p=${p#/proc/}
+		rig__stat "$p" || continue
+		case $RIG__STATE in Z | X | x) continue ;; esac
+		[ "$RIG__PPID" = "$1" ] && printf '%s %s\n' "$p" "$RIG__START"
 	done
+	return 0
 }
 
 # rig_daemon_stop NAME [SECS]: TERM the daemon, wait up to SECS (10) for it
@@ -348,51 +354,56 @@ rig_alive_pids() {
 # directory or command line lies under DIR (default RIG_DIR): stray job
 # processes, for instance.
 rig_leftover_pids() {
-	local dir=${1:-$RIG_DIR} p cwd
+	local dir=${1:-$RIG_DIR} p me=${BASHPID:-$$}
 	[ -n "$dir" ] || return 0
-	for p in /proc/[0-9]*; do
-		p=${p#/proc/}
-		[ "$p" = "$$" ] && continue
-		[ "$p" = "${BASHPID:-$$}" ] && continue
-		rig_pid_alive "$p" || continue
-		cwd=$(readlink "/proc/$p/cwd" 2>/dev/null) || continue
-		case "$cwd/" in "$dir"/*) printf '%s\n' "$p"; continue ;; esac
-		if tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -qF -- "$dir/"; then
-			printf '%s\n' "$p"
-		fi
+	# Two passes over /proc, not a fork per process; DIR reaches awk and
+	# grep outside their command lines, which would match otherwise.
+	{
+		find /proc/[0-9]*/cwd -maxdepth 0 -printf '%p %l\n' 2>/dev/null |
+			RIG_D="$dir/" awk 'index($2 "/", ENVIRON["RIG_D"]) == 1 { split($1, a, "/"); print a[3] }'
+		grep -laF -f <(printf '%s/\n' "$dir") /proc/[0-9]*/cmdline 2>/dev/null | awk -F/ '{ print $3 }'
+	} | sort -un | while read -r p; do
+		[ "$p" = "$$" ] || [ "$p" = "$me" ] && continue
+		rig_pid_alive "$p" && printf '%s\n' "$p"
 	done
 	return 0
 }
 
 # ------------------------------------------------------------------ munge
 
+# rig__munge_ok SOCKET [PREFIX...]: a credential made with SOCKET decodes
+# with it (both run after the command PREFIX, if given).
 rig__munge_ok() {
-	local cred
-	cred=$(timeout 5 munge -n -S "$1" 2>/dev/null) || return 1
-	printf '%s\n' "$cred" | timeout 5 unmunge -S "$1" >/dev/null 2>&1
+	local cred sock=$1
+	shift
+	cred=$("$@" timeout 5 munge -n -S "$sock" 2>/dev/null) || return 1
+	printf '%s\n' "$cred" | "$@" timeout 5 unmunge -S "$sock" >/dev/null 2>&1
 }
 
-# rig_start_munge DIR: a munged of our own.  Key DIR/munge/munge.key (1 KiB
-# random, 0400, dir 0700; kept if present), socket DIR/munge-run/munge.socket
-# (dir 0755), pid/log in DIR/munge-run, seed in DIR/munge.  Waits until a
-# credential round-trips.  Sets RIG_MUNGE_SOCKET.
+# rig_start_munge DIR [NAME RUNDIR PREFIX...]: a munged of our own.  Key
+# DIR/munge/munge.key (1 KiB random, 0400, dir 0700; kept if present),
+# socket DIR/munge-run/munge.socket (dir 0755), pid and log beside it, seed
+# DIR/munge/NAME.seed.  Waits until a credential round-trips.  Sets
+# RIG_MUNGE_SOCKET.  NAME (default munged) is its name in the rig; with the
+# command PREFIX (a test host, netns.sh) it runs there, and RUNDIR (default
+# DIR/munge-run) is where the host's DIR/munge-run lies in the test's view.
 rig_start_munge() {
-	local d=$1 key run
+	local d=$1 name=${2:-munged} run=${3:-$1/munge-run} key
+	shift "$(($# < 3 ? $# : 3))"
 	key=$d/munge/munge.key
-	run=$d/munge-run
-	install -d -m 0700 "$d/munge" && install -d -m 0755 "$run" || return 1
+	install -d -m 0700 "$d/munge" && install -d -m 0755 "$run" "$d/munge-run" || return 1
 	chmod 0755 "$run" || return 1
 	if [ ! -s "$key" ]; then
 		(umask 077 && head -c 1024 /dev/urandom >"$key") || return 1
 		chmod 0400 "$key" || return 1
 	fi
-	RIG_MUNGE_SOCKET=$run/munge.socket
-	rig_daemon_start munged "$run/munged.out" \
+	RIG_MUNGE_SOCKET=$d/munge-run/munge.socket
+	rig_daemon_start "$name" "$run/munged.out" "$@" \
 		munged -F --socket="$RIG_MUNGE_SOCKET" --key-file="$key" \
-		--pid-file="$run/munged.pid" --log-file="$run/munged.log" \
-		--seed-file="$d/munge/munged.seed" || return 1
-	rig_daemon_add_log munged "$run/munged.log"
-	rig_wait_ready munged "$RIG_TIMEOUT" rig__munge_ok "$RIG_MUNGE_SOCKET"
+		--pid-file="$d/munge-run/munged.pid" --log-file="$d/munge-run/munged.log" \
+		--seed-file="$d/munge/$name.seed" || return 1
+	rig_daemon_add_log "$name" "$run/munged.log"
+	rig_wait_ready "$name" "$RIG_TIMEOUT" rig__munge_ok "$RIG_MUNGE_SOCKET" "$@"
 }
 
 # ------------------------------------------------------------------ slurm
@@ -423,7 +434,7 @@ rig__conf_first_node() {
 }
 
 rig__ctld_up() {
-	timeout 10 scontrol ping 2>/dev/null | grep -q 'is UP'
+	"${RIG_CLIENT[@]}" timeout 10 scontrol ping 2>/dev/null | grep -q 'is UP'
 }
 
 # rig_node_state NODE: print the node's state as sinfo says (idle, mixed...).
@@ -431,22 +442,24 @@ rig__ctld_up() {
 # node for a pending job, "idle-", "mixed-") is no fault and is left out;
 # the other flags ('*' not responding, '~' powered off, ...) stay.
 rig_node_state() {
-	timeout 10 sinfo -h -N -n "$1" -o %T 2>/dev/null | head -n 1 | sed 's/-$//'
+	"${RIG_CLIENT[@]}" timeout 10 sinfo -h -N -n "$1" -o %T 2>/dev/null | head -n 1 | sed 's/-$//'
 }
 
 rig__node_idle() { [ "$(rig_node_state "$1")" = idle ]; }
 
-# rig_start_slurmctld CONF: create the controller's directories named in
-# CONF, start `slurmctld -D -i -f CONF`, wait for `scontrol ping`.
+# rig_start_slurmctld CONF [PREFIX...]: create the controller's directories
+# named in CONF, start `slurmctld -D -i -f CONF` (after the command PREFIX,
+# if given: a test host's namespace), wait for `scontrol ping`.
 rig_start_slurmctld() {
 	local conf=$1 v out
+	shift
 	export SLURM_CONF=$conf
 	v=$(rig_conf_get "$conf" StateSaveLocation) && { install -d -m 0755 "$v" || return 1; }
 	v=$(rig_conf_get "$conf" SlurmctldLogFile) && { install -d -m 0755 "$(dirname "$v")" || return 1; }
 	v=$(rig_conf_get "$conf" SlurmctldPidFile) && { install -d -m 0755 "$(dirname "$v")" || return 1; }
 	out=$(dirname "$conf")/slurmctld.out
 	v=$(rig_conf_get "$conf" SlurmctldLogFile) && out=$v.out
-	rig_daemon_start slurmctld "$out" slurmctld -D -i -f "$conf" || return 1
+	rig_daemon_start slurmctld "$out" "$@" slurmctld -D -i -f "$conf" || return 1
 	v=$(rig_conf_get "$conf" SlurmctldLogFile) && rig_daemon_add_log slurmctld "$v"
 	rig_wait_ready slurmctld "$RIG_TIMEOUT" rig__ctld_up
 }
@@ -468,7 +481,7 @@ rig_start_slurmd() {
 	v=$(rig_conf_get "$conf" SlurmdLogFile) && rig_daemon_add_log "$name" "$(rig__pct "$v" "$node")"
 	rig_wait_ready "$name" "$RIG_TIMEOUT" rig__node_idle "$node" || {
 		rig_log "node $node, as slurmctld sees it:"
-		timeout 10 scontrol show node "$node" 2>&1 | grep -E 'State=|Reason=|RealMemory=' | sed 's/^/#  /' >&2
+		"${RIG_CLIENT[@]}" timeout 10 scontrol show node "$node" 2>&1 | grep -E 'State=|Reason=|RealMemory=' | sed 's/^/#  /' >&2
 		return 1
 	}
 }
@@ -485,13 +498,13 @@ rig__pct() {
 rig_slurm_cancel_all() {
 	rig_daemon_alive slurmctld || return 0
 	local ids end
-	ids=$(timeout 5 squeue -h -t PD,R,CG,S -o %A 2>/dev/null) || return 0
+	ids=$("${RIG_CLIENT[@]}" timeout 5 squeue -h -t PD,R,CG,S -o %A 2>/dev/null) || return 0
 	[ -n "$ids" ] || return 0
 	# shellcheck disable=SC2086
-	timeout 5 scancel $ids 2>/dev/null
+	"${RIG_CLIENT[@]}" timeout 5 scancel $ids 2>/dev/null
 	end=$((SECONDS + 15))
 	while rig_daemon_alive slurmctld; do
-		[ -z "$(timeout 3 squeue -h -t PD,R,CG,S -o %A 2>/dev/null)" ] && return 0
+		[ -z "$("${RIG_CLIENT[@]}" timeout 3 squeue -h -t PD,R,CG,S -o %A 2>/dev/null)" ] && return 0
 		if [ "$SECONDS" -ge "$end" ]; then
 			rig_log "jobs still present 15s after scancel: $ids"
 			return 0
@@ -527,7 +540,7 @@ rig_start_slurm() {
 
 # rig_job_field JOBID FIELD: print FIELD (JobState, ExitCode, ...) of a job.
 rig_job_field() {
-	timeout 10 scontrol -o show job "$1" 2>/dev/null |
+	"${RIG_CLIENT[@]}" timeout 10 scontrol -o show job "$1" 2>/dev/null |
 		awk -v f="$2=" '{ for (i = 1; i <= NF; i++) if (index($i, f) == 1) { print substr($i, length(f) + 1); exit } }'
 }
 
@@ -565,7 +578,7 @@ rig_wait_job() {
 		fi
 		if [ "$SECONDS" -ge "$end" ]; then
 			rig_log "job $id has not ended after ${secs}s:"
-			timeout 10 scontrol show job "$id" 2>&1 | sed 's/^/#   /' >&2
+			"${RIG_CLIENT[@]}" timeout 10 scontrol show job "$id" 2>&1 | sed 's/^/#   /' >&2
 			return 1
 		fi
 		sleep 0.1
@@ -724,16 +737,26 @@ rig_cluster_yaml() {
 	while [ "$RIG_SLURMD_PORT" = "$RIG_CTLD_PORT" ]; do
 		RIG_SLURMD_PORT=$(rig_free_port) || return 1
 	done
-	cat >"$d/cluster.yaml" <<EOF
-# A one-node cluster of this host, written by tests/rig/lib.sh.
+	rig_yaml "$d" rig "$RIG_HOST" 127.0.0.1 "$RIG_HOST" 127.0.0.1 \
+		"$RIG_CTLD_PORT" "$RIG_SLURMD_PORT" >"$d/cluster.yaml"
+}
+
+# rig_yaml DIR CLUSTER CONTROL CONTROL-ADDR NODES NODE-ADDRS CTLD-PORT
+# SLURMD-PORT: print a cluster.yaml of one node group NODES (a hostlist) at
+# NODE-ADDRS, each like this host (rig_host_facts must have run), one
+# partition "debug" of all, every path under DIR (configuration in DIR/etc,
+# munge key and socket as rig_start_munge DIR makes them).
+rig_yaml() {
+	cat <<EOF
+# Written by the rig (tests/rig/lib.sh).
 cluster:
-  name: rig
+  name: $2
 control:
-  name: $RIG_HOST
-  address: 127.0.0.1
+  name: $3
+  address: $4
 nodes:
-  - names: $RIG_HOST
-    addresses: 127.0.0.1
+  - names: $5
+    addresses: $6
     sockets: $RIG_SOCKETS
     cores_per_socket: $RIG_CORES
     threads_per_core: $RIG_THREADS
@@ -744,21 +767,21 @@ partitions:
     default: true
     max_time: UNLIMITED
 slurm:
-  config_dir: $d/etc
-  controller_port: $RIG_CTLD_PORT
-  node_port: $RIG_SLURMD_PORT
+  config_dir: $1/etc
+  controller_port: $7
+  node_port: $8
   slurm_user: root
   proctrack: linuxproc
   task_plugins: [none]
   mpi_default: none
-  state_dir: $d/state
-  spool_dir: $d/spool
-  log_dir: $d/log
-  pid_dir: $d/run
+  state_dir: $1/state
+  spool_dir: $1/spool
+  log_dir: $1/log
+  pid_dir: $1/run
   extra: ["MinJobAge=3600"]
 munge:
-  key: $d/munge/munge.key
-  socket: $d/munge-run/munge.socket
+  key: $1/munge/munge.key
+  socket: $1/munge-run/munge.socket
 EOF
 }
 
@@ -836,6 +859,19 @@ EOF
 	printf '%s\n' 'CgroupPlugin=autodetect' 'ConstrainCores=yes' 'ConstrainRAMSpace=yes' \
 		'ConstrainDevices=no' >"$o/cgroup.conf"
 	chmod 0644 "$o/slurm.conf" "$o/plugstack.conf" "$o/cgroup.conf"
+}
+
+# rig_check_stopped DIR: stop everything (rig_stop_all), then one TAP check
+# that no process the rig started and none in DIR (cwd or command line) is
+# left.
+rig_check_stopped() {
+	local n=${#RIG_D_ALL[@]} alive left
+	rig_stop_all
+	alive=$(rig_alive_pids | tr '\n' ' ')
+	left=$(rig_leftover_pids "$1" | tr '\n' ' ')
+	[ -z "$alive$left" ]
+	tap_ok $? "everything stopped by pid ($n daemons, ${#RIG_D_ALL[@]} processes in all), nothing left running" ||
+		rig_log "still alive: ${alive:-none}; other processes in $1: ${left:-none}"
 }
 
 # ------------------------------------------------------------------- TAP

@@ -1,0 +1,182 @@
+#!/bin/bash
+# t4100: the multi-host rig.  Three test hosts in network namespaces on a
+# private bridge (tests/rig/netns.sh): ctl (slurmctld, sshd) and c1, c2
+# (slurmd -N c1 / c2, sshd), each with its own address, host name and ports,
+# and in a private mount namespace its own /etc/hosts and munged (one key, a
+# socket of its own at the path slurm.conf names), c1 and c2 their own Slurm
+# spool, run and log directories.  slurm.conf comes from `cpk render` of a small
+# description with the namespaces' addresses.  Then: both nodes idle, srun -N2
+# across both hosts, a batch job -N2 of the test user writing into its home,
+# key logins of the test user over SSH from ctl to c1 and c2; at the end
+# nothing of the test is left (processes, namespaces, links).
+#
+# Needs root.  Fails when a program it needs is missing; skips when the
+# kernel refuses the namespaces.  CPK is the cpk binary; CPK_KEEP=1 keeps
+# the scratch dir.
+
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=tests/rig/lib.sh
+. "$here/rig/lib.sh"
+# shellcheck source=tests/rig/netns.sh
+. "$here/rig/netns.sh"
+
+[ "$(id -u)" = 0 ] || tap_skip_all "needs root"
+missing=$(rig_missing_cmds munged munge unmunge slurmctld slurmd scontrol sinfo squeue \
+	scancel srun sbatch setpriv ssh ssh-keygen /usr/sbin/sshd perl timeout stat)
+missing="$missing $(rig_net_tools)"
+[ -n "${CPK:-}" ] && [ -x "$CPK" ] || missing="$missing CPK(the cpk binary)"
+if [ -n "${missing// /}" ]; then
+	tap_plan 1
+	tap_ok 1 "the programs the multi-host rig needs are installed; missing:$missing"
+	tap_done
+fi
+rig_reexec_in_userns "$0" "$@"
+case $? in
+0) ;;
+77) tap_skip_all "the kernel refuses a private mount namespace here (unshare -m)" ;;
+*) echo "Bail out! could not set up the test user namespace"; exit 1 ;;
+esac
+if ! why=$(rig_net_probe); then
+	tap_skip_all "the kernel refuses network namespaces with a bridge and veths here: $why"
+fi
+
+tap_plan 17
+D=$RIG_DIR
+H=$RIG_USER_HOME
+T0=$EPOCHREALTIME
+TL=$T0
+# lap WHAT: a TAP comment with the seconds since the last lap.
+lap() {
+	local now=$EPOCHREALTIME
+	awk -v w="$1" -v a="$TL" -v b="$now" -v t="$T0" \
+		'BEGIN { printf "# timing: %-26s %6.2f s (total %6.2f s)\n", w, b - a, b - t }'
+	TL=$now
+}
+# stop_here REASON: fail what is left and end (clean-up runs at exit).
+stop_here() {
+	tap_fail_rest "$*"
+	tap_done
+}
+
+# --- the network ------------------------------------------------------------
+ok=0
+rig_net_create && rig_host_add ctl 1 && rig_host_add c1 2 && rig_host_add c2 3 || ok=1
+# The final check sees them now (it is not blind).
+n=$(rig_net_leftovers | grep -c -e '^namespace ' -e ' in a namespace of the test$')
+[ "$n" = 4 ] || { rig_log "rig_net_leftovers sees $n of the 4 namespaces:"; rig_net_leftovers >&2; ok=1; }
+tap_ok $ok "three test hosts on a private bridge ($RIG_NET_PREFIX.0/24, namespaces $RIG_NET_ID-*)" ||
+	stop_here "no test network"
+P=$RIG_NET_PREFIX
+got=""
+for h in ctl c1 c2; do
+	got="$got$h: $(rig_host_exec "$h" hostname) $(rig_host_exec "$h" ip -4 -o addr show dev eth0 |
+		awk '{ print $4 }') routes:$(rig_host_exec "$h" ip route show | awk '{ printf " %s", $1 }');"
+done
+tap_is "$got" "ctl: ctl $P.1/24 routes: $P.0/24;c1: c1 $P.2/24 routes: $P.0/24;c2: c2 $P.3/24 routes: $P.0/24;" \
+	"each host has its name, its address, and no route but the test network"
+got=$(ip -n "$RIG_NET_BR" -o link show | awk -F': ' '{ sub(/@.*/, "", $2); print $2 }' | sort | tr '\n' ' ')
+tap_is "$got" "br0 lo v-c1 v-c2 v-ctl " "the bridge's namespace has the bridge and the hosts' links only"
+lap network
+
+# --- describe and render ----------------------------------------------------
+rig_host_facts || stop_here "slurmd -C failed"
+# Ports need not be free ones: each host has its own.
+rig_yaml "$D" netrig ctl "$P.1" 'c[1-2]' "$P.[2-3]" 6817 6818 >"$D/cluster.yaml" ||
+	stop_here "cannot write cluster.yaml"
+"$CPK" render -f "$D/cluster.yaml" --role control --out "$D/etc" >"$D/render.out" 2>&1
+rc=$?
+conf=$D/etc/slurm.conf
+[ "$rc" = 0 ] && [ -s "$conf" ] &&
+	grep -qx "SlurmctldHost=ctl($P.1)" "$conf" &&
+	grep -Eq "^NodeName=c\[1-2\] NodeAddr=$P\.\[2-3\] " "$conf"
+if ! tap_ok $? "cpk render writes slurm.conf with SlurmctldHost=ctl($P.1) and NodeAddr=$P.[2-3]"; then
+	rig_log "cpk render exited $rc"
+	rig_show_file "$D/render.out"
+	rig_show_file "$conf" 60
+	stop_here "no slurm.conf"
+fi
+chmod a+rx "$D/etc" || stop_here "chmod"
+# Every host has an /etc/hosts of its own that names the three; the compute
+# hosts have their own spool, run and log directories.
+ok=0
+printf '%s\n' "127.0.0.1 localhost" "$P.1 ctl" "$P.2 c1" "$P.3 c2" >"$D/hosts.txt" || ok=1
+for h in ctl c1 c2; do
+	rig_host_bind "$h" "$D/hosts.txt" /etc/hosts || ok=1
+done
+install -d -m 0755 "$D/spool" "$D/run" "$D/log" || ok=1
+for h in c1 c2; do
+	for s in spool run log; do
+		install -d -m 0755 "$D/hosts/$h/$s" && rig_host_bind "$h" "$D/hosts/$h/$s" "$D/$s" || ok=1
+	done
+done
+[ "$ok" = 0 ] && rig_host_exec c1 touch "$D/log/mine" && [ -e "$D/hosts/c1/log/mine" ] &&
+	[ ! -e "$D/log/mine" ] && [ ! -e "$D/hosts/c2/log/mine" ] &&
+	[ "$(rig_host_exec c1 getent hosts c2 | awk '{ print $1, $2 }')" = "$P.3 c2" ] &&
+	[ "$(getent hosts c2 | awk '{ print $1 }')" != "$P.3" ]
+tap_ok $? "own /etc/hosts on each host, own Slurm directories on c1 and c2 (the machine's untouched)"
+lap "render"
+
+# --- daemons ----------------------------------------------------------------
+ok=0
+for h in ctl c1 c2; do
+	rig_host_munge "$h" "$D" || ok=1
+done
+# Three daemons, each seen at the same path on its host only, one key: a
+# credential made on c1 decodes on c2.
+[ "$ok" = 0 ] && [ ! -e "$RIG_MUNGE_SOCKET" ] &&
+	[ -S "$D/hosts/ctl/munge-run/munge.socket" ] && [ -S "$D/hosts/c1/munge-run/munge.socket" ] &&
+	[ "$(rig_host_exec c1 munge -n -S "$RIG_MUNGE_SOCKET" | rig_host_exec c2 unmunge -S "$RIG_MUNGE_SOCKET" |
+		awk '$1 == "STATUS:" { print $2 }')" = Success ]
+tap_ok $? "a munged of its own on each host, one key: a credential made on c1 decodes on c2" ||
+	stop_here "no munged"
+rig_host_slurmctld ctl "$conf"
+tap_ok $? "slurmctld on ctl answers scontrol ping from ctl's namespace" || stop_here "no slurmctld"
+lap "munged, slurmctld"
+ok=0
+rig_host_slurmd c1 "$conf" && rig_host_slurmd c2 "$conf" || ok=1
+tap_ok $ok "slurmd -N c1 on c1 and slurmd -N c2 on c2 register" || stop_here "no slurmd"
+lap "slurmd c1, c2"
+got=$(rig_host_exec c2 timeout 10 sinfo -h -N -o '%N %T' 2>&1 | sed 's/-$//' | sort | tr '\n' ' ')
+tap_is "$got" "c1 idle c2 idle " "sinfo (run on c2) shows both nodes idle"
+
+# --- jobs -------------------------------------------------------------------
+got=$(rig_host_exec ctl timeout 60 srun -N2 hostname 2>"$D/srun.err" | sort | tr '\n' ' ')
+tap_is "$got" "c1 c2 " "srun -N2 hostname from ctl runs on c1 and c2" || rig_show_file "$D/srun.err"
+lap "srun -N2"
+j=$(cd "$H" && rig_host_user ctl timeout 30 sbatch --parsable -N2 -J n2 --chdir="$H" -o "$H/n2.out" \
+	--wrap 'srun hostname | sort; id -un' 2>"$D/sbatch.err")
+j=${j%%;*}
+if [ -n "$j" ] && rig_wait_job "$j" 60; then
+	tap_is "$RIG_JOB_STATE $RIG_JOB_EXIT" "COMPLETED 0:0" "batch job $j -N2 of $RIG_USER completes with 0:0"
+else
+	tap_ok 1 "batch job ${j:-?} -N2 of $RIG_USER completes"
+	rig_show_file "$D/sbatch.err"
+fi
+got="$(stat -c %u "$H/n2.out" 2>/dev/null) $(tr '\n' ' ' <"$H/n2.out" 2>/dev/null)"
+tap_is "$got" "$RIG_UID c1 c2 $RIG_USER " "its output in $RIG_USER's home: owned by it, from c1 and c2"
+lap "sbatch -N2 as $RIG_USER"
+
+# --- ssh --------------------------------------------------------------------
+ok=0
+rig_host_sshd c1 && rig_host_sshd c2 || ok=1
+tap_ok $ok "sshd on c1 and on c2 listen on port 22 of their addresses" || stop_here "no sshd"
+for h in c1 c2; do
+	# shellcheck disable=SC2016 # expanded on the far side
+	got=$(rig_host_user ctl timeout 30 ssh -F /dev/null -o BatchMode=yes -o IdentitiesOnly=yes \
+		-o IdentityAgent=none -i "$H/.ssh/id_ed25519" -o StrictHostKeyChecking=yes \
+		-o UserKnownHostsFile="$D/known_hosts" -o GlobalKnownHostsFile=/dev/null \
+		"$RIG_USER@$h" 'echo $(hostname) $(id -un)' 2>"$D/ssh-$h.err")
+	tap_is "$got" "$h $RIG_USER" "ssh $RIG_USER@$h from ctl: a key login" || {
+		rig_show_file "$D/ssh-$h.err"
+		rig_daemon_logs "sshd-$h"
+	}
+done
+lap "sshd, ssh"
+
+# --- stop -------------------------------------------------------------------
+rig_check_stopped "$D"
+left=$(rig_net_leftovers)
+tap_is "$left" "" "no namespace, mount, process or link of the test network is left"
+lap "stop"
+
+tap_done
