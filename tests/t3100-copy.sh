@@ -122,7 +122,7 @@ is "$(run "${COPY[@]}" -v "$L/f1" "$H:$R/verbose")" 0 "-v"
 grep -Eq '^cpk copy: connected to .*: round trip [0-9.]+ ms; [0-9]+ streams' "$SCRATCH/err"
 ok $? "  says where it connected, the round trip and the streams: $(head -1 "$SCRATCH/err")"
 ! grep -q 'segment' "$SCRATCH/err"; ok $? "  no debug lines"
-grep -Eq '^cpk copy: connection 1: [0-9]+ channels?, [0-9.]+ MB sent, [0-9.]+ MB received; waiting [0-9.]+ s for the SSH window, [0-9.]+ s for replies; [0-9.]+ requests in flight per channel \(at most [0-9]+\); CPU [0-9.]+ s$' "$SCRATCH/err"
+grep -Eq '^cpk copy: connection 1: [0-9]+ channels? \(the last ready after [0-9.]+ s\), [0-9.]+ MB sent, [0-9.]+ MB received; waiting [0-9.]+ s for the SSH window, [0-9.]+ s for replies, [0-9.]+ s for the session'"'"'s lock; [0-9.]+ requests in flight per channel \(at most [0-9]+\); CPU [0-9.]+ s$' "$SCRATCH/err"
 ok $? "  a summary line per connection: $(grep 'connection 1:' "$SCRATCH/err")"
 # --json: the same per stream; the streams' bytes cover the file's
 is "$(run "${COPY[@]}" -n 2 --chunk-min 1M --chunk-max 1M --json "$L/f$((3 * M + 5))" "$H:$R/streams")" 0 "--json, 2 connections"
@@ -132,7 +132,7 @@ s = d["streams"]
 assert len(s) == d["conns"] * d["channels"], (len(s), d["conns"], d["channels"])
 assert {x["conn"] for x in s} == set(range(d["conns"])), s
 assert sum(x["sent"] for x in s) > d["bytes_sent"], (sum(x["sent"] for x in s), d["bytes_sent"])
-assert all(x["received"] > 0 and x["cpu_s"] >= 0 and x["reply_wait_s"] >= 0 and x["window_wait_s"] >= 0 for x in s), s
+assert all(x["received"] > 0 and x["cpu_s"] >= 0 and x["reply_wait_s"] >= 0 and x["window_wait_s"] >= 0 and x["lock_wait_s"] >= 0 and x["setup_s"] >= 0 for x in s), s
 assert all(x["inflight_max"] >= 1 and 0 <= x["inflight_avg"] <= x["inflight_max"] for x in s), s
 ' "$SCRATCH/out"
 ok $? "  \"streams\": one per channel, their bytes cover the file (with SFTP framing), times and requests in flight"

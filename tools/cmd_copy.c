@@ -360,6 +360,8 @@ static void json_streams(struct cpk_json *j, const struct cpk_xfer *x)
 		cpk_json_ku64(j, "received", v[i].bytes_received);
 		cpk_json_knum(j, "window_wait_s", v[i].window_wait_s);
 		cpk_json_knum(j, "reply_wait_s", v[i].reply_wait_s);
+		cpk_json_knum(j, "lock_wait_s", v[i].lock_wait_s);
+		cpk_json_knum(j, "setup_s", v[i].setup_s);
 		cpk_json_knum(j, "cpu_s", v[i].cpu_s);
 		cpk_json_knum(j, "inflight_avg", v[i].inflight_avg);
 		cpk_json_ku64(j, "inflight_max", v[i].inflight_max);

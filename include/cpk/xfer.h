@@ -280,6 +280,10 @@ struct cpk_xfer_stream {
 	unsigned conn;		/* 0-based connection it used */
 	uint64_t bytes_sent, bytes_received;	/* SFTP bytes, both ways */
 	double window_wait_s, reply_wait_s, cpu_s;
+	double lock_wait_s;	/* waiting while another channel of its
+				 * connection sent or received */
+	double setup_s;		/* connecting (or sharing a connection) and
+				 * opening its SFTP channel */
 	double inflight_avg;	/* requests in flight, average over waits */
 	unsigned inflight_max;
 };

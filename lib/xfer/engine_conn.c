@@ -224,6 +224,8 @@ size_t cpk_xfer_streams(const struct cpk_xfer *x, struct cpk_xfer_stream *v,
 			s->bytes_received = m->bytes_rx;
 			s->window_wait_s = (double)m->window_wait_us / 1e6;
 			s->reply_wait_s = (double)m->reply_wait_us / 1e6;
+			s->lock_wait_s = (double)m->lock_wait_us / 1e6;
+			s->setup_s = (double)w->setup_us / 1e6;
 			s->cpu_s = (double)w->cpu_us / 1e6;
 			s->inflight_avg = m->waits ? (double)m->inflight_sum /
 					  (double)m->waits : 0;
@@ -253,20 +255,24 @@ void xeng_meter_log(struct cpk_xfer *x)
 			t.bytes_received += v[j].bytes_received;
 			t.window_wait_s += v[j].window_wait_s;
 			t.reply_wait_s += v[j].reply_wait_s;
+			t.lock_wait_s += v[j].lock_wait_s;
+			if (v[j].setup_s > t.setup_s)
+				t.setup_s = v[j].setup_s;
 			t.cpu_s += v[j].cpu_s;
 			t.inflight_avg += v[j].inflight_avg;
 			if (v[j].inflight_max > t.inflight_max)
 				t.inflight_max = v[j].inflight_max;
 		}
-		xeng_xlog(x, CPK_XFER_LOG_INFO, "connection %u: %u channel%s, "
-			  "%.1f MB sent, %.1f MB received; waiting %.2f s for "
-			  "the SSH window, %.2f s for replies; %.1f requests "
-			  "in flight per channel (at most %u); CPU %.2f s",
-			  t.conn + 1, nch, nch == 1 ? "" : "s",
+		xeng_xlog(x, CPK_XFER_LOG_INFO, "connection %u: %u channel%s "
+			  "(the last ready after %.2f s), %.1f MB sent, %.1f MB received; waiting %.2f s for "
+			  "the SSH window, %.2f s for replies, %.2f s for the "
+			  "session's lock; %.1f requests in flight per channel "
+			  "(at most %u); CPU %.2f s",
+			  t.conn + 1, nch, nch == 1 ? "" : "s", t.setup_s,
 			  (double)t.bytes_sent / 1e6,
 			  (double)t.bytes_received / 1e6, t.window_wait_s,
-			  t.reply_wait_s, t.inflight_avg / nch, t.inflight_max,
-			  t.cpu_s);
+			  t.reply_wait_s, t.lock_wait_s, t.inflight_avg / nch,
+			  t.inflight_max, t.cpu_s);
 	}
 	free(v);
 }

@@ -53,6 +53,7 @@ struct worker {
 	uint64_t cur;		/* bytes of the current piece moved (mu) */
 	struct cpk_sftp_meter meter;	/* of its channels so far */
 	uint64_t cpu_us;	/* CPU time of its threads */
+	uint64_t setup_us;	/* connecting and opening its channel */
 	unsigned connect_fails;
 	int had_conn;		/* a connection of this worker dropped */
 };

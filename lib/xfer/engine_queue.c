@@ -92,8 +92,13 @@ void *xeng_worker_main(void *arg)
 
 	/* Connect while the first connection prepares; a failure here is
 	 * retried below, with a piece of work to give back. */
-	if (!w->s)
+	if (!w->s) {
+		struct timespec t0;
+
+		clock_gettime(CLOCK_MONOTONIC, &t0);
 		(void)xeng_conn_open(x, w, &w->xs, &w->s);
+		w->setup_us += (uint64_t)(xeng_since(&t0) * 1e6);
+	}
 	while ((ti = take_task(x)) >= 0) {
 		struct xtask *t = &x->p.t[ti];
 		int r;

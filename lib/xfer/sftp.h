@@ -479,11 +479,13 @@ CPK_INTERNAL unsigned cpk_sftp_slots(const struct cpk_sftp *s);
  * channel; time waiting with data to send but no SSH window left (the
  * server's channel window is the limit), and time waiting otherwise (for
  * replies: the request window, the round trip or the server is the
- * limit); requests in flight, sampled at each wait.
+ * limit); time waiting for the session's lock while another channel of
+ * it sends or receives; requests in flight, sampled at each wait.
  */
 struct cpk_sftp_meter {
 	uint64_t bytes_tx, bytes_rx;
 	uint64_t window_wait_us, reply_wait_us;
+	uint64_t lock_wait_us;	/* for the session's lock (other channels) */
 	uint64_t inflight_sum, waits;
 	unsigned inflight_max;
 };

@@ -45,7 +45,14 @@ void cpk_sftp_mux_free(struct cpk_sftp_mux *m)
 
 void xsftp_mux_lock(struct cpk_sftp *s)
 {
+	int64_t t0;
+
+	if (pthread_mutex_trylock(&s->mux->mu) == 0)
+		return;
+	/* another channel of the session holds it: count the wait */
+	t0 = xsftp_now_us();
 	pthread_mutex_lock(&s->mux->mu);
+	s->meter.lock_wait_us += (uint64_t)(xsftp_now_us() - t0);
 }
 
 void xsftp_mux_unlock(struct cpk_sftp *s)
@@ -671,6 +678,7 @@ void cpk_sftp_meter_take(struct cpk_sftp *s, struct cpk_sftp_meter *m)
 	m->bytes_rx += s->meter.bytes_rx;
 	m->window_wait_us += s->meter.window_wait_us;
 	m->reply_wait_us += s->meter.reply_wait_us;
+	m->lock_wait_us += s->meter.lock_wait_us;
 	m->inflight_sum += s->meter.inflight_sum;
 	m->waits += s->meter.waits;
 	if (s->meter.inflight_max > m->inflight_max)
