@@ -23,7 +23,6 @@
 
 #pragma weak slurm_init_job_desc_msg
 #pragma weak slurm_update_job
-#pragma weak slurm_get_errno
 #pragma weak slurm_strerror
 
 #define COMMENT_TIMEOUT_S 15
@@ -198,7 +197,7 @@ static void comment_child(void *arg)
 	d.admin_comment = (char *)q->text;
 	if (slurm_update_job(&d) == 0)
 		_exit(0);
-	err = slurm_get_errno ? slurm_get_errno() : 0;
+	err = errno;	/* libslurm's error (slurm_get_errno() is gone in 24.11) */
 	dprintf(q->fd, "%.200s", slurm_strerror && err ?
 		slurm_strerror(err) : "request refused");
 	_exit(1);

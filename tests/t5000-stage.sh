@@ -33,7 +33,7 @@ case $? in
 *) echo "Bail out! could not set up the test user namespace"; exit 1 ;;
 esac
 
-tap_plan 57
+tap_plan 59
 D=$RIG_DIR H=$RIG_USER_HOME
 U=$RIG_UID:$RIG_GID
 
@@ -336,6 +336,24 @@ tap_ok $? "node idle at the end, after all of these (sinfo: $(rig_node_state "$N
 	rig_log "$(scontrol show node "$N" 2>&1 | grep -E 'State|Alloc|Reason')"
 	rig_log "$(sacct -a -n -X -o JobID,JobName,State,ExitCode,End 2>&1 | tail -20)"
 }
+
+# --- a controller that does not answer: the AdminComment request is bounded --
+# (the stage-out fails, the request to the stopped slurmctld gives up within
+# the plugin's 15 s, SIGKILL 5 s later at worst: the step is not held)
+j_hang=$(sub hang --stage-out="$D/secret/f@storage:$S/out/secret3" --wrap 'sleep 3')
+end=$((SECONDS + 120))
+until [ "$(rig_job_field "$j_hang" JobState)" = RUNNING ] || [ $SECONDS -ge $end ]; do sleep 0.2; done
+ctld=$(rig_daemon_pid slurmctld)
+[ -n "$ctld" ] && kill -STOP "$ctld"
+t0=$SECONDS
+until grep -q "cannot set the job's AdminComment" "$W/hang/job.out" 2>/dev/null ||
+	[ $((SECONDS - t0)) -ge 60 ]; do sleep 0.2; done
+took=$((SECONDS - t0))
+[ -n "$ctld" ] && kill -CONT "$ctld"
+grep -q "cannot set the job's AdminComment" "$W/hang/job.out" 2>/dev/null && [ "$took" -le 30 ]
+tap_ok $? "slurmctld stopped: the AdminComment request gives up (${took} s after the stop), logged" ||
+	rig_show_file "$W/hang/job.out"
+job_is hang "$j_hang" "COMPLETED 0:0" "the job completes once slurmctld answers again"
 
 rig_stop_all
 tap_done
