@@ -69,6 +69,8 @@ LIB_SRCS  := $(sort $(wildcard lib/*/*.c))
 LIB_OBJS  := $(LIB_SRCS:%.c=$(B)/%.o)
 CLI_SRCS  := $(sort $(wildcard tools/*.c))
 CLI_OBJS  := $(CLI_SRCS:%.c=$(B)/%.o)
+PLUGIN_SRCS := $(sort $(wildcard plugins/*.c))
+PLUGIN_OBJS := $(PLUGIN_SRCS:%.c=$(B)/%.o)
 UNIT_SRCS := $(sort $(wildcard tests/unit/*_test.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%_test.c=$(B)/tests/%.t)
 # Test programs the shell tests drive (they need a daemon the test starts).
@@ -126,10 +128,10 @@ $(CPK): $(CLI_OBJS) $(STATIC)
 # the archive: only lib/stage and lib/util), so slurmstepd loads no
 # libclusterpack.so and needs no rpath; its version script exports only the
 # SPANK symbols.  The transfers run in the exec'd `cpk stage`, not in it.
-$(PLUGIN): $(B)/plugins/cpk_stage.o $(STATIC) plugins/cpk_stage.map
+$(PLUGIN): $(PLUGIN_OBJS) $(STATIC) plugins/cpk_stage.map
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) -shared -Wl,--version-script=plugins/cpk_stage.map $(ALL_LDFLAGS) \
-	  -o $@ $(B)/plugins/cpk_stage.o $(STATIC)
+	  -o $@ $(PLUGIN_OBJS) $(STATIC)
 
 $(B)/tests/%.t: $(B)/tests/unit/%_test.o $(STATIC)
 	@$(if $(Q),echo "  LD      $@")
@@ -295,6 +297,6 @@ install: all
 clean:
 	rm -rf build build-san build-tsan build-fuzz
 
--include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(B)/plugins/cpk_stage.d $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/unit/%.d) \
+-include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(PLUGIN_OBJS:.o=.d) $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/unit/%.d) \
   $(SLURM_PROG_SRCS:tests/slurm/%.c=$(B)/tests/slurm/%.d) \
   $(PROG_SRCS:tests/progs/%.c=$(B)/tests/progs/%.d) $(PROGLIB_OBJS:.o=.d)

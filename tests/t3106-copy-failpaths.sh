@@ -112,7 +112,7 @@ retry_case() {
 	run "${F[@]}" "${opt[@]}" --json "$L/$1" "$H:$R/r-$1"
 }
 for kind in small big; do
-	for r in 1 2 none; do
+	for r in 0 1 2 none; do
 		n=$r; [ $r = none ] && n=3
 		is "$(retry_case $kind $r $n)" 0 \
 			"$kind file, --retries $r, the first $n connections die: copied"

@@ -33,7 +33,7 @@ case $? in
 *) echo "Bail out! could not set up the test user namespace"; exit 1 ;;
 esac
 
-tap_plan 51
+tap_plan 59
 D=$RIG_DIR H=$RIG_USER_HOME
 U=$RIG_UID:$RIG_GID
 
@@ -152,6 +152,9 @@ j_out=$(sub out --stage-out="res@storage:$S/out/ok,one@storage:$S/out/one" --sta
 j_out3=$(sub out3 --stage-out="r3@storage:$S/out/r3" \
 	--wrap 'head -c 1000 /dev/urandom >r3; exit 3')
 j_root=$(sub rootonly --stage-out="$D/secret/f@storage:$S/out/secret" --wrap 'true')
+# the same in a working directory whose name holds an escape sequence and a tab
+EVIL=$(printf 'evil\033[31m\tx')
+j_evil=$(sub "$EVIL" --stage-out="$D/secret/f@storage:$S/out/secret2" --wrap 'true')
 # sbatch with cpk_stage.so refuses these values; a user can run sbatch
 # without it and put them where cpk_stage.so's sbatch would (its environment)
 j_forge=$(SLURM_CONF=$D/etc-none/slurm.conf \
@@ -285,6 +288,31 @@ grep -q "^$D/secret/f	storage:$S/out/secret	.*Permission denied" "$rec" 2>/dev/n
 	[ "$(stat -c %u "$rec")" = "$RIG_UID" ] && [ "$(cat "$D/secret/f")" = secret ]
 tap_ok $? "the record (the user's) lists the file, where it is and why; the file is still there" ||
 	rig_show_file "$rec"
+# admin_comment ID: the job's AdminComment as scontrol says it (empty: none)
+admin_comment() { scontrol show job "$1" 2>/dev/null | sed -n 's/^ *AdminComment=\(.*[^ ]\) *$/\1/p'; }
+# the comment is set from the exit hook, around the job's end
+comment_of() {
+	local end=$((SECONDS + 20)) c
+	until c=$(admin_comment "$1") && [ -n "$c" ] || [ $SECONDS -ge $end ]; do sleep 0.2; done
+	printf '%s' "$c"
+}
+tap_is "$(comment_of "$j_root")" \
+	"cpk_stage: stage-out failed: 1 of 1 items not delivered, kept in $W/rootonly; see cpk_stage.$j_root.undelivered" \
+	"after a failed stage-out, the job's AdminComment says what was not delivered and where it is"
+tap_is "$(comment_of "$j_miss")" \
+	"cpk_stage: stage-in failed: 1 of 1 items not copied in (they are still on the remote hosts); the script did not run; see the job's output file" \
+	"after a failed stage-in, the AdminComment says so"
+c=$(comment_of "$j_forge")
+[[ $c == "cpk_stage: stage-in refused, the script did not run: --stage-in: host \"evil.org\" is not in this cluster's allowed_hosts" ]]
+tap_ok $? "a refused value: the AdminComment says why" || rig_log "AdminComment: $c"
+job_is "$EVIL" "$j_evil" "COMPLETED 0:0" "a stage-out failure in a working directory named with control characters"
+c=$(comment_of "$j_evil")
+[[ $c == "cpk_stage: stage-out failed: 1 of 1 items not delivered, kept in $W/evil?[31m?x; see cpk_stage.$j_evil.undelivered" ]] &&
+	! LC_ALL=C grep -q '[[:cntrl:]]' <<<"$c"
+tap_ok $? "  its AdminComment shows them as '?', no control character" || rig_log "AdminComment: $(printf %q "$c")"
+[ -n "$j_out" ] && [ -z "$(admin_comment "$j_out")" ] && [ -z "$(admin_comment "$j_in")" ]
+tap_ok $? "no AdminComment after a successful stage-in or stage-out" ||
+	rig_log "$(scontrol show job "$j_out" 2>&1)"
 node_fine
 tap_ok $? "node still fine after the failures ($(rig_node_state "$N"))"
 
@@ -308,6 +336,24 @@ tap_ok $? "node idle at the end, after all of these (sinfo: $(rig_node_state "$N
 	rig_log "$(scontrol show node "$N" 2>&1 | grep -E 'State|Alloc|Reason')"
 	rig_log "$(sacct -a -n -X -o JobID,JobName,State,ExitCode,End 2>&1 | tail -20)"
 }
+
+# --- a controller that does not answer: the AdminComment request is bounded --
+# (the stage-out fails, the request to the stopped slurmctld gives up within
+# the plugin's 15 s, SIGKILL 5 s later at worst: the step is not held)
+j_hang=$(sub hang --stage-out="$D/secret/f@storage:$S/out/secret3" --wrap 'sleep 3')
+end=$((SECONDS + 120))
+until [ "$(rig_job_field "$j_hang" JobState)" = RUNNING ] || [ $SECONDS -ge $end ]; do sleep 0.2; done
+ctld=$(rig_daemon_pid slurmctld)
+[ -n "$ctld" ] && kill -STOP "$ctld"
+t0=$SECONDS
+until grep -q "cannot set the job's AdminComment" "$W/hang/job.out" 2>/dev/null ||
+	[ $((SECONDS - t0)) -ge 60 ]; do sleep 0.2; done
+took=$((SECONDS - t0))
+[ -n "$ctld" ] && kill -CONT "$ctld"
+grep -q "cannot set the job's AdminComment" "$W/hang/job.out" 2>/dev/null && [ "$took" -le 30 ]
+tap_ok $? "slurmctld stopped: the AdminComment request gives up (${took} s after the stop), logged" ||
+	rig_show_file "$W/hang/job.out"
+job_is hang "$j_hang" "COMPLETED 0:0" "the job completes once slurmctld answers again"
 
 rig_stop_all
 tap_done

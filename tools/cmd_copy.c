@@ -58,7 +58,8 @@ static const struct cli_opt copy_opts[] = {
 	  "(the source's mode less the umask, as cp)" },
 	{ "preserve", OPT_PRESERVE, "all", "all: copy setuid, setgid and "
 	  "sticky bits too (dropped by default)" },
-	{ "retries", OPT_RETRIES, "N", "retries after a dropped connection (3)" },
+	{ "retries", OPT_RETRIES, "N", "retries after a dropped connection, after "
+	  "the first try (3; 0: one try)" },
 	{ "segment", OPT_SEGMENT, "N", "walk and copy a tree N entries at a "
 	  "time (16384; memory grows with N, not with the tree)" },
 	{ "subsystem", OPT_SUBSYSTEM, "NAME", "SFTP subsystem (sftp)" },
@@ -484,9 +485,9 @@ static int run_copy(int argc, char **argv, const struct cli_verb *v)
 			break;
 		case OPT_RETRIES:
 			if (num_opt(v, "--retries", "a number of tries",
-				    optarg, 0, 1, 100, &n))
+				    optarg, 0, 0, 100, &n))
 				return EXIT_USAGE;
-			o.retries = (unsigned)n;
+			o.retries = n ? (unsigned)n : CPK_XFER_RETRIES_NONE;
 			break;
 		case OPT_SEGMENT:
 			if (num_opt(v, "--segment", "a number of entries",

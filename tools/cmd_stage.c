@@ -18,18 +18,21 @@
 #include "cpk/xfer.h"
 #include "cli.h"
 
-enum { OPT_VERIFY = 256, OPT_RETRIES, OPT_MAX_SIZE, OPT_RECORD, OPT_JOB };
+enum { OPT_VERIFY = 256, OPT_RETRIES, OPT_MAX_SIZE, OPT_RECORD, OPT_JOB,
+       OPT_REPORT };
 
 static const struct cli_opt stage_opts[] = {
 	{ "connections", 'n', "N", "SSH connections per transfer (1..64)" },
-	{ "retries", OPT_RETRIES, "N", "retries after a dropped connection "
-	  "(1..10)" },
+	{ "retries", OPT_RETRIES, "N", "retries after a dropped connection, "
+	  "after the first try (0..10; 0: one try)" },
 	{ "verify", OPT_VERIFY, NULL, "compare SHA-256 of both sides" },
 	{ "max-size", OPT_MAX_SIZE, "BYTES", "out: refuse to send more than "
 	  "BYTES in all (0: no limit)" },
 	{ "record", OPT_RECORD, "NAME", "out: keep the list of files not "
 	  "delivered in NAME (in the working directory; removed when all are)" },
 	{ "job", OPT_JOB, "ID", "the job's id, for the record" },
+	{ "report-fd", OPT_REPORT, "FD", "write \"FAILED TOTAL\" (items not "
+	  "staged, items) on FD at the end" },
 	{ "help", 'h', NULL, "show this help" },
 	{ NULL, 0, NULL, NULL },
 };
@@ -150,6 +153,19 @@ static int record(const char *name, const char *job,
 	return 0;
 }
 
+/* --report-fd: "FAILED TOTAL\n" for the plugin's AdminComment, once the
+ * items are known (nothing when the values did not parse). */
+static void report(int fd, const struct cpk_stage_list *l, char **why)
+{
+	size_t i, nfail = 0;
+
+	if (fd < 0 || !why)
+		return;
+	for (i = 0; i < l->n; i++)
+		nfail += why[i] != NULL;
+	dprintf(fd, "%zu %zu\n", nfail, l->n);
+}
+
 static int run_stage(int argc, char **argv, const struct cli_verb *v)
 {
 	struct cpk_stage_list l = CPK_STAGE_LIST_INIT;
@@ -157,6 +173,7 @@ static int run_stage(int argc, char **argv, const struct cli_verb *v)
 	struct totals t = { 0, 0, 0, 0 };
 	struct sigaction sa;
 	const char *rec = NULL, *job = NULL, *dir;
+	int report_fd = -1;
 	char cwd[4096], **why = NULL;
 	int c, in, rc = EXIT_OK;
 	size_t i, nfail = 0;
@@ -169,11 +186,22 @@ static int run_stage(int argc, char **argv, const struct cli_verb *v)
 		switch (c) {
 		case 'n':
 		case OPT_RETRIES:
+		case OPT_REPORT:
 			n = strtoul(optarg, &end, 10);
-			if (*end || !*optarg || !n || n > (c == 'n' ? 64u : 10u))
+			if (*end || !*optarg || *optarg == '-' ||
+			    (c == 'n' && (!n || n > 64)) ||
+			    (c == OPT_RETRIES && n > 10) ||
+			    (c == OPT_REPORT && (n < 3 || n > 1024)))
 				return cli_usage_err(v, "%s: %s", argv[optind - 1],
-						     c == 'n' ? "1..64" : "1..10");
-			*(c == 'n' ? &o.conns : &o.retries) = (unsigned)n;
+						     c == 'n' ? "1..64" :
+						     c == OPT_RETRIES ? "0..10" :
+						     "a descriptor 3..1024");
+			if (c == 'n')
+				o.conns = (unsigned)n;
+			else if (c == OPT_RETRIES)
+				o.retries = n ? (unsigned)n : CPK_XFER_RETRIES_NONE;
+			else
+				report_fd = (int)n;
 			break;
 		case OPT_VERIFY: o.verify = CPK_VERIFY_AUTO; break;
 		case OPT_MAX_SIZE:
@@ -267,6 +295,7 @@ static int run_stage(int argc, char **argv, const struct cli_verb *v)
 	if (got_sig)
 		rc = 128 + got_sig;
 out:
+	report(report_fd, &l, why);
 	for (i = 0; why && i < l.n; i++)
 		if (why[i] != oom_why && why[i] != pending_why)
 			free(why[i]);

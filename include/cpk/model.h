@@ -177,6 +177,9 @@ struct cpk_stage {
 	uint64_t retries;
 	int verify;
 	struct cpk_strlist allowed_hosts;
+	uint64_t max_size;	/* bytes; 0: no limit */
+	uint64_t stage_in_timeout, stage_out_timeout;	/* seconds */
+	char *cpk;		/* path of the cpk binary on the nodes */
 };
 
 struct cpk_model {

@@ -143,6 +143,31 @@ cpk_err_t cpk_stage_record_write(const char *name, const char *jobid,
 				 const struct cpk_stage_list *l,
 				 const char *const *why);
 
+/* ---- log callback ---------------------------------------------------- */
+
+/* How lib/stage reports what it does besides returning (a helper stopped
+ * at its time limit, killed after the grace time): the plugin routes it to
+ * Slurm's log by level.  MSG has no prefix and no new line. */
+enum cpk_stage_log_level {
+	CPK_STAGE_LOG_ERROR = 1, CPK_STAGE_LOG_WARN, CPK_STAGE_LOG_INFO,
+	CPK_STAGE_LOG_DEBUG
+};
+typedef void cpk_stage_log_fn(int level, const char *msg, void *arg);
+
+/* ---- the job's AdminComment ------------------------------------------ */
+
+#define CPK_STAGE_COMMENT_MAX 512	/* bytes, with the NUL */
+
+/*
+ * Formats an AdminComment into BUF (N bytes, at most
+ * CPK_STAGE_COMMENT_MAX used): every byte below 0x20, 0x7f and every byte
+ * of 0x80 and above (a hostile path may hold any) becomes '?', so the
+ * comment is one line of printable ASCII; a text too long is cut and ends
+ * with "...".  Returns BUF.
+ */
+char *cpk_stage_comment(char *buf, size_t n, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 /* ---- running the helper as the job's user ---------------------------- */
 
 struct cpk_stage_spawn {
@@ -156,6 +181,9 @@ struct cpk_stage_spawn {
 	/* asked about every 100 ms; non-zero stops the child (may be NULL) */
 	int (*cancelled)(void *arg);
 	void *arg;
+	int report_fd;		/* > 2: becomes the child's fd 3 (0: none) */
+	cpk_stage_log_fn *log;	/* may be NULL */
+	void *log_arg;
 };
 
 /*
@@ -171,6 +199,18 @@ struct cpk_stage_spawn {
  * another error when it could not start.
  */
 cpk_err_t cpk_stage_spawn(const struct cpk_stage_spawn *s, int *status);
+
+/*
+ * Runs FN(ARG) in a forked child of its own process group (FN should end
+ * with _exit(); returning is _exit(0)) and waits at most TIMEOUT_S
+ * seconds (SIGTERM, SIGKILL 5 s later): for work that must not hold the
+ * caller, such as a request to a controller that may hang.  LOG as in
+ * struct cpk_stage_spawn.  Returns 0 with *STATUS from waitpid,
+ * CPK_ERR_INTERRUPTED at the time limit, or another error.
+ */
+cpk_err_t cpk_stage_run_bounded(void (*fn)(void *arg), void *arg,
+				unsigned timeout_s, cpk_stage_log_fn *log,
+				void *log_arg, int *status);
 
 #ifdef __cplusplus
 }

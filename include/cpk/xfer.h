@@ -208,7 +208,9 @@ struct cpk_xfer_opts {
 				 * and sticky too (else the 0777 bits only,
 				 * like sftp -p) */
 	unsigned retries;	/* retries of a piece of work after its
-				 * connection dropped (3); also the reconnect
+				 * connection dropped, after the first try
+				 * (0: the default, 3; CPK_XFER_RETRIES_NONE:
+				 * none, one try); also the reconnect
 				 * attempts of a worker */
 	const char *journal;	/* resume journal file; NULL: none */
 	enum cpk_xfer_verify verify;
@@ -310,6 +312,11 @@ void cpk_xfer_target_release(struct cpk_xfer_target *t);
 
 /* The SHA-256 of a local file as 64 hex digits (HEX has 65 bytes). */
 cpk_err_t cpk_xfer_sha256_file(const char *path, char hex[65]);
+
+/* opts.retries meaning "no retry: one try only" (0 asks the default). */
+#define CPK_XFER_RETRIES_NONE 0xffffffffu
+/* The retries after the first try that opts.retries = ASKED gives. */
+unsigned cpk_xfer_retries_of(unsigned asked);
 
 #ifdef __cplusplus
 }

@@ -276,11 +276,19 @@ static const struct field stage_fields[] = {
 	{ "connections", F_UINT, M(connections), "8", 1, 64, NULL, NULL, 0, 0,
 	  "SSH connections per staging transfer.", NULL },
 	{ "retries", F_UINT, M(retries), "3", 0, 10, NULL, NULL, 0, 0,
-	  "Retries of a failed chunk on a fresh connection.", NULL },
+	  "Retries of a piece of work after its connection dropped, after the first try (0: one try).", NULL },
 	{ "verify", F_BOOL, M(verify), "false", 0, 0, NULL, NULL, 0, 0,
 	  "Compare SHA-256 of source and destination after staging.", NULL },
 	{ "allowed_hosts", F_STRLIST, M(allowed_hosts), NULL, 0, 0, NULL, NULL, 0, 0,
 	  "Hosts (or *.domain patterns) jobs may stage from and to; default the control node.", &cpk_syn_host },
+	{ "max_size", F_UINT, M(max_size), "0", 0, UINT64_C(1) << 60, NULL, NULL, 0, 0,
+	  "Bytes one job's stage-out may send, counted before anything is sent (0: no limit; stage-in is not limited).", NULL },
+	{ "stage_in_timeout", F_UINT, M(stage_in_timeout), "3600", 1, 604800, NULL, NULL, 0, 0,
+	  "Seconds a job's stage-in may take (the script waits for it).", NULL },
+	{ "stage_out_timeout", F_UINT, M(stage_out_timeout), "3600", 1, 604800, NULL, NULL, 0, 0,
+	  "Seconds a job's stage-out may take (the node stays with the job meanwhile).", NULL },
+	{ "cpk", F_PATH, M(cpk), "/usr/local/bin/cpk", 0, 0, NULL, NULL, 0, 0,
+	  "Path of the cpk binary on the nodes (it does the transfers, as the job's user).", NULL },
 };
 static const struct section stage_section = {
 	"stage", FIELDS(stage_fields), 0, NOPOS, "The data staging plugin (plugstack.conf)." };

@@ -236,10 +236,15 @@ void cpk_render_plugstack_conf(const struct cpk_model *m, struct cpk_buf *out)
 		cpk_buf_addstr(out, "# data staging (stage.enabled) is off\n");
 		return;
 	}
-	cpk_buf_addf(out, "%s %s connections=%llu retries=%llu verify=%s allowed_hosts=",
+	/* every argument of cpk_stage_keys[] (lib/stage/conf.c), so the line
+	 * says all the site chose; stage_conf_test checks they agree */
+	cpk_buf_addf(out, "%s %s connections=%llu retries=%llu verify=%s max_size=%llu "
+		     "stage_in_timeout=%llu stage_out_timeout=%llu cpk=%s allowed_hosts=",
 		     st->required ? "required" : "optional", st->plugin,
 		     (unsigned long long)st->connections, (unsigned long long)st->retries,
-		     yn(st->verify));
+		     yn(st->verify), (unsigned long long)st->max_size,
+		     (unsigned long long)st->stage_in_timeout,
+		     (unsigned long long)st->stage_out_timeout, st->cpk);
 	if (st->allowed_hosts.n)
 		add_list(out, &st->allowed_hosts, ",", "");
 	else

@@ -10,9 +10,10 @@
 #include "cpk/stage.h"
 #include "internal.h"
 
-/* Bounds and defaults of connections, retries and verify are those of
- * cluster.yaml's stage: section (lib/model/schema.c); tests/unit/
- * stage_conf_test.c checks that they agree. */
+/* Every key is also a key of cluster.yaml's stage: section
+ * (lib/model/schema.c) with the same bounds and default, rendered onto the
+ * plugstack.conf line by lib/render; tests/unit/stage_conf_test.c checks,
+ * from this table, that they agree. */
 const struct cpk_stage_key cpk_stage_keys[] = {
 	{ "connections", CPK_STAGE_KEY_UINT, 1, 64, "8",
 	  "SSH connections per transfer" },
@@ -23,7 +24,7 @@ const struct cpk_stage_key cpk_stage_keys[] = {
 	{ "allowed_hosts", CPK_STAGE_KEY_HOSTS, 0, 0, NULL,
 	  "hosts (names, *.domain, *) jobs may stage from and to; "
 	  "default any" },
-	{ "max_size", CPK_STAGE_KEY_UINT, 0, UINT64_MAX, "0",
+	{ "max_size", CPK_STAGE_KEY_UINT, 0, UINT64_C(1) << 60, "0",
 	  "bytes one job's stage-out may send (0: no limit; stage-in is not limited)" },
 	{ "stage_in_timeout", CPK_STAGE_KEY_UINT, 1, 604800, "3600",
 	  "seconds a job's stage-in may take" },

@@ -9,6 +9,7 @@
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -56,6 +57,11 @@ static void child(const struct cpk_stage_spawn *s, const gid_t *groups,
 		if (dup2(s->err_fd, 1) < 0 || dup2(s->err_fd, 2) < 0)
 			_exit(126);
 	}
+	if (s->report_fd > 2) {
+		if (s->report_fd == 3 ? fcntl(3, F_SETFD, 0) < 0 :
+		    dup2(s->report_fd, 3) < 0)
+			_exit(126);
+	}
 	efd = 2;
 	if (chdir(s->workdir) < 0)
 		child_die(efd, "cpk_stage: cannot enter the job's working "
@@ -71,6 +77,25 @@ static long long now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Says why the child is stopped (WHY from wait_child(); KILLED: SIGKILL). */
+static void say_stop(const struct cpk_stage_spawn *s, const char *why,
+		     int killed)
+{
+	char m[160];
+
+	if (!s->log)
+		return;
+	if (killed)
+		snprintf(m, sizeof(m), "the child did not stop within %d s of "
+			 "SIGTERM: SIGKILL", KILL_GRACE_MS / 1000);
+	else if (s->timeout_s && !strcmp(why, "time limit reached"))
+		snprintf(m, sizeof(m), "time limit of %u s reached: SIGTERM to "
+			 "the child", s->timeout_s);
+	else
+		snprintf(m, sizeof(m), "%s: SIGTERM to the child", why);
+	s->log(CPK_STAGE_LOG_WARN, m, s->log_arg);
 }
 
 /* Waits for PID, stopping its group at the time limit or on cancel. */
@@ -95,11 +120,13 @@ static cpk_err_t wait_child(const struct cpk_stage_spawn *s, pid_t pid,
 			else if (s->cancelled && s->cancelled(s->arg))
 				why = "cancelled";
 			if (why) {
+				say_stop(s, why, 0);
 				kill(-pid, SIGTERM);
 				kill(pid, SIGTERM);
 				killed_at = now_ms();
 			}
 		} else if (killed_at && now_ms() - killed_at >= KILL_GRACE_MS) {
+			say_stop(s, why, 1);
 			kill(-pid, SIGKILL);
 			kill(pid, SIGKILL);
 			killed_at = 0;
@@ -195,4 +222,33 @@ out:
 	free(groups);
 	free(pwbuf);
 	return e;
+}
+
+cpk_err_t cpk_stage_run_bounded(void (*fn)(void *arg), void *arg,
+				unsigned timeout_s, cpk_stage_log_fn *log,
+				void *log_arg, int *status)
+{
+	struct cpk_stage_spawn s;
+	pid_t pid;
+
+	*status = -1;
+	memset(&s, 0, sizeof(s));
+	s.timeout_s = timeout_s;
+	s.log = log;
+	s.log_arg = log_arg;
+	pid = fork();
+	if (pid < 0)
+		return cpk_err_sys("cannot fork");
+	if (pid == 0) {
+		sigset_t none;
+
+		setpgid(0, 0);
+		signal(SIGTERM, SIG_DFL);
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		fn(arg);
+		_exit(0);
+	}
+	setpgid(pid, pid);
+	return wait_child(&s, pid, status);
 }

@@ -142,8 +142,7 @@ cpk_err_t cpk_xfer_new(const struct cpk_xfer_opts *o, struct cpk_xfer **out)
 		x->o.chunk_max = 64 * MiB;
 	if (x->o.chunk_max < x->o.chunk_min)
 		x->o.chunk_max = x->o.chunk_min;
-	if (!x->o.retries)
-		x->o.retries = 3;
+	x->o.retries = cpk_xfer_retries_of(x->o.retries);
 	if (x->o.progress_ms <= 0)
 		x->o.progress_ms = 200;
 	x->j.fd = -1;
@@ -741,4 +740,11 @@ out:
 	free(header);
 	xeng_conn_close(x, &xs, &s, 0);
 	return err;
+}
+
+unsigned cpk_xfer_retries_of(unsigned asked)
+{
+	if (asked == CPK_XFER_RETRIES_NONE)
+		return 0;
+	return asked ? asked : 3;
 }

@@ -25,11 +25,14 @@ static void test_plugstack_hosts(void)
 		  "  - {names: ctl, addresses: 10.0.0.1}\n  - {names: n1}\n"
 		  "partitions: [{name: p, nodes: ALL}]\n"
 		  "stage: {enabled: true, required: true, connections: 4, retries: 0, verify: true,\n"
-		  "        allowed_hosts: [data.example.org, '*.example.org']}\n", NULL);
+		  "        max_size: 1000000, stage_in_timeout: 60, stage_out_timeout: 7200,\n"
+		  "        cpk: /opt/cpk/bin/cpk, allowed_hosts: [data.example.org, '*.example.org']}\n", NULL);
 	if (!ok(m != NULL, "stage and hosts keys"))
 		return;
 	cpk_render_plugstack_conf(m, &b);
 	ok(strstr(b.buf, "\nrequired ") && strstr(b.buf, " connections=4 retries=0 verify=yes "
+						   "max_size=1000000 stage_in_timeout=60 "
+						   "stage_out_timeout=7200 cpk=/opt/cpk/bin/cpk "
 						   "allowed_hosts=data.example.org,*.example.org\n"),
 	   "plugstack.conf: required, the settings and the hosts");
 	cpk_buf_reset(&b);
@@ -69,7 +72,9 @@ static void test_plugstack_hosts(void)
 		  "stage: {enabled: true}\n", NULL);
 	if (ok(m != NULL, "stage enabled, the other keys by default")) {
 		cpk_render_plugstack_conf(m, &b);
-		ok(strstr(b.buf, "\noptional ") && strstr(b.buf, " verify=no allowed_hosts=ctl\n"),
+		ok(strstr(b.buf, "\noptional ") && strstr(b.buf, " verify=no max_size=0 "
+						     "stage_in_timeout=3600 stage_out_timeout=3600 "
+						     "cpk=/usr/local/bin/cpk allowed_hosts=ctl\n"),
 		   "plugstack.conf: optional, allowed_hosts the control node");
 		cpk_buf_release(&b);
 	}

@@ -109,67 +109,203 @@ static void test_hosts(void)
 	   "a list: each name");
 }
 
-/* The renderer's plugstack.conf line parses with the table, for the
- * defaults and for stage: values at the schema's bounds (staging is off
- * unless enabled: no line at all then); and the schema
- * refuses what the table refuses. */
+/* Renders BODY's plugstack.conf line and parses its arguments with the
+ * plugin's parser into C.  Returns 0, or -1 (said) when the model is
+ * refused, no line is rendered or the plugin refuses it; *LINE gets the
+ * arguments (free it). */
+static int render_parse(const char *body, struct cpk_stage_conf *c, char **line)
+{
+	struct cpk_model *m = parse4(body, NULL);
+	struct cpk_buf b = CPK_BUF_INIT;
+	const char *l;
+	char *args = NULL;
+	int rc = -1;
+
+	*line = NULL;
+	if (!m) {
+		printf("#   cluster.yaml refused: %s", body);
+		return -1;
+	}
+	cpk_render_plugstack_conf(m, &b);
+	if (!(l = strstr(b.buf, "optional "))) {
+		printf("#   no plugstack line for: %s", body);
+		goto out;
+	}
+	/* "optional PATH ARGS...\n": ARGS */
+	l = strchr(l + strlen("optional "), ' ');
+	if (l && (args = strdup(l + 1)) && strchr(args, '\n')) {
+		*strchr(args, '\n') = '\0';
+		if (conf_of(c, args) == CPK_OK)
+			rc = 0;
+		else
+			printf("#   the plugin refuses \"%s\": %s\n", args, cpk_errmsg());
+	}
+	*line = args;
+out:
+	cpk_buf_release(&b);
+	cpk_model_free(m);
+	return rc;
+}
+
+/* 1 if A and B hold the same settings. */
+static int conf_same(const struct cpk_stage_conf *a, const struct cpk_stage_conf *b)
+{
+	size_t i;
+
+	if (a->connections != b->connections || a->retries != b->retries ||
+	    a->verify != b->verify || a->max_size != b->max_size ||
+	    a->stage_in_timeout != b->stage_in_timeout ||
+	    a->stage_out_timeout != b->stage_out_timeout ||
+	    strcmp(a->cpk, b->cpk) || a->n_allowed != b->n_allowed)
+		return 0;
+	for (i = 0; i < a->n_allowed; i++)
+		if (strcmp(a->allowed_hosts[i], b->allowed_hosts[i]))
+			return 0;
+	return 1;
+}
+
+/* KEY=PLUGIN_VALUE as cluster.yaml's stage: says it: the same, but for the
+ * booleans (true/false) and host lists (a YAML list). */
+static void yaml_value(const struct cpk_stage_key *k, const char *v, char *out,
+		       size_t n)
+{
+	if (k->type == CPK_STAGE_KEY_BOOL)
+		snprintf(out, n, "%s", !strcmp(v, "yes") ? "true" : "false");
+	else if (k->type == CPK_STAGE_KEY_HOSTS) {
+		/* each host quoted ('*' starts an alias in YAML) */
+		size_t o = 0;
+
+		o += (size_t)snprintf(out, n, "['");
+		for (; *v && o + 4 < n; v++)
+			o += (size_t)snprintf(out + o, n - o, *v == ',' ? "', '" : "%c", *v);
+		snprintf(out + o, n - o, "']");
+	}
+	else
+		snprintf(out, n, "%s", v);
+}
+
+/*
+ * From the one table (cpk_stage_keys[]): every key is a key of cluster.yaml's
+ * stage: section, rendered onto the plugstack.conf line; the plugin reads
+ * the line back with the value cluster.yaml was given, at both bounds of a
+ * number; what the plugin refuses beyond a bound cluster.yaml refuses too;
+ * the defaults are the same on both sides.  Staging off: no line at all.
+ */
 static void test_render_agrees(void)
 {
-	static const char *const bodies[] = {
-		"stage: {enabled: true}\n",
-		"stage: {enabled: true, connections: 64, retries: 10, verify: true, allowed_hosts: [s1, '*.x.org']}\n",
-		"stage: {enabled: true, connections: 1, retries: 0}\n",
-	};
-	size_t i, k;
+	struct cpk_stage_conf got, want;
+	size_t k;
+	char *line;
 
-	for (i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
-		struct cpk_model *m = parse4(bodies[i], NULL);
+	{
+		struct cpk_model *m = parse4("stage: {connections: 4}\n", NULL);
 		struct cpk_buf b = CPK_BUF_INIT;
-		struct cpk_stage_conf c;
-		const char *line;
 
-		if (!ok(m != NULL, "model %zu parses", i))
-			continue;
-		cpk_render_plugstack_conf(m, &b);
-		line = strstr(b.buf, "optional ");
-		if (ok(line != NULL, "  rendered a plugstack line")) {
-			char *l = strdup(line + strlen("optional "));
-			char *args = strchr(l, ' ');
-
-			*strchr(l, '\n') = '\0';
-			if (ok(args && conf_of(&c, args + 1) == CPK_OK,
-			       "  the plugin accepts it: %s", args ? args + 1 : "")) {
-				ok(c.connections == m->stage.connections &&
-				   c.retries == m->stage.retries &&
-				   c.verify == m->stage.verify, "  with the same values");
-				cpk_stage_conf_release(&c);
-			}
-			free(l);
+		if (ok(m != NULL, "staging off by default: the model parses")) {
+			cpk_render_plugstack_conf(m, &b);
+			ok(!strstr(b.buf, "cpk_stage.so"), "  and no plugin line is rendered");
 		}
 		cpk_buf_release(&b);
 		cpk_model_free(m);
 	}
-	/* the schema's bounds are the table's */
+	/* the defaults: each key on the line, the plugin's own defaults but
+	 * allowed_hosts (cluster.yaml's default is the control node) */
+	if (ok(render_parse("stage: {enabled: true}\n", &got, &line) == 0,
+	       "defaults: the plugin accepts the rendered line")) {
+		int all = 1;
+
+		for (k = 0; k < cpk_stage_nkeys; k++) {
+			char key[64];
+
+			snprintf(key, sizeof(key), "%s=", cpk_stage_keys[k].name);
+			if (!strstr(line, key)) {
+				printf("#   %s not rendered\n", cpk_stage_keys[k].name);
+				all = 0;
+			}
+		}
+		ok(all, "  every key of the table is on it: %s", line);
+		if (ok(conf_of(&want, "allowed_hosts=ctl") == CPK_OK, "  (the table's defaults)")) {
+			ok(conf_same(&got, &want), "  with the table's defaults "
+			   "(allowed_hosts: the control node)");
+			cpk_stage_conf_release(&want);
+		}
+		cpk_stage_conf_release(&got);
+	}
+	free(line);
 	for (k = 0; k < cpk_stage_nkeys; k++) {
 		const struct cpk_stage_key *key = &cpk_stage_keys[k];
-		char body[128];
-		struct cpk_diags d = CPK_DIAGS_INIT;
-		struct cpk_model *m;
+		const char *vals[2];
+		char vbuf[2][32], body[256], arg[128], yv[96];
+		size_t i, nv = 0;
 
-		if (strcmp(key->name, "connections") && strcmp(key->name, "retries"))
+		switch (key->type) {
+		case CPK_STAGE_KEY_UINT:
+			snprintf(vbuf[0], sizeof(vbuf[0]), "%llu", (unsigned long long)key->min);
+			snprintf(vbuf[1], sizeof(vbuf[1]), "%llu", (unsigned long long)key->max);
+			vals[nv++] = vbuf[0];
+			vals[nv++] = vbuf[1];
+			break;
+		case CPK_STAGE_KEY_BOOL:
+			vals[nv++] = "yes";
+			vals[nv++] = "no";
+			break;
+		case CPK_STAGE_KEY_HOSTS:
+			vals[nv++] = "s1,*.x.org";
+			vals[nv++] = "store.example.org";
+			break;
+		case CPK_STAGE_KEY_PATH:
+			vals[nv++] = "/opt/cpk/bin/cpk";
+			break;
+		}
+		for (i = 0; i < nv; i++) {
+			yaml_value(key, vals[i], yv, sizeof(yv));
+			snprintf(body, sizeof(body), "stage: {enabled: true, %s: %s}\n",
+				 key->name, yv);
+			snprintf(arg, sizeof(arg), "%s=%s", key->name, vals[i]);
+			if (ok(render_parse(body, &got, &line) == 0,
+			       "%s: %s: rendered and accepted", key->name, yv)) {
+				/* what the plugin makes of KEY=VALUE alone, the
+				 * rest as rendered by default */
+				char all[1024];
+
+				snprintf(all, sizeof(all), "%s", arg);
+				if (key->type != CPK_STAGE_KEY_HOSTS)
+					strncat(all, " allowed_hosts=ctl", sizeof(all) - strlen(all) - 1);
+				if (conf_of(&want, all) == CPK_OK) {
+					ok(conf_same(&got, &want), "  the plugin reads %s", arg);
+					cpk_stage_conf_release(&want);
+				} else {
+					ok(0, "  the plugin accepts %s: %s", arg, cpk_errmsg());
+				}
+				cpk_stage_conf_release(&got);
+			}
+			free(line);
+		}
+		if (key->type != CPK_STAGE_KEY_UINT)
 			continue;
-		snprintf(body, sizeof(body), "stage: {%s: %llu}\n", key->name,
-			 (unsigned long long)key->max + 1);
-		m = parse4(body, &d);
-		ok(m == NULL, "cluster.yaml refuses %s: %llu as the plugin does",
-		   key->name, (unsigned long long)key->max + 1);
-		cpk_model_free(m);
-		cpk_diags_release(&d);
-		snprintf(body, sizeof(body), "stage: {%s: %llu}\n", key->name,
-			 (unsigned long long)key->max);
-		m = parse4(body, NULL);
-		ok(m != NULL, "  and accepts %llu", (unsigned long long)key->max);
-		cpk_model_free(m);
+		/* beyond each bound: the plugin refuses, so must cluster.yaml */
+		for (i = 0; i < 2; i++) {
+			struct cpk_diags d = CPK_DIAGS_INIT;
+			struct cpk_model *m;
+			char beyond[32];
+
+			if (i == 0 && key->min == 0)
+				continue;
+			if (i == 1 && key->max == UINT64_MAX)
+				snprintf(beyond, sizeof(beyond), "18446744073709551616");
+			else
+				snprintf(beyond, sizeof(beyond), "%llu", i == 0 ?
+					 (unsigned long long)key->min - 1 :
+					 (unsigned long long)key->max + 1);
+			snprintf(arg, sizeof(arg), "%s=%s", key->name, beyond);
+			ok(conf_of(&want, arg) == CPK_ERR_INVALID, "  the plugin refuses %s", arg);
+			snprintf(body, sizeof(body), "stage: {enabled: true, %s: %s}\n",
+				 key->name, beyond);
+			m = parse4(body, &d);
+			ok(m == NULL, "  and cluster.yaml refuses %s: %s", key->name, beyond);
+			cpk_model_free(m);
+			cpk_diags_release(&d);
+		}
 	}
 }
 
