@@ -95,7 +95,7 @@ PLUGIN    := $(B)/cpk_stage.so
 
 .SECONDARY:
 .PHONY: all deps check check-fresh test test-unit test-san test-tsan demo fuzz fuzz-build install \
-        bench-transfer clean bench man pkgcheck
+        bench-transfer bench-stage clean bench man pkgcheck
 all: $(STATIC) $(SHARED) $(CPK) $(PLUGIN) man
 
 pkgcheck:
@@ -266,6 +266,11 @@ $(B)/bench/relay: bench/relay.c
 # The transfer benchmark takes many minutes (RTT 0, 20 and 100 ms).
 bench-transfer: all $(B)/bench/relay
 	$(Q)bash bench/transfer.sh $(abspath $(CPK)) $(abspath $(B)/bench/relay)
+
+# The staging benchmark (issue 12): a job's --stage-in/--stage-out of 1 GiB
+# at RTT 50 ms against a bare cpk copy (root; about a minute).
+bench-stage: all $(B)/bench/relay
+	$(Q)bash bench/stage.sh $(abspath $(CPK)) $(abspath $(PLUGIN)) $(abspath $(B)/bench/relay)
 
 bench: all $(PROG_BINS)
 	$(Q)sh bench/render.sh $(abspath $(CPK))

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <slurm/slurm.h>
@@ -300,6 +301,7 @@ static int run_helper(spank_t sp, const struct cpk_stage_conf *c, int val,
 	uid_t uid;
 	gid_t gid;
 	cpk_err_t e;
+	struct timespec t0, t1;
 
 	if (spank_get_item(sp, S_JOB_UID, &uid) != ESPANK_SUCCESS ||
 	    spank_get_item(sp, S_JOB_GID, &gid) != ESPANK_SUCCESS) {
@@ -343,7 +345,9 @@ static int run_helper(spank_t sp, const struct cpk_stage_conf *c, int val,
 	s.timeout_s = timeout;
 	s.err_fd = err_fd;
 	s.cancelled = cancelled;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	e = cpk_stage_spawn(&s, &status);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
 	if (e) {
 		slurm_error("cpk_stage: %s: %s", what(val), cpk_errmsg());
 		return -1;
@@ -360,7 +364,10 @@ static int run_helper(spank_t sp, const struct cpk_stage_conf *c, int val,
 			    WEXITSTATUS(status) : -1);
 		return -1;
 	}
-	slurm_info("cpk_stage: %s done", what(val));
+	/* the whole step, fork to reap (bench/stage.sh reads it) */
+	slurm_info("cpk_stage: %s done in %.3f s", what(val),
+		   (double)(t1.tv_sec - t0.tv_sec) +
+		   (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
 	return 0;
 }
 
