@@ -263,7 +263,8 @@ $(B)/bench/relay: bench/relay.c
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $<
 
-# The transfer benchmark takes many minutes (RTT 0, 20 and 100 ms).
+# The transfer benchmark takes an hour or so (RTT 0, 20 and 100 ms, two sshd
+# setups; a slow baseline is stopped after TIMEOUT=300 s a row).
 bench-transfer: all $(B)/bench/relay
 	$(Q)bash bench/transfer.sh $(abspath $(CPK)) $(abspath $(B)/bench/relay)
 

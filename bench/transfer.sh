@@ -19,8 +19,9 @@
 # and "stock" (Subsystem sftp /usr/lib/openssh/sftp-server, Debian's
 # default, which sshd starts through the user's login shell: bash reads
 # ~/.bashrc, 0.2 s per SFTP session).  scp -O and rsync go through the
-# shell on both.  The "shells" column counts the .bashrc runs of a row.  The relay holds bytes,
-# not packets: it delays SSH/SFTP round trips, not TCP's window growth.
+# shell on both.  The "shells" column counts the .bashrc runs of a row.
+# The relay holds bytes, not packets: it delays SSH/SFTP round trips, not
+# TCP's window growth.
 # RTT 0 rows go straight to sshd.  A final check shows what the relay costs
 # at 0 ms and that at the longest RTT it passes more than cpk copy's
 # default moves.  Everything it starts is stopped by pid.  Knobs:
@@ -249,8 +250,8 @@ echo
 if [ $have_cpk = 1 ]; then
 	start_relay 0
 	d=$(run_tool cpk-nauto file "$SSHD_PORT" "$T/src/big" "$T/dst.big")
-	r=$(run_tool cpk-nauto file "$RELAY_PORT" "$T/src/big" "$T/dst.big")
-	echo "relay check at 0 ms (cpk copy, big file): direct $(mbps "$d") MB/s, through the relay $(mbps "$r") MB/s"
+	rl=$(run_tool cpk-nauto file "$RELAY_PORT" "$T/src/big" "$T/dst.big")
+	echo "relay check at 0 ms (cpk copy, big file): direct $(mbps "$d") MB/s, through the relay $(mbps "$rl") MB/s"
 	max=0
 	for rtt in $RTTS; do [ "$rtt" -gt "$max" ] && max=$rtt; done
 	if [ "$max" -gt 0 ]; then
@@ -262,8 +263,8 @@ if [ $have_cpk = 1 ]; then
 else
 	start_relay 0
 	d=$(run_tool sftp file "$SSHD_PORT" "$T/src/big" "$T/dst.big")
-	r=$(run_tool sftp file "$RELAY_PORT" "$T/src/big" "$T/dst.big")
-	echo "relay check at 0 ms (sftp, big file): direct $(mbps "$d") MB/s, through the relay $(mbps "$r") MB/s"
+	rl=$(run_tool sftp file "$RELAY_PORT" "$T/src/big" "$T/dst.big")
+	echo "relay check at 0 ms (sftp, big file): direct $(mbps "$d") MB/s, through the relay $(mbps "$rl") MB/s"
 fi
 echo "(x scp compares files/s; \"> T\": stopped after TIMEOUT=T s, its rates \"<\" upper bounds;"
 echo " shells: times a login shell read ~/.bashrc, 0.2 s each; relay checks on the $SERVER server)"
