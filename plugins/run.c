@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "plugin.h"
@@ -82,6 +83,7 @@ int cs_run_helper(spank_t sp, const struct cpk_stage_conf *c, int val,
 	uid_t uid;
 	gid_t gid;
 	cpk_err_t e;
+	struct timespec t0, t1;
 
 	memset(r, 0, sizeof(*r));
 	if (spank_get_item(sp, S_JOB_UID, &uid) != ESPANK_SUCCESS ||
@@ -141,7 +143,9 @@ int cs_run_helper(spank_t sp, const struct cpk_stage_conf *c, int val,
 	s.cancelled = cancelled;
 	s.report_fd = rep[1] >= 0 ? rep[1] : 0;
 	s.log = cs_log;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	e = cpk_stage_spawn(&s, &status);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
 	if (rep[0] >= 0) {
 		close(rep[1]);
 		read_report(rep[0], r);
@@ -162,7 +166,10 @@ int cs_run_helper(spank_t sp, const struct cpk_stage_conf *c, int val,
 		       cs_what(val), WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 		return -1;
 	}
-	cs_say(CPK_STAGE_LOG_INFO, "%s done", cs_what(val));
+	/* the whole step, fork to reap (bench/stage.sh reads it) */
+	cs_say(CPK_STAGE_LOG_INFO, "%s done in %.3f s", cs_what(val),
+	       (double)(t1.tv_sec - t0.tv_sec) +
+	       (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
 	return 0;
 }
 

@@ -591,7 +591,7 @@ rig_wait_job() {
 
 # rig_make_user: prepare (once) RIG_DIR/nsetc/{passwd,group,shadow}: copies
 # of the machine's files plus user and group cpktest (4242:4242, shell
-# /bin/sh, no password but key login allowed), and its home
+# RIG_USER_SHELL or /bin/sh, no password but key login allowed), and its home
 # RIG_DIR/home/cpktest (0700, owned by it) with ~/.ssh/id_ed25519{,.pub} and
 # authorized_keys.  Sets RIG_USER_HOME.  Changes nothing in /etc.
 rig_make_user() {
@@ -606,7 +606,8 @@ rig_make_user() {
 		rig_log "rig_make_user: $RIG_USER or id $RIG_UID already exists on this machine"
 		return 1
 	fi
-	printf '%s:x:%s:%s:clusterpack test user:%s:/bin/sh\n' "$RIG_USER" "$RIG_UID" "$RIG_GID" "$h" >>"$e/passwd"
+	printf '%s:x:%s:%s:clusterpack test user:%s:%s\n' "$RIG_USER" "$RIG_UID" "$RIG_GID" "$h" \
+		"${RIG_USER_SHELL:-/bin/sh}" >>"$e/passwd"
 	printf '%s:x:%s:\n' "$RIG_USER" "$RIG_GID" >>"$e/group"
 	# "*": no password, but not "locked", so that sshd allows key logins.
 	printf '%s:*:%s:0:99999:7:::\n' "$RIG_USER" "$(($(date +%s) / 86400))" >>"$e/shadow"

@@ -17,7 +17,9 @@
 # SSHD_HOSTKEY_TYPE (ed25519, rsa or ecdsa; ed25519 if unset) is the type of
 # the one host key the server offers.
 #
-# Subsystems: "sftp" is internal-sftp as root; "sftp-nobody" runs
+# Subsystems: "sftp" is internal-sftp (SSHD_SFTP_SUBSYSTEM, if set, instead:
+# e.g. /usr/lib/openssh/sftp-server, which sshd starts through the user's
+# login shell); "sftp-nobody" runs
 # /usr/lib/openssh/sftp-server as uid 65534 (setpriv), so permission checks
 # apply.  Nothing outside DIR is changed, except that /run/sshd (sshd's
 # compiled-in privilege separation directory) is created if missing.
@@ -102,7 +104,7 @@ sshd_start() {
 		MaxStartups 100:30:200
 		MaxSessions 50
 		$penalties
-		Subsystem sftp internal-sftp
+		Subsystem sftp ${SSHD_SFTP_SUBSYSTEM:-internal-sftp}
 		Subsystem sftp-nobody $SSHD_DIR/sftp-nobody
 		${SSHD_EXTRA_CONFIG:-}
 		EOF
