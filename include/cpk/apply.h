@@ -72,6 +72,9 @@ struct cpk_apply_item {
 	char *backup;		/* after install: "PATH.cpk-orig" if made now */
 	int backup_kept;	/* FOREIGN, but a .cpk-orig was already there */
 	int written;		/* after install: this run wrote it */
+	const char *note;	/* static; made here (a generated secret or
+				 * certificate): say so loudly; the diff of a
+				 * NEW one shows this instead of the content */
 };
 
 struct cpk_apply_opts {
@@ -92,8 +95,11 @@ struct cpk_apply_plan {
 	uid_t munge_uid;	/* the munge user of ROOT's /etc/passwd, else 0 */
 	gid_t munge_gid;
 	struct cpk_buf manifest;	/* the manifest read (lines) */
+	uid_t ldap_uid;		/* the openldap user of ROOT, else as munge_uid */
+	gid_t ldap_gid;
+	int ldap_db_missing;	/* control: /var/lib/ldap is to be made */
 };
-#define CPK_APPLY_PLAN_INIT { NULL, -1, CPK_ROLE_CONTROL, NULL, 0, 0, NULL, 0, 0, CPK_BUF_INIT }
+#define CPK_APPLY_PLAN_INIT { NULL, -1, CPK_ROLE_CONTROL, NULL, 0, 0, NULL, 0, 0, CPK_BUF_INIT, 0, 0, 0 }
 
 /* See the lifecycle above.  OPTS may be NULL.  On failure P is released. */
 cpk_err_t cpk_apply_plan(const struct cpk_model *m, enum cpk_role role,
