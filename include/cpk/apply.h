@@ -29,6 +29,17 @@
  *   /etc/sssd/sssd.conf (dir 0711)                                  0600
  *   /etc/ldap/ldap.conf                                             0644
  *   munge.key (compute, when opts.munge_key_data is given)    0400 munge
+ * and, for the control role when the description has an ldap section, the
+ * LDAP server (docs/internals/apply.md "The control role's slapd"):
+ *   /etc/default/slapd, /etc/ldap/slapd.conf,
+ *   /etc/ldap/schema/openssh-lpk.schema                             0644
+ *   /etc/ldap/slapd-rootpw.conf (secret: the rootpw hash)   0640 :openldap
+ *   ldap.bind_password_file (kept, or generated: note)       0600 secret
+ *   ldap.tls_cert (default /etc/ldap/tls/slapd.crt)                 0644
+ *   ldap.tls_key (default .../slapd.key; generated with the
+ *                 certificate when neither is named nor there) 0600 openldap
+ *   /var/lib/ldap, a directory made 0700 openldap when missing
+ *   (plan.ldap_db_missing; counted in n_changes)
  * All owned by root (when apply runs as root), directories created 0755
  * unless said.  The manifest is ROOT/var/lib/clusterpack/apply.manifest:
  * one line per file apply wrote, "SHA256 PATH".
