@@ -130,6 +130,9 @@ cpk_err_t cpk_apply_munge_key(struct cpk_apply_plan *p, int *created);
 /* Whether the munge key is present under ROOT (1), absent (0). */
 cpk_err_t cpk_apply_munge_key_present(const struct cpk_apply_plan *p, int *present);
 
+/* The item of P whose target is PATH (borrowed from P), or NULL. */
+const struct cpk_apply_item *cpk_apply_find(const struct cpk_apply_plan *p, const char *path);
+
 /* "new", "changed", "unchanged", "foreign". Static. */
 const char *cpk_apply_state_name(enum cpk_apply_state s);
 

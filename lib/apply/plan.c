@@ -35,6 +35,16 @@ const char *cpk_apply_state_name(enum cpk_apply_state s)
 	return (unsigned)s < CPK_ARRAY_SIZE(names) ? names[s] : "?";
 }
 
+const struct cpk_apply_item *cpk_apply_find(const struct cpk_apply_plan *p, const char *path)
+{
+	size_t i;
+
+	for (i = 0; i < p->n; i++)
+		if (!strcmp(p->items[i].path, path))
+			return &p->items[i];
+	return NULL;
+}
+
 struct cpk_apply_item *apply_add_item(struct cpk_apply_plan *p, const char *dir,
 				      const char *base, mode_t mode, mode_t dir_mode)
 {
