@@ -68,8 +68,12 @@ cpk_err_t apply_selfsigned(const char *cn, const char *const *sans,
 	size_t i;
 
 	for (i = 0; sans[i]; i++) {
-		if (!san_ok(sans[i]))
-			continue;
+		size_t j;
+
+		for (j = 0; j < i && strcmp(sans[j], sans[i]); j++)
+			;
+		if (!san_ok(sans[i]) || j < i)
+			continue;	/* unfit, or named already */
 		cpk_buf_addf(&san, "%s%s:%s", san.len ? "," : "", is_ip(sans[i]) ? "IP" : "DNS",
 			     sans[i]);
 	}

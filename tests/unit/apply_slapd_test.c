@@ -166,9 +166,39 @@ int main(void)
 	cpk_apply_plan_release(&p);
 	cpk_model_free(m);
 
+	/* a named pair that is there: kept, the key made slapd's */
+	snprintf(path, sizeof(path), "mkdir -p %s/srv", root);
+	ok(system(path) == 0, "mkdir /srv");
+	put(root, "/srv/c.pem", "cert\n");
+	put(root, "/srv/k.pem", "key\n");
+	m = model("{uri: 'ldap://head/', base_dn: 'dc=t', tls_cert: /srv/c.pem, tls_key: /srv/k.pem}");
+	ok(cpk_apply_plan(m, CPK_ROLE_CONTROL, NULL, root, NULL, &p) == CPK_OK, "plan with tls_cert/tls_key");
+	it = cpk_apply_find(&p, "/srv/c.pem");
+	ok(it && !it->note && !strcmp(it->data.buf, "cert\n") && it->mode == 0644, "the named certificate kept");
+	it = cpk_apply_find(&p, "/srv/k.pem");
+	ok(it && !it->note && it->secret && !strcmp(it->data.buf, "key\n") && it->mode == 0600,
+	   "the named key kept, 0600, secret");
+	ok(cpk_apply_find(&p, "/etc/ldap/tls/slapd.crt") == NULL, "nothing generated");
+	it = cpk_apply_find(&p, "/etc/ldap/slapd.conf");
+	ok(it && strstr(it->data.buf, "TLSCertificateFile \"/srv/c.pem\"\nTLSCertificateKeyFile \"/srv/k.pem\"\n"),
+	   "slapd.conf names them");
+	cpk_apply_plan_release(&p);
+	cpk_model_free(m);
+
 	/* refusals */
-	ok(plan_err("{uri: 'ldap://head/', base_dn: 'dc=t', tls_cert: /etc/c.pem}", root) == CPK_ERR_CONFIG &&
-	   strstr(cpk_errmsg(), "tls_cert and ldap.tls_key go together"), "tls_cert without tls_key");
+	{
+		struct cpk_buf y = CPK_BUF_INIT;
+		struct cpk_diags d = CPK_DIAGS_INIT;
+		struct cpk_model *bad = NULL;
+
+		cpk_buf_addf(&y, "%sldap: {uri: 'ldap://head/', base_dn: 'dc=t', tls_cert: /c.pem}\n", HEAD);
+		ok(cpk_model_parse("t.yaml", y.buf, y.len, &bad, &d) == CPK_ERR_CONFIG &&
+		   d.n == 1 && strstr(d.v[0].msg, "ldap.tls_cert: needs tls_key"),
+		   "the model refuses tls_cert without tls_key");
+		cpk_model_free(bad);
+		cpk_diags_release(&d);
+		cpk_buf_release(&y);
+	}
 	ok(plan_err("{uri: 'ldap://head/', base_dn: 'dc=t', tls_cert: /etc/c.pem, tls_key: /etc/k.pem}",
 		    root) == CPK_ERR_NOTFOUND && strstr(cpk_errmsg(), "/etc/c.pem is missing"),
 	   "named certificate missing: %s", cpk_errmsg());
