@@ -35,7 +35,7 @@ SAN       ?=
 # after `deps`; everything that compiles checks first that they are there
 # (pkgcheck), so a missing library is an error that says what to do, never a
 # silent link without it.
-PKGS      := yaml-0.1 libssh ldap lber libcrypto
+PKGS      := yaml-0.1 libssh ldap lber libcrypto libxcrypt
 DEP_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 DEP_LIBS  := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 

@@ -45,7 +45,13 @@ static void list_changes(const struct cpk_apply_plan *p, int dry)
 		else if (dry && it->state == CPK_APPLY_FOREIGN)
 			printf(" (would back up to %s.cpk-orig)", it->path);
 		putchar('\n');
+		/* made here, not taken from the description: loudly */
+		if (it->note && it->state == CPK_APPLY_NEW)
+			printf("NOTE: %s: %s\n", it->path, it->note);
 	}
+	if (p->ldap_db_missing)
+		printf("%s/var/lib/ldap (slapd's database directory, 0700)\n",
+		       dry ? "would create " : "created   ");
 }
 
 /* The control role's key is made here once; a compute node's comes in. */

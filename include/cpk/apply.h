@@ -29,6 +29,17 @@
  *   /etc/sssd/sssd.conf (dir 0711)                                  0600
  *   /etc/ldap/ldap.conf                                             0644
  *   munge.key (compute, when opts.munge_key_data is given)    0400 munge
+ * and, for the control role when the description has an ldap section, the
+ * LDAP server (docs/internals/apply.md "The control role's slapd"):
+ *   /etc/default/slapd, /etc/ldap/slapd.conf,
+ *   /etc/ldap/schema/openssh-lpk.schema                             0644
+ *   /etc/ldap/slapd-rootpw.conf (secret: the rootpw hash)   0640 :openldap
+ *   ldap.bind_password_file (kept, or generated: note)       0600 secret
+ *   ldap.tls_cert (default /etc/ldap/tls/slapd.crt)                 0644
+ *   ldap.tls_key (default .../slapd.key; generated with the
+ *                 certificate when neither is named nor there) 0600 openldap
+ *   /var/lib/ldap, a directory made 0700 openldap when missing
+ *   (plan.ldap_db_missing; counted in n_changes)
  * All owned by root (when apply runs as root), directories created 0755
  * unless said.  The manifest is ROOT/var/lib/clusterpack/apply.manifest:
  * one line per file apply wrote, "SHA256 PATH".
@@ -72,6 +83,9 @@ struct cpk_apply_item {
 	char *backup;		/* after install: "PATH.cpk-orig" if made now */
 	int backup_kept;	/* FOREIGN, but a .cpk-orig was already there */
 	int written;		/* after install: this run wrote it */
+	const char *note;	/* static; made here (a generated secret or
+				 * certificate): say so loudly; the diff of a
+				 * NEW one shows this instead of the content */
 };
 
 struct cpk_apply_opts {
@@ -92,8 +106,11 @@ struct cpk_apply_plan {
 	uid_t munge_uid;	/* the munge user of ROOT's /etc/passwd, else 0 */
 	gid_t munge_gid;
 	struct cpk_buf manifest;	/* the manifest read (lines) */
+	uid_t ldap_uid;		/* the openldap user of ROOT, else as munge_uid */
+	gid_t ldap_gid;
+	int ldap_db_missing;	/* control: /var/lib/ldap is to be made */
 };
-#define CPK_APPLY_PLAN_INIT { NULL, -1, CPK_ROLE_CONTROL, NULL, 0, 0, NULL, 0, 0, CPK_BUF_INIT }
+#define CPK_APPLY_PLAN_INIT { NULL, -1, CPK_ROLE_CONTROL, NULL, 0, 0, NULL, 0, 0, CPK_BUF_INIT, 0, 0, 0 }
 
 /* See the lifecycle above.  OPTS may be NULL.  On failure P is released. */
 cpk_err_t cpk_apply_plan(const struct cpk_model *m, enum cpk_role role,
@@ -112,6 +129,9 @@ void cpk_apply_plan_release(struct cpk_apply_plan *p);
 cpk_err_t cpk_apply_munge_key(struct cpk_apply_plan *p, int *created);
 /* Whether the munge key is present under ROOT (1), absent (0). */
 cpk_err_t cpk_apply_munge_key_present(const struct cpk_apply_plan *p, int *present);
+
+/* The item of P whose target is PATH (borrowed from P), or NULL. */
+const struct cpk_apply_item *cpk_apply_find(const struct cpk_apply_plan *p, const char *path);
 
 /* "new", "changed", "unchanged", "foreign". Static. */
 const char *cpk_apply_state_name(enum cpk_apply_state s);

@@ -124,6 +124,8 @@ struct cpk_ldap {
 	char *bind_password_file;
 	char *tls;		/* "none", "starttls", "ldaps" */
 	char *ca_file;		/* NULL: the system's CAs */
+	char *tls_cert;		/* slapd's certificate; NULL: generated */
+	char *tls_key;		/* and its key (both or neither) */
 	char *people_ou;	/* "ou=People" */
 	char *groups_ou;	/* "ou=Groups" */
 	char *lam_profile;	/* NULL: no LDAP Account Manager profile */

@@ -45,4 +45,24 @@ CPK_INTERNAL cpk_err_t apply_write_at(int dfd, const char *name, const char *sho
 /* The lowercase hex SHA-256 of P[0..N). */
 CPK_INTERNAL cpk_err_t apply_sha256(const void *p, size_t n, char hex[65]);
 
+/* Appends an item for DIR/BASE (root's, or the caller's when not root);
+ * NULL when out of memory. */
+CPK_INTERNAL struct cpk_apply_item *apply_add_item(struct cpk_apply_plan *p, const char *dir,
+						   const char *base, mode_t mode, mode_t dir_mode);
+
+/* The uid and gid of USER in ROOT/etc/passwd when run as root and USER is there;
+ * else the caller's (root:root when root). */
+CPK_INTERNAL cpk_err_t apply_passwd_user(const struct cpk_apply_plan *p, const char *user,
+					 uid_t *uid, gid_t *gid);
+
+/* slapd.c: the control role's LDAP server items (slapd.c's header). */
+CPK_INTERNAL cpk_err_t apply_slapd(const struct cpk_model *m, struct cpk_apply_plan *p);
+
+/* tls.c: a self-signed certificate for CN with the subject alternative
+ * names SANS (NULL-terminated: IP addresses or DNS names; others are
+ * skipped), valid 10 years, and its P-256 key, both PEM, appended to CERT
+ * and KEY (KEY is a secret: the caller wipes it). */
+CPK_INTERNAL cpk_err_t apply_selfsigned(const char *cn, const char *const *sans,
+					struct cpk_buf *cert, struct cpk_buf *key);
+
 #endif

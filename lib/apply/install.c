@@ -130,6 +130,15 @@ cpk_err_t cpk_apply_install(struct cpk_apply_plan *p)
 	for (i = 0; i < p->n && r == CPK_OK; i++)
 		if (p->items[i].state != CPK_APPLY_UNCHANGED)
 			r = install_one(p, &p->items[i]);
+	if (r == CPK_OK && p->ldap_db_missing) {
+		int dfd = -1;
+
+		/* slapd's database directory, slapd's alone */
+		r = apply_open_dir(p->rootfd, "/var/lib/ldap", 1, 0700, p->ldap_uid, p->ldap_gid,
+				   &dfd);
+		if (dfd >= 0)
+			close(dfd);
+	}
 	if (r != CPK_OK) {
 		/* keep the message of the first failure; record what was written */
 		struct cpk_buf msg = CPK_BUF_INIT;

@@ -40,8 +40,18 @@ const char *cpk_apply_state_name(enum cpk_apply_state s)
 	return (unsigned)s < CPK_ARRAY_SIZE(names) ? names[s] : "?";
 }
 
-static struct cpk_apply_item *add_item(struct cpk_apply_plan *p, const char *dir,
-				       const char *base, mode_t mode, mode_t dir_mode)
+const struct cpk_apply_item *cpk_apply_find(const struct cpk_apply_plan *p, const char *path)
+{
+	size_t i;
+
+	for (i = 0; i < p->n; i++)
+		if (!strcmp(p->items[i].path, path))
+			return &p->items[i];
+	return NULL;
+}
+
+struct cpk_apply_item *apply_add_item(struct cpk_apply_plan *p, const char *dir,
+				      const char *base, mode_t mode, mode_t dir_mode)
 {
 	struct cpk_apply_item *v = cpk_reallocarray(p->items, p->n + 1, sizeof(*v));
 
@@ -66,20 +76,19 @@ static struct cpk_apply_item *add_item(struct cpk_apply_plan *p, const char *dir
 	return v->path ? v : NULL;
 }
 
-/* The uid and gid of user NAME in ROOT/etc/passwd (a hostile file: parsed
- * strictly), when apply runs as root; else (not root, or no such user) the
- * caller's own ids, or root's. */
-static cpk_err_t passwd_user(struct cpk_apply_plan *p, const char *name,
-			     uid_t *uidp, gid_t *gidp)
+/* USER of ROOT/etc/passwd (a hostile file: parsed strictly); left as the
+ * caller (root, or the tester) when absent or not run as root. */
+cpk_err_t apply_passwd_user(const struct cpk_apply_plan *p, const char *user,
+			    uid_t *uidp, gid_t *gidp)
 {
 	struct cpk_buf pw = CPK_BUF_INIT;
-	size_t nlen = strlen(name);
 	struct stat st;
 	cpk_err_t r;
 	int dfd, exists = 0;
+	size_t ul = strlen(user);
 	const char *l;
 
-	*uidp = geteuid() == 0 ? 0 : geteuid();
+	*uidp = geteuid();
 	*gidp = geteuid() == 0 ? 0 : getegid();
 	if ((r = apply_open_dir(p->rootfd, "/etc", 0, 0, 0, 0, &dfd)) != CPK_OK || dfd < 0)
 		return r;
@@ -88,9 +97,9 @@ static cpk_err_t passwd_user(struct cpk_apply_plan *p, const char *name,
 	for (l = pw.buf; r == CPK_OK && exists && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : "") {
 		char *end;
 		unsigned long uid, gid;
-		const char *f = l + nlen + 1;
+		const char *f = l + ul + 1;
 
-		if (strncmp(l, name, nlen) || l[nlen] != ':' || !(f = strchr(f, ':')))
+		if (strncmp(l, user, ul) || l[ul] != ':' || !(f = strchr(f, ':')))
 			continue;
 		uid = strtoul(f + 1, &end, 10);
 		if (end == f + 1 || *end != ':' || uid > 65535 * 65536UL)
@@ -182,13 +191,14 @@ static cpk_err_t add_rendered(const struct cpk_model *m, const struct cpk_filese
 					   f->name);
 		if (!targets[t].base)	/* LAM's profiles are NAME.conf */
 			snprintf(lam, sizeof(lam), "%s.conf", m->ldap.lam_profile);
-		it = add_item(p, targets[t].dir ? targets[t].dir : m->slurm.config_dir,
-			      targets[t].base ? targets[t].base : lam,
-			      f->mode, targets[t].dir_mode);
+		it = apply_add_item(p, targets[t].dir ? targets[t].dir : m->slurm.config_dir,
+				    targets[t].base ? targets[t].base : lam,
+				    f->mode, targets[t].dir_mode);
 		if (!it)
 			return cpk_err_set(CPK_ERR_NOMEM, "out of memory");
-		if (targets[t].owner && (r = passwd_user(p, targets[t].owner, &it->uid,
-							 &it->gid)) != CPK_OK)
+		if (targets[t].owner &&
+		    (r = apply_passwd_user(p, targets[t].owner, &it->uid,
+					   &it->gid)) != CPK_OK)
 			return r;
 		cpk_buf_add(&it->data, f->data.buf, f->data.len);
 		if (cpk_buf_failed(&it->data))
@@ -219,7 +229,7 @@ cpk_err_t cpk_apply_plan(const struct cpk_model *m, enum cpk_role role,
 	}
 	if ((r = cpk_render(m, role, node, &fs)) != CPK_OK ||
 	    (r = add_rendered(m, &fs, p)) != CPK_OK ||
-	    (r = passwd_user(p, "munge", &p->munge_uid, &p->munge_gid)) != CPK_OK)
+	    (r = apply_passwd_user(p, "munge", &p->munge_uid, &p->munge_gid)) != CPK_OK)
 		goto out;
 	if (opts && opts->munge_key_data) {
 		char *dir = NULL, *base = NULL;
@@ -227,7 +237,7 @@ cpk_err_t cpk_apply_plan(const struct cpk_model *m, enum cpk_role role,
 
 		if ((r = apply_split(m->munge.key, &dir, &base)) != CPK_OK)
 			goto out;
-		it = add_item(p, dir, base, 0400, 0700);
+		it = apply_add_item(p, dir, base, 0400, 0700);
 		free(dir);
 		free(base);
 		if (!it) {
@@ -239,6 +249,8 @@ cpk_err_t cpk_apply_plan(const struct cpk_model *m, enum cpk_role role,
 		it->gid = p->munge_gid;
 		cpk_buf_add(&it->data, opts->munge_key_data, opts->munge_key_len);
 	}
+	if (role == CPK_ROLE_CONTROL && m->ldap.present && (r = apply_slapd(m, p)) != CPK_OK)
+		goto out;
 	if ((r = apply_open_dir(p->rootfd, "/var/lib/clusterpack", 0, 0, 0, 0, &mfd)) != CPK_OK)
 		goto out;
 	if (mfd >= 0) {
@@ -271,6 +283,10 @@ cpk_err_t cpk_apply_diff(const struct cpk_apply_plan *p, struct cpk_buf *out)
 		if (it->meta_only) {
 			cpk_buf_addf(out, "mode/owner of %s: %04o %u:%u\n", it->path,
 				     (unsigned)it->mode, (unsigned)it->uid, (unsigned)it->gid);
+			continue;
+		}
+		if (it->note && it->state == CPK_APPLY_NEW) {
+			cpk_buf_addf(out, "new %s: %s\n", it->path, it->note);
 			continue;
 		}
 		if (it->secret) {

@@ -26,13 +26,14 @@ const char *const *cpk_apply_packages(enum cpk_role role)
 /* A service and the base names of the files it reads. */
 struct service {
 	const char *name;
-	const char *files[5];
+	const char *files[8];
 };
 
 #define SLURM_FILES { "slurm.conf", "gres.conf", "cgroup.conf", "plugstack.conf", NULL }
 static const struct service control_services[] = {
 	{ "munge", { "munge.key", NULL } },
-	{ "slapd", { NULL } },
+	{ "slapd", { "slapd", "slapd.conf", "slapd-rootpw.conf", "openssh-lpk.schema",
+		     "slapd.crt", "slapd.key", NULL } },
 	{ "nfs-kernel-server", { "exports", NULL } },
 	{ "sssd", { "sssd.conf", NULL } },
 	{ "ssh", { NULL } },

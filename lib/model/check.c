@@ -590,6 +590,12 @@ static void check_ldap(struct ctx *c)
 		cpk_diag_add(c, &p, ldaps ? "ldap.tls: the uri is ldaps:// so tls must be ldaps, not %s"
 					  : "ldap.tls: %s needs an ldaps:// uri", l->tls);
 	}
+	if (!l->tls_cert != !l->tls_key) {
+		struct cpk_pos p = where(c, l->tls_cert ? &l->tls_cert : &l->tls_key, &none);
+
+		cpk_diag_add(c, &p, "ldap.%s: needs %s (slapd's certificate and key go together)",
+			     l->tls_cert ? "tls_cert" : "tls_key", l->tls_cert ? "tls_key" : "tls_cert");
+	}
 	if (l->bind_dn && !l->bind_password_file) {
 		struct cpk_pos p = where(c, &l->bind_dn, &none);
 

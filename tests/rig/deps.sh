@@ -19,7 +19,7 @@ case ${1:-} in
 esac
 
 # Packages named alike in both releases.
-PKGS="build-essential pkg-config clang libyaml-dev libssh-dev libssl-dev
+PKGS="build-essential pkg-config clang libyaml-dev libssh-dev libssl-dev libcrypt-dev
 libldap-dev libslurm-dev libmunge-dev slurmctld slurmd slurm-client munge
 openssh-server openssh-client slapd ldap-utils nfs-kernel-server iproute2
 util-linux mount hostname procps openssl rsync perl python3 time bc valgrind php-cli

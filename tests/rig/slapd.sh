@@ -176,21 +176,13 @@ slapd_start() {
 			-f "$SLAPD_DIR/slapd.conf" >"$SLAPD_LOG" 2>&1 &
 		SLAPD_PID=$!
 		_tslapd_started="$_tslapd_started $SLAPD_PID:$SLAPD_DIR"
-		_n=0
-		while [ $_n -lt 200 ]; do	# 10 s
-			_tslapd_alive "$SLAPD_PID" || break
-			# (bounded: whoever holds a port we lost may never answer)
-			if timeout 2 ldapsearch -x -H "$SLAPD_URI" -b "" -s base \
-				-LLL namingContexts >/dev/null 2>&1; then
-				export SLAPD_DIR SLAPD_PORT SLAPD_URI SLAPD_LDAPI_URI \
-					SLAPD_BASE SLAPD_ROOTDN SLAPD_ROOTPW \
-					SLAPD_ROOTPW_FILE SLAPD_PID SLAPD_LOG
-				[ $_tls = 1 ] && export SLAPD_CA_FILE SLAPD_LDAPS_URI
-				return 0
-			fi
-			sleep 0.05
-			_n=$((_n + 1))
-		done
+		if _tslapd_wait "$SLAPD_PID" "$SLAPD_URI"; then
+			export SLAPD_DIR SLAPD_PORT SLAPD_URI SLAPD_LDAPI_URI \
+				SLAPD_BASE SLAPD_ROOTDN SLAPD_ROOTPW \
+				SLAPD_ROOTPW_FILE SLAPD_PID SLAPD_LOG
+			[ $_tls = 1 ] && export SLAPD_CA_FILE SLAPD_LDAPS_URI
+			return 0
+		fi
 		_tslapd_kill "$SLAPD_PID"
 		_tslapd_forget "$SLAPD_PID"	# reaped: its pid may be reused
 		# lost a race for a port: retry with others
@@ -207,6 +199,21 @@ slapd_start() {
 	done
 	echo "slapd_start: no free port after $_try tries" >&2
 	_tslapd_fail
+	return 1
+}
+
+# _tslapd_wait PID URI: 0 once the server PID answers at URI (within 10 s),
+# 1 if it died or never answered.
+_tslapd_wait() {
+	_n=0
+	while [ $_n -lt 200 ]; do
+		_tslapd_alive "$1" || return 1
+		# (bounded: whoever holds a port we lost may never answer)
+		timeout 2 ldapsearch -x -H "$2" -b "" -s base -LLL namingContexts \
+			>/dev/null 2>&1 && return 0
+		sleep 0.05
+		_n=$((_n + 1))
+	done
 	return 1
 }
 

@@ -22,16 +22,6 @@ static const char yaml[] =
 	"filesystems:\n  - {name: home, export: /home, clients: [10.0.0.0/24]}\n"
 	"ldap: {uri: 'ldap://head/', base_dn: 'dc=t'}\n";
 
-static const struct cpk_apply_item *find(const struct cpk_apply_plan *p, const char *path)
-{
-	size_t i;
-
-	for (i = 0; i < p->n; i++)
-		if (!strcmp(p->items[i].path, path))
-			return &p->items[i];
-	return NULL;
-}
-
 static void put(const char *path, const char *s)
 {
 	FILE *f = fopen(path, "w");
@@ -64,23 +54,23 @@ int main(void)
 	put(path, "127.0.0.1 localhost\n");
 
 	ok(cpk_apply_plan(m, CPK_ROLE_COMPUTE, "c1", root, NULL, &p) == CPK_OK, "plan compute c1");
-	it = find(&p, "/etc/slurm/slurm.conf");
+	it = cpk_apply_find(&p, "/etc/slurm/slurm.conf");
 	ok(it && it->state == CPK_APPLY_NEW && it->mode == 0644, "slurm.conf: new, 0644");
-	it = find(&p, "/etc/sssd/sssd.conf");
+	it = cpk_apply_find(&p, "/etc/sssd/sssd.conf");
 	ok(it && it->mode == 0600 && it->dir_mode == 0711, "sssd.conf: 0600 in a 0711 dir");
-	it = find(&p, "/etc/clusterpack/fstab");
+	it = cpk_apply_find(&p, "/etc/clusterpack/fstab");
 	ok(it && strstr(it->data.buf, "head:/home\t/home\tnfs") != NULL,
 	   "the NFS lines go to /etc/clusterpack/fstab, not /etc/fstab");
-	ok(find(&p, "/etc/fstab") == NULL && find(&p, "/etc/exports") == NULL,
+	ok(cpk_apply_find(&p, "/etc/fstab") == NULL && cpk_apply_find(&p, "/etc/exports") == NULL,
 	   "a compute node that serves nothing: no exports, /etc/fstab untouched");
-	it = find(&p, "/etc/hosts");
+	it = cpk_apply_find(&p, "/etc/hosts");
 	ok(it && it->state == CPK_APPLY_FOREIGN, "an existing /etc/hosts is foreign");
 	is_int((long long)p.n_changes, (long long)p.n, "every item is a change");
 	v = cpk_apply_services(&p, changed);
 	ok(v && !strcmp(v[0], "munge") && !strcmp(v[3], "slurmd") && !v[4] && changed[3] && !changed[0],
 	   "compute services: slurmd restarts for its files, munge not");
 	ok(cpk_apply_install(&p) == CPK_OK, "install");
-	it = find(&p, "/etc/hosts");
+	it = cpk_apply_find(&p, "/etc/hosts");
 	is_str(it ? it->backup : NULL, "/etc/hosts.cpk-orig", "the foreign file's backup is named");
 	snprintf(path, sizeof(path), "%s/etc/hosts.cpk-orig", root);
 	ok(stat(path, &st) == 0 && st.st_size == 20, "the backup holds the original");
@@ -94,7 +84,7 @@ int main(void)
 	snprintf(path, sizeof(path), "%s/etc/slurm/cgroup.conf", root);
 	put(path, "edited\n");
 	ok(cpk_apply_plan(m, CPK_ROLE_COMPUTE, "c1", root, NULL, &p) == CPK_OK, "plan after a hand edit");
-	it = find(&p, "/etc/slurm/cgroup.conf");
+	it = cpk_apply_find(&p, "/etc/slurm/cgroup.conf");
 	ok(it && it->state == CPK_APPLY_FOREIGN, "a file edited since apply wrote it is foreign");
 	ok(cpk_apply_diff(&p, &diff) == CPK_OK &&
 	   strstr(diff.buf, "--- /etc/slurm/cgroup.conf\n+++ /etc/slurm/cgroup.conf\n@@ -1 +1,") &&
