@@ -209,7 +209,7 @@ test-san:
 	  CPK_PLUGIN=$(abspath build/cpk_stage.so) \
 	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
 	  prove -e '' $(PROVE_FLAGS) $(UNIT_SRCS:tests/unit/%_test.c=./build-san/tests/%.t) \
-	  $(filter ./tests/t0% ./tests/t1% ./tests/t2% ./tests/t3% ./tests/t5%,$(TESTS_SH:%=./%))
+	  $(filter ./tests/t0% ./tests/t1% ./tests/t2% ./tests/t3% ./tests/t4% ./tests/t5%,$(TESTS_SH:%=./%))
 
 # The transfer engine's threads (several per SSH session) under
 # ThreadSanitizer: the copy tests but the 1 GiB one.
