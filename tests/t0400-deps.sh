@@ -21,7 +21,8 @@ CPK_OS_RELEASE=$SCRATCH/os-release sh tests/rig/deps.sh --list >"$SCRATCH/trixie
 ok $? "deps --list on Debian 13"
 grep -qx libclang-rt-dev "$SCRATCH/trixie"; ok $? "Debian 13: libclang-rt-dev"
 ! grep -q -- '-14-' "$SCRATCH/trixie"; ok $? "Debian 13: no package named for Debian 12's clang"
-for p in python3 time bc openssl procps slurmctld slurmd slapd openssh-server nfs-kernel-server php-cli php-ldap; do
+for p in python3 time bc openssl procps slurmctld slurmd slapd openssh-server nfs-kernel-server php-cli php-ldap \
+	cloud-init libyaml-dev; do
 	grep -qx "$p" "$SCRATCH/bookworm" && grep -qx "$p" "$SCRATCH/trixie"
 	ok $? "both releases install $p"
 done
@@ -38,6 +39,14 @@ for sys in "ubuntu noble Ubuntu 24.04 LTS" "debian bullseye Debian GNU/Linux 11 
 	grep -q "'$*'.*supports Debian 12 (bookworm) and Debian 13 (trixie)" "$SCRATCH/out"
 	ok $? "and names this system and what it supports" || cat "$SCRATCH/out" >&2
 done
+# --build-list: what `make all` needs (the VM template build installs it),
+# alike in both releases, a part of the whole list
+sh tests/rig/deps.sh --build-list >"$SCRATCH/build" 2>&1
+ok $? "deps --build-list"
+grep -qx libslurm-dev "$SCRATCH/build" && ! grep -qx valgrind "$SCRATCH/build"
+ok $? "  the build's packages, not the tests'"
+! grep -vxFf "$SCRATCH/bookworm" "$SCRATCH/build" | grep -q . && ! grep -vxFf "$SCRATCH/trixie" "$SCRATCH/build" | grep -q .
+ok $? "  each of them in both releases' whole list"
 CPK_OS_RELEASE=$SCRATCH/none sh tests/rig/deps.sh >"$SCRATCH/out" 2>&1
 is $? 1 "deps refuses a machine without os-release"
 sh tests/rig/deps.sh --bogus >"$SCRATCH/out" 2>&1
@@ -48,7 +57,7 @@ is $? 2 "deps refuses an unknown option"
 for c in cc pkg-config clang prove perl python3 /usr/bin/time bc openssl pgrep ps ss ip unshare \
 	nsenter mount hostname setpriv setsid timeout rsync scp sftp ssh ssh-keygen ssh-agent ssh-add /usr/sbin/sshd /usr/lib/openssh/sftp-server \
 	slapd slapadd ldapadd ldapsearch ldapmodify munged slurmctld slurmd sbatch srun scontrol sinfo \
-	exportfs valgrind sha256sum stat truncate od cmp diff tar php; do
+	exportfs valgrind sha256sum stat truncate od cmp diff tar php cloud-init; do
 	command -v "$c" >/dev/null 2>&1
 	ok $? "installed by make deps: $c"
 done

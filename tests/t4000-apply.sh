@@ -74,6 +74,22 @@ grep -q "^services: systemd does not run here.*would start: munge sssd ssh slurm
 run "$CPK" apply -f examples/small-cpu.yaml --role compute --root "$R" --no-packages >/dev/null
 grep -q "^packages" "$SCRATCH/out"; [ $? -ne 0 ]; ok $? "--no-packages: nothing about packages"
 
+# --list-packages: the one list (lib/apply/roles.c), one per line, no
+# description needed; the same names the apply run lists
+for role in control compute; do
+	is "$(run "$CPK" apply --role "$role" --list-packages)" 0 "--list-packages --role $role"
+	cp "$SCRATCH/out" "$SCRATCH/list-$role"
+	mkdir "$SCRATCH/list-root-$role"
+	run "$CPK" apply -f examples/small-cpu.yaml --role "$role" --root "$SCRATCH/list-root-$role" --dry-run >/dev/null
+	is "$(sed -n 's/^packages: .*the role needs: //p' "$SCRATCH/out" | tr ' ' '\n')" "$(cat "$SCRATCH/list-$role")" \
+		"  $role: the packages apply lists, one per line"
+done
+grep -qx slurmctld "$SCRATCH/list-control" && ! grep -qx slurmd "$SCRATCH/list-control"; ok $? "  control: slurmctld, no slurmd"
+grep -qx slurmd "$SCRATCH/list-compute" && ! grep -qx slurmctld "$SCRATCH/list-compute"; ok $? "  compute: slurmd, no slurmctld"
+is "$(run "$CPK" apply --list-packages)" 2 "--list-packages without --role: usage error"
+is "$(run "$CPK" apply --role control --list-packages --root /tmp)" 2 "--list-packages with another option: usage error"
+grep -q "takes only --role" "$SCRATCH/err"; ok $? "  and says so"
+
 # a compute node's key from --munge-key
 "$CPK" munge-key --key "$SCRATCH/key" --create --owner root >/dev/null
 is "$(run "$CPK" apply -f examples/small-cpu.yaml --role compute --root "$R" --munge-key "$SCRATCH/key")" 0 "--munge-key installs the key"

@@ -8,7 +8,7 @@
 #include "cpk/munge.h"
 #include "cli.h"
 
-enum { OPT_ROLE = 256, OPT_NODE, OPT_ROOT, OPT_DRY, OPT_NOPKG, OPT_KEY };
+enum { OPT_ROLE = 256, OPT_NODE, OPT_ROOT, OPT_DRY, OPT_NOPKG, OPT_KEY, OPT_LIST };
 
 static const struct cli_opt opts[] = {
 	{ "file", 'f', "FILE", "the description (default $CPK_CONFIG or " CPK_SYSCONFDIR "/clusterpack/cluster.yaml)" },
@@ -18,13 +18,14 @@ static const struct cli_opt opts[] = {
 	{ "dry-run", OPT_DRY, NULL, "print a unified diff of what would change; touch nothing" },
 	{ "no-packages", OPT_NOPKG, NULL, "do not deal with the role's packages" },
 	{ "munge-key", OPT_KEY, "FILE", "compute: install this munge key (the control node's)" },
+	{ "list-packages", OPT_LIST, NULL, "print the role's Debian packages, one per line (needs no description)" },
 	{ "help", 'h', NULL, "show this help" },
 	{ NULL, 0, NULL, NULL },
 };
 
 struct args {
 	const char *path, *role_s, *node, *root, *key;
-	int dry, nopkg;
+	int dry, nopkg, list;
 };
 
 static void list_changes(const struct cpk_apply_plan *p, int dry)
@@ -149,7 +150,7 @@ out:
 
 static int run(int argc, char **argv, const struct cli_verb *v)
 {
-	struct args a = { NULL, NULL, NULL, "/", NULL, 0, 0 };
+	struct args a = { NULL, NULL, NULL, "/", NULL, 0, 0, 0 };
 	struct cpk_apply_opts o = { NULL, 0 };
 	struct cpk_buf key = CPK_BUF_INIT;
 	struct cpk_model *m = NULL;
@@ -165,6 +166,7 @@ static int run(int argc, char **argv, const struct cli_verb *v)
 		case OPT_DRY: a.dry = 1; break;
 		case OPT_NOPKG: a.nopkg = 1; break;
 		case OPT_KEY: a.key = optarg; break;
+		case OPT_LIST: a.list = 1; break;
 		default: return cli_common_opt(c, argv, v);
 		}
 	}
@@ -174,6 +176,15 @@ static int run(int argc, char **argv, const struct cli_verb *v)
 		return cli_usage_err(v, "--role control|compute is required");
 	if (cpk_role_parse(a.role_s, &role) != CPK_OK)
 		return cli_usage_err(v, "%s", cpk_errmsg());
+	if (a.list) {	/* the image build's question: no description yet */
+		const char *const *p;
+
+		if (a.path || a.node || a.key || a.dry || a.nopkg || strcmp(a.root, "/"))
+			return cli_usage_err(v, "--list-packages takes only --role");
+		for (p = cpk_apply_packages(role); *p; p++)
+			puts(*p);
+		return EXIT_OK;
+	}
 	if (!*a.root)
 		return cli_usage_err(v, "--root needs a directory");
 	if (a.key && role != CPK_ROLE_COMPUTE)
@@ -199,7 +210,8 @@ out:
 }
 
 const struct cli_verb cli_apply = {
-	"apply", "[-f FILE | FILE] --role control|compute [--node NAME] [--root DIR] [--dry-run] [--no-packages] [--munge-key FILE]",
+	"apply", "[-f FILE | FILE] --role control|compute [--node NAME] [--root DIR] [--dry-run] [--no-packages] [--munge-key FILE]\n"
+	"       cpk apply --role control|compute --list-packages",
 	"Install the files a node role needs (atomically, idempotently) and say what else it needs.",
 	opts, run,
 };

@@ -8,6 +8,9 @@
 # comes from this list: a fresh minimal Debian has none of them.
 #   sh tests/rig/deps.sh          install what is missing
 #   sh tests/rig/deps.sh --list   print this release's package list only
+#   sh tests/rig/deps.sh --build-list   print only what building clusterpack
+#                                 needs (alike in both releases; the VM
+#                                 template build installs these)
 # CPK_OS_RELEASE names another os-release file (for the tests).
 set -eu
 
@@ -15,15 +18,24 @@ list=""
 case ${1:-} in
 "") ;;
 --list) list=1 ;;
-*) echo "deps: usage: deps.sh [--list]" >&2; exit 2 ;;
+--build-list) list=build ;;
+*) echo "deps: usage: deps.sh [--list | --build-list]" >&2; exit 2 ;;
 esac
 
-# Packages named alike in both releases.
-PKGS="build-essential pkg-config clang libyaml-dev libssh-dev libssl-dev libcrypt-dev
-libldap-dev libslurm-dev libmunge-dev slurmctld slurmd slurm-client munge
+# What `make all` needs, named alike in both releases.
+BUILD="build-essential pkg-config libyaml-dev libssh-dev libssl-dev libcrypt-dev
+libldap-dev libslurm-dev libmunge-dev"
+if [ "$list" = build ]; then
+	# shellcheck disable=SC2086 # a list of package names
+	printf '%s\n' $BUILD
+	exit 0
+fi
+# And what the tests run, named alike in both releases (cloud-init: its
+# schema check of the VM templates' user data).
+PKGS="$BUILD clang slurmctld slurmd slurm-client munge
 openssh-server openssh-client slapd ldap-utils nfs-kernel-server iproute2
 util-linux mount hostname procps openssl rsync perl python3 time bc valgrind php-cli
-php-ldap"
+php-ldap cloud-init"
 
 # The release: the one place where package names differ between them.
 osr=${CPK_OS_RELEASE:-/etc/os-release}
@@ -36,6 +48,7 @@ case $release in
 bookworm) PKGS="$PKGS libclang-rt-14-dev" ;;	# clang 14's sanitizer/fuzzer runtime
 trixie) PKGS="$PKGS libclang-rt-dev" ;;		# the runtime of trixie's default clang
 *)
+	# shellcheck disable=SC1090 # the machine's own file
 	name=$( (. "$osr" && echo "${PRETTY_NAME:-${ID:-}}") 2>/dev/null || true)
 	echo "deps: this machine is '${name:-unknown}' ($osr); clusterpack supports" \
 		"Debian 12 (bookworm) and Debian 13 (trixie) only" >&2
