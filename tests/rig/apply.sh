@@ -19,8 +19,9 @@
 # and is stopped by its pid (slapd itself: the namespace's shell execs it).
 # A node's Debian slapd package provides /etc/ldap/schema/*.schema: a test
 # copies them into ROOT before apply, as the package would have.
-# Needs root (mount), unshare, and the slapd package's /run/slapd and
-# /var/lib/ldap on this machine (mount points).  Uses tests/rig/slapd.sh's
+# Needs root (mount), unshare, and the slapd package's /etc/ldap and
+# /var/lib/ldap on this machine (mount points); /run is a tmpfs of the
+# namespace's own.  Uses tests/rig/slapd.sh's
 # port and process helpers and its EXIT trap (which calls test_cleanup).
 
 . "$TOP/tests/rig/slapd.sh"
@@ -39,12 +40,17 @@ apply_free_port() {
 # pid is then CMD's) CMD in a mount namespace with ROOT's slapd directories
 # (and RUN on /run/slapd) bound over this machine's.
 _apply_ns() {
-	for _m in /etc/ldap /var/lib/ldap /run/slapd; do
+	for _m in /etc/ldap /var/lib/ldap; do
 		[ -d "$_m" ] || { echo "apply rig: $_m is missing here (install slapd)" >&2; exit 125; }
 	done
+	# /run/slapd exists only once the package's service ran (not in a
+	# fresh root whose daemons were kept from starting): a tmpfs of the
+	# namespace's own on /run gives it a mount point
 	exec unshare -m --propagation private -- sh -c '
 		mount --bind "$1/etc/ldap" /etc/ldap &&
 		mount --bind "$1/var/lib/ldap" /var/lib/ldap &&
+		mount -t tmpfs -o mode=0755 tmpfs /run &&
+		mkdir /run/slapd &&
 		mount --bind "$2" /run/slapd || exit 125
 		shift 2
 		exec "$@"' apply-ns "$@"
