@@ -133,7 +133,9 @@ assert len(s) == d["conns"] * d["channels"], (len(s), d["conns"], d["channels"])
 assert {x["conn"] for x in s} == set(range(d["conns"])), s
 assert sum(x["sent"] for x in s) > d["bytes_sent"], (sum(x["sent"] for x in s), d["bytes_sent"])
 assert all(x["received"] > 0 and x["cpu_s"] >= 0 and x["reply_wait_s"] >= 0 and x["window_wait_s"] >= 0 and x["lock_wait_s"] >= 0 and x["setup_s"] >= 0 for x in s), s
-assert all(x["inflight_max"] >= 1 and 0 <= x["inflight_avg"] <= x["inflight_max"] for x in s), s
+# a stream that connects late may find no work left (seen under TSan)
+assert any(x["inflight_max"] >= 1 for x in s), s
+assert all(0 <= x["inflight_avg"] <= x["inflight_max"] for x in s), s
 ' "$SCRATCH/out"
 ok $? "  \"streams\": one per channel, their bytes cover the file (with SFTP framing), times and requests in flight"
 is "$(run "${COPY[@]}" -vv "$L/f1" "$H:$R/verbose")" 0 "-vv"
