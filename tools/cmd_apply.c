@@ -53,6 +53,10 @@ static void list_changes(const struct cpk_apply_plan *p, int dry)
 	if (p->ldap_db_missing)
 		printf("%s/var/lib/ldap (slapd's database directory, 0700)\n",
 		       dry ? "would create " : "created   ");
+	if (p->pam_sss_missing)
+		puts("WARNING: /etc/pam.d/common-account has no pam_sss: sshd will not ask sssd "
+		     "whether an LDAP account is locked, so a locked user with a key still logs in; "
+		     "install libpam-sss (its pam-auth-update profile adds it)");
 }
 
 /* The control role's key is made here once; a compute node's comes in. */

@@ -28,6 +28,9 @@
  *                           not rewritten)                          0644
  *   /etc/sssd/sssd.conf (dir 0711)                                  0600
  *   /etc/ldap/ldap.conf                                             0644
+ *   /etc/ssh/sshd_config.d/clusterpack.conf (keys from sssd, PAM)   0644
+ *   /etc/nsswitch.conf (the node's, with `sss` added to passwd,
+ *                       group and shadow; Debian's when missing)    0644
  *   munge.key (compute, when opts.munge_key_data is given)    0400 munge
  * and, for the control role when the description has an ldap section, the
  * LDAP server (docs/internals/apply.md "The control role's slapd"):
@@ -109,8 +112,11 @@ struct cpk_apply_plan {
 	uid_t ldap_uid;		/* the openldap user of ROOT, else as munge_uid */
 	gid_t ldap_gid;
 	int ldap_db_missing;	/* control: /var/lib/ldap is to be made */
+	int pam_sss_missing;	/* with ldap: ROOT's /etc/pam.d/common-account
+				 * has no pam_sss (libpam-sss not set up):
+				 * sshd would not refuse a locked account */
 };
-#define CPK_APPLY_PLAN_INIT { NULL, -1, CPK_ROLE_CONTROL, NULL, 0, 0, NULL, 0, 0, CPK_BUF_INIT, 0, 0, 0 }
+#define CPK_APPLY_PLAN_INIT { NULL, -1, CPK_ROLE_CONTROL, NULL, 0, 0, NULL, 0, 0, CPK_BUF_INIT, 0, 0, 0, 0 }
 
 /* See the lifecycle above.  OPTS may be NULL.  On failure P is released. */
 cpk_err_t cpk_apply_plan(const struct cpk_model *m, enum cpk_role role,

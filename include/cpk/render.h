@@ -12,7 +12,8 @@
  * Which files:
  *   control: slurm.conf gres.conf cgroup.conf plugstack.conf hosts
  *            exports (filesystems it serves), fstab (those it mounts from
- *            other servers, if any), sssd.conf (0600) and ldap.conf (with
+ *            other servers, if any), sssd.conf (0600), ldap.conf and
+ *            sshd.conf (sshd's drop-in: keys from sssd; these three with
  *            an ldap section), lam.conf (0600, with ldap.lam_profile).
  *   compute: the same, for NODE (or any compute node if NODE is NULL):
  *            exports only if NODE serves a filesystem, fstab of the rest.
@@ -76,6 +77,7 @@ void cpk_render_fstab(const struct cpk_model *m, const char *host,
 		      struct cpk_buf *out);
 void cpk_render_sssd_conf(const struct cpk_model *m, struct cpk_buf *out);
 void cpk_render_ldap_conf(const struct cpk_model *m, struct cpk_buf *out);
+void cpk_render_sshd_conf(const struct cpk_model *m, struct cpk_buf *out);
 /* LDAP Account Manager's server profile (ldap.lam_profile; see lam.c). */
 void cpk_render_lam_conf(const struct cpk_model *m, struct cpk_buf *out);
 

@@ -45,6 +45,11 @@ CPK_INTERNAL cpk_err_t apply_write_at(int dfd, const char *name, const char *sho
 /* The lowercase hex SHA-256 of P[0..N). */
 CPK_INTERNAL cpk_err_t apply_sha256(const void *p, size_t n, char hex[65]);
 
+/* Reads PATH (absolute, as inside P's root) like apply_read_at, its
+ * directory reached like apply_open_dir; a missing one: *EXISTS 0. */
+CPK_INTERNAL cpk_err_t apply_read_root(const struct cpk_apply_plan *p, const char *path,
+				       struct cpk_buf *out, int *exists);
+
 /* Appends an item for DIR/BASE (root's, or the caller's when not root);
  * NULL when out of memory. */
 CPK_INTERNAL struct cpk_apply_item *apply_add_item(struct cpk_apply_plan *p, const char *dir,
@@ -54,6 +59,14 @@ CPK_INTERNAL struct cpk_apply_item *apply_add_item(struct cpk_apply_plan *p, con
  * else the caller's (root:root when root). */
 CPK_INTERNAL cpk_err_t apply_passwd_user(const struct cpk_apply_plan *p, const char *user,
 					 uid_t *uid, gid_t *gid);
+
+/* login.c: /etc/nsswitch.conf with sss (an item), and whether PAM lacks
+ * pam_sss (P->pam_sss_missing).  With an ldap section, both roles. */
+CPK_INTERNAL cpk_err_t apply_login(struct cpk_apply_plan *p);
+/* OLD[0..LEN) (EXISTS 0: there is no file) with `sss` added to the
+ * sources of passwd, group and shadow, appended to OUT. */
+CPK_INTERNAL cpk_err_t apply_nsswitch_sss(const char *old, size_t len, int exists,
+					  struct cpk_buf *out);
 
 /* slapd.c: the control role's LDAP server items (slapd.c's header). */
 CPK_INTERNAL cpk_err_t apply_slapd(const struct cpk_model *m, struct cpk_apply_plan *p);

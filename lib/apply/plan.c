@@ -29,6 +29,7 @@ static const struct target {
 	{ "fstab", "/etc/clusterpack", "fstab", 0755, NULL },
 	{ "sssd.conf", "/etc/sssd", "sssd.conf", 0711, NULL },
 	{ "ldap.conf", "/etc/ldap", "ldap.conf", 0755, NULL },
+	{ "sshd.conf", "/etc/ssh/sshd_config.d", "clusterpack.conf", 0755, NULL },
 	/* LAM (Debian ldap-account-manager) runs as www-data in apache */
 	{ "lam.conf", "/var/lib/ldap-account-manager/config", NULL, 0755, "www-data" },
 };
@@ -82,18 +83,14 @@ cpk_err_t apply_passwd_user(const struct cpk_apply_plan *p, const char *user,
 			    uid_t *uidp, gid_t *gidp)
 {
 	struct cpk_buf pw = CPK_BUF_INIT;
-	struct stat st;
 	cpk_err_t r;
-	int dfd, exists = 0;
+	int exists = 0;
 	size_t ul = strlen(user);
 	const char *l;
 
 	*uidp = geteuid();
 	*gidp = geteuid() == 0 ? 0 : getegid();
-	if ((r = apply_open_dir(p->rootfd, "/etc", 0, 0, 0, 0, &dfd)) != CPK_OK || dfd < 0)
-		return r;
-	r = apply_read_at(dfd, "passwd", "/etc/passwd", &pw, &st, &exists);
-	close(dfd);
+	r = apply_read_root(p, "/etc/passwd", &pw, &exists);
 	for (l = pw.buf; r == CPK_OK && exists && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : "") {
 		char *end;
 		unsigned long uid, gid;
@@ -249,6 +246,8 @@ cpk_err_t cpk_apply_plan(const struct cpk_model *m, enum cpk_role role,
 		it->gid = p->munge_gid;
 		cpk_buf_add(&it->data, opts->munge_key_data, opts->munge_key_len);
 	}
+	if (m->ldap.present && (r = apply_login(p)) != CPK_OK)
+		goto out;
 	if (role == CPK_ROLE_CONTROL && m->ldap.present && (r = apply_slapd(m, p)) != CPK_OK)
 		goto out;
 	if ((r = apply_open_dir(p->rootfd, "/var/lib/clusterpack", 0, 0, 0, 0, &mfd)) != CPK_OK)

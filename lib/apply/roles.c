@@ -36,13 +36,13 @@ static const struct service control_services[] = {
 		     "slapd.crt", "slapd.key", NULL } },
 	{ "nfs-kernel-server", { "exports", NULL } },
 	{ "sssd", { "sssd.conf", NULL } },
-	{ "ssh", { NULL } },
+	{ "ssh", { "clusterpack.conf", NULL } },
 	{ "slurmctld", SLURM_FILES },
 };
 static const struct service compute_services[] = {
 	{ "munge", { "munge.key", NULL } },
 	{ "sssd", { "sssd.conf", NULL } },
-	{ "ssh", { NULL } },
+	{ "ssh", { "clusterpack.conf", NULL } },
 	{ "slurmd", SLURM_FILES },
 };
 static const char *const control_names[] = {

@@ -253,3 +253,23 @@ cpk_err_t apply_sha256(const void *p, size_t n, char hex[65])
 		snprintf(hex + 2 * i, 3, "%02x", md[i]);
 	return CPK_OK;
 }
+
+cpk_err_t apply_read_root(const struct cpk_apply_plan *p, const char *path,
+			  struct cpk_buf *out, int *exists)
+{
+	char *dir = NULL, *base = NULL;
+	struct stat st;
+	cpk_err_t r;
+	int dfd = -1;
+
+	*exists = 0;
+	if ((r = apply_split(path, &dir, &base)) != CPK_OK)
+		return r;
+	if ((r = apply_open_dir(p->rootfd, dir, 0, 0, 0, 0, &dfd)) == CPK_OK && dfd >= 0)
+		r = apply_read_at(dfd, base, path, out, &st, exists);
+	if (dfd >= 0)
+		close(dfd);
+	free(dir);
+	free(base);
+	return r;
+}

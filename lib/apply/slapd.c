@@ -58,27 +58,6 @@ static cpk_err_t add_path(struct cpk_apply_plan *p, const char *path, mode_t mod
 	return *it ? CPK_OK : cpk_err_set(CPK_ERR_NOMEM, "out of memory");
 }
 
-/* Reads PATH under the root (a hostile file: no symlink, regular, bounded). */
-static cpk_err_t read_root(const struct cpk_apply_plan *p, const char *path,
-			   struct cpk_buf *out, int *exists)
-{
-	char *dir = NULL, *base = NULL;
-	struct stat st;
-	cpk_err_t r;
-	int dfd = -1;
-
-	*exists = 0;
-	if ((r = apply_split(path, &dir, &base)) != CPK_OK)
-		return r;
-	if ((r = apply_open_dir(p->rootfd, dir, 0, 0, 0, 0, &dfd)) == CPK_OK && dfd >= 0)
-		r = apply_read_at(dfd, base, path, out, &st, exists);
-	if (dfd >= 0)
-		close(dfd);
-	free(dir);
-	free(base);
-	return r;
-}
-
 /* A slapd.conf argument in double quotes ('\\' and '"' escaped). */
 static void add_quoted(struct cpk_buf *out, const char *s)
 {
@@ -240,7 +219,7 @@ static cpk_err_t password_file(const struct cpk_model *m, struct cpk_apply_plan 
 	if (!path)
 		return cpk_err_set(CPK_ERR_CONFIG, "ldap.bind_dn is set but ldap.bind_password_file"
 				   " is not: the control role keeps the admin's password there");
-	if ((r = read_root(p, path, pw, &exists)) != CPK_OK)
+	if ((r = apply_read_root(p, path, pw, &exists)) != CPK_OK)
 		return r;
 	if ((r = add_path(p, path, 0600, &it)) != CPK_OK)
 		return r;
@@ -281,7 +260,7 @@ static cpk_err_t rootpw(struct cpk_apply_plan *p, const char *pw, struct cpk_app
 
 	if (!cd)
 		return cpk_err_set(CPK_ERR_NOMEM, "out of memory");
-	if ((r = read_root(p, ROOTPW_CONF, &old, &exists)) != CPK_OK)
+	if ((r = apply_read_root(p, ROOTPW_CONF, &old, &exists)) != CPK_OK)
 		goto out;
 	if (exists && !strncmp(old.buf, tag, strlen(tag)) && strchr(old.buf, '\n')) {
 		char *hash = old.buf + strlen(tag);
@@ -324,8 +303,8 @@ static cpk_err_t tls_files(const struct cpk_model *m, struct cpk_apply_plan *p,
 	cpk_err_t r;
 	int ce = 0, ke = 0;
 
-	if ((r = read_root(p, cert, &c, &ce)) != CPK_OK ||
-	    (r = read_root(p, key, &k, &ke)) != CPK_OK)
+	if ((r = apply_read_root(p, cert, &c, &ce)) != CPK_OK ||
+	    (r = apply_read_root(p, key, &k, &ke)) != CPK_OK)
 		goto out;
 	if (m->ldap.tls_cert && (!ce || !ke)) {
 		r = cpk_err_set(CPK_ERR_NOTFOUND, "%s is missing: ldap.tls_cert and tls_key name"

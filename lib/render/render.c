@@ -351,6 +351,20 @@ void cpk_render_ldap_conf(const struct cpk_model *m, struct cpk_buf *out)
 	cpk_buf_addstr(out, "TLS_REQCERT\tdemand\n");
 }
 
+/*
+ * sshd's drop-in (Debian's sshd_config includes sshd_config.d first, and
+ * sshd keeps the first value of each keyword, so these win): LDAP users'
+ * keys come from sssd, and PAM's account phase (pam_sss, with sssd.conf's
+ * access control) refuses a locked account even with a valid key.
+ */
+void cpk_render_sshd_conf(const struct cpk_model *m, struct cpk_buf *out)
+{
+	cpk_render__header(m, out, "sshd_config.d/clusterpack.conf");
+	cpk_buf_addstr(out, "UsePAM yes\n"
+		       "AuthorizedKeysCommand /usr/bin/sss_ssh_authorizedkeys %u\n"
+		       "AuthorizedKeysCommandUser nobody\n");
+}
+
 cpk_err_t cpk_role_parse(const char *s, enum cpk_role *role)
 {
 	if (!strcmp(s, "control"))
@@ -465,6 +479,7 @@ cpk_err_t cpk_render(const struct cpk_model *m, enum cpk_role role,
 	if (m->ldap.present) {
 		ADD("sssd.conf", 0600, cpk_render_sssd_conf(m, &f->data));
 		ADD("ldap.conf", 0644, cpk_render_ldap_conf(m, &f->data));
+		ADD("sshd.conf", 0644, cpk_render_sshd_conf(m, &f->data));
 	}
 	if (role == CPK_ROLE_CONTROL && m->ldap.present && m->ldap.lam_profile)
 		ADD("lam.conf", 0600, cpk_render_lam_conf(m, &f->data));
