@@ -20,25 +20,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/rig/netns.sh
 . "$here/rig/netns.sh"
 
-[ "$(id -u)" = 0 ] || tap_skip_all "needs root"
-missing=$(rig_missing_cmds munged munge unmunge slurmctld slurmd scontrol sinfo squeue \
-	scancel srun sbatch setpriv ssh ssh-keygen /usr/sbin/sshd perl timeout stat)
-missing="$missing $(rig_net_tools)"
-[ -n "${CPK:-}" ] && [ -x "$CPK" ] || missing="$missing CPK(the cpk binary)"
-if [ -n "${missing// /}" ]; then
-	tap_plan 1
-	tap_ok 1 "the programs the multi-host rig needs are installed; missing:$missing"
-	tap_done
-fi
-rig_reexec_in_userns "$0" "$@"
-case $? in
-0) ;;
-77) tap_skip_all "the kernel refuses a private mount namespace here (unshare -m)" ;;
-*) echo "Bail out! could not set up the test user namespace"; exit 1 ;;
-esac
-if ! why=$(rig_net_probe); then
-	tap_skip_all "the kernel refuses network namespaces with a bridge and veths here: $why"
-fi
+rig_net_test_begin "munged munge unmunge slurmctld slurmd scontrol sinfo squeue scancel srun sbatch setpriv ssh ssh-keygen /usr/sbin/sshd perl timeout stat" "$0" "$@"
 
 tap_plan 17
 D=$RIG_DIR

@@ -80,6 +80,9 @@ struct cpk_nodegroup {
 	uint64_t weight;	/* 0: not given */
 	struct cpk_gpus gpus;
 	struct cpk_strlist features;
+	int dynamic;		/* nodes join with slurmd -Z: not in slurm.conf */
+	struct cpk_strlist partitions;	/* dynamic: partitions joined (by
+					 * their NodeSet) besides ALL ones */
 	struct cpk_pos pos;	/* where the group starts */
 };
 

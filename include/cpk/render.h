@@ -16,7 +16,11 @@
  *            sshd.conf (sshd's drop-in: keys from sssd; these three with
  *            an ldap section), lam.conf (0600, with ldap.lam_profile).
  *   compute: the same, for NODE (or any compute node if NODE is NULL):
- *            exports only if NODE serves a filesystem, fstab of the rest.
+ *            exports only if NODE serves a filesystem, fstab of the rest;
+ *            slurmd-dynamic.conf (slurmd's systemd drop-in: -Z and the
+ *            node's --conf) when NODE is in a dynamic group.
+ * slurm.conf lists static nodes only; each partition not on ALL has a
+ * NodeSet cpk_NAME (Feature=cpk_NAME) that dynamic nodes join.
  */
 #ifndef CPK_RENDER_H
 #define CPK_RENDER_H
@@ -78,6 +82,9 @@ void cpk_render_fstab(const struct cpk_model *m, const char *host,
 void cpk_render_sssd_conf(const struct cpk_model *m, struct cpk_buf *out);
 void cpk_render_ldap_conf(const struct cpk_model *m, struct cpk_buf *out);
 void cpk_render_sshd_conf(const struct cpk_model *m, struct cpk_buf *out);
+/* NODE must be a node of a dynamic group. */
+void cpk_render_slurmd_dynamic(const struct cpk_model *m, const char *node,
+			       struct cpk_buf *out);
 /* LDAP Account Manager's server profile (ldap.lam_profile; see lam.c). */
 void cpk_render_lam_conf(const struct cpk_model *m, struct cpk_buf *out);
 

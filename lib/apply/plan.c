@@ -30,6 +30,7 @@ static const struct target {
 	{ "sssd.conf", "/etc/sssd", "sssd.conf", 0711, NULL },
 	{ "ldap.conf", "/etc/ldap", "ldap.conf", 0755, NULL },
 	{ "sshd.conf", "/etc/ssh/sshd_config.d", "clusterpack.conf", 0755, NULL },
+	{ "slurmd-dynamic.conf", "/etc/systemd/system/slurmd.service.d", "clusterpack-dynamic.conf", 0755, NULL },
 	/* LAM (Debian ldap-account-manager) runs as www-data in apache */
 	{ "lam.conf", "/var/lib/ldap-account-manager/config", NULL, 0755, "www-data" },
 };

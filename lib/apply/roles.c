@@ -43,7 +43,9 @@ static const struct service compute_services[] = {
 	{ "munge", { "munge.key", NULL } },
 	{ "sssd", { "sssd.conf", NULL } },
 	{ "ssh", { "clusterpack.conf", NULL } },
-	{ "slurmd", SLURM_FILES },
+	/* a dynamic node's systemd drop-in: daemon-reload, then restart */
+	{ "slurmd", { "slurm.conf", "gres.conf", "cgroup.conf", "plugstack.conf",
+		      "clusterpack-dynamic.conf", NULL } },
 };
 static const char *const control_names[] = {
 	"munge", "slapd", "nfs-kernel-server", "sssd", "ssh", "slurmctld", NULL,

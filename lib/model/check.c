@@ -324,11 +324,19 @@ static void check_partitions(struct ctx *c)
 			cpk_buf_addf(&np, "%s.nodes", path.buf);
 			if (expand_field(c, &hl, &pt->nodes, &pt->pos, np.buf) == 0) {
 				for (j = 0; j < hl.n; j++) {
-					if (cpk_strmap_get(&c->p->nodes, hl.names[j], NULL))
+					size_t ni;
+
+					if (cpk_strmap_get(&c->p->nodes, hl.names[j], &ni) &&
+					    !m->groups[m->nodes[ni].group].dynamic)
 						continue;
 					p = where(c, &pt->nodes, &pt->pos);
-					cpk_diag_add(c, &p, "%s: '%s' is not a compute node of this cluster",
-						     np.buf, hl.names[j]);
+					if (cpk_strmap_get(&c->p->nodes, hl.names[j], NULL))
+						cpk_diag_add(c, &p, "%s: '%s' is a dynamic node, not in slurm.conf: "
+							     "it joins partition '%s' when its group names it in 'partitions'",
+							     np.buf, hl.names[j], pt->name ? pt->name : "?");
+					else
+						cpk_diag_add(c, &p, "%s: '%s' is not a compute node of this cluster",
+							     np.buf, hl.names[j]);
 					break;
 				}
 			}
@@ -622,7 +630,7 @@ static void check_slurm(struct ctx *c)
 	struct cpk_model *m = c->m;
 	struct cpk_slurm *s = &m->slurm;
 	struct cpk_pos none = { m->path, 0, 0 };
-	size_t i;
+	size_t i, n_static = 0;
 
 	if (!s->cluster_name && m->name && !(s->cluster_name = cpk_strdup(m->name)))
 		c->oom = 1;
@@ -643,6 +651,8 @@ static void check_slurm(struct ctx *c)
 		}
 		s->def_mem_per_cpu = best;
 	}
+	for (i = 0; i < m->n_nodes; i++)
+		n_static += !m->groups[m->nodes[i].group].dynamic;
 	if (streq(s->select_type, "linear")) {
 		/* both Slurm 22.05 and 24.11 refuse MaxNodeCount without
 		 * cons_tres: no default, and a given one is an error */
@@ -651,8 +661,19 @@ static void check_slurm(struct ctx *c)
 
 			cpk_diag_add(c, &p, "slurm.max_node_count: Slurm accepts MaxNodeCount only with select_type cons_tres, not linear");
 		}
+		if (n_static < m->n_nodes) {
+			struct cpk_pos p = where(c, &s->select_type, &none);
+
+			cpk_diag_add(c, &p, "slurm.select_type: dynamic nodes need cons_tres (Slurm makes room for them with MaxNodeCount, which linear refuses)");
+		}
 	} else if (!s->max_node_count) {
-		s->max_node_count = m->n_nodes + 128;
+		/* static nodes only: a dynamic node added later must not
+		 * change slurm.conf (a new MaxNodeCount kills slurmctld at
+		 * reconfigure) */
+		s->max_node_count = n_static + 128;
+		if (s->max_node_count < m->n_nodes)
+			cpk_diag_add(c, &none, "%zu dynamic nodes: more than the 128 Slurm makes room for "
+				     "by default; set slurm.max_node_count", m->n_nodes - n_static);
 	} else if (s->max_node_count < m->n_nodes) {
 		struct cpk_pos p = where(c, &s->max_node_count, &none);
 
@@ -695,12 +716,42 @@ static void check_stage(struct ctx *c)
 	}
 }
 
+/* Dynamic groups: the partitions they name exist; only they name any. */
+static void check_dynamic(struct ctx *c)
+{
+	const struct cpk_model *m = c->m;
+	size_t g, i, k;
+
+	for (g = 0; g < m->n_groups; g++) {
+		const struct cpk_nodegroup *gr = &m->groups[g];
+		struct cpk_pos gp = where(c, &gr->partitions, &gr->pos);
+
+		if (gr->partitions.n && !gr->dynamic) {
+			cpk_diag_add(c, &gp, "nodes[%zu].partitions: only a dynamic group names its "
+				     "partitions (a static node is named in the partition's nodes)", g);
+			continue;
+		}
+		for (i = 0; i < gr->partitions.n; i++) {
+			for (k = 0; k < m->n_partitions; k++)
+				if (m->partitions[k].name && streq(m->partitions[k].name, gr->partitions.v[i]))
+					break;
+			if (k == m->n_partitions) {
+				struct cpk_pos p = where(c, &gr->partitions.v[i], &gp);
+
+				cpk_diag_add(c, &p, "nodes[%zu].partitions: no partition is named '%s'",
+					     g, gr->partitions.v[i]);
+			}
+		}
+	}
+}
+
 void cpk_model_check(struct ctx *c)
 {
 	check_groups(c);
 	if (c->oom)
 		return;
 	check_partitions(c);
+	check_dynamic(c);
 	check_filesystems(c);
 	check_ldap(c);
 	check_slurm(c);

@@ -100,6 +100,10 @@ static const struct field group_fields[] = {
 	{ "gpus", F_SECTION, M(gpus), NULL, 0, 0, NULL, &gpu_section, 0, 0, "GPUs of each node.", NULL },
 	{ "features", F_STRLIST, M(features), NULL, 0, 0, NULL, NULL, 0, 0,
 	  "Node features for --constraint.", &cpk_syn_feature },
+	{ "dynamic", F_BOOL, M(dynamic), "false", 0, 0, NULL, NULL, 0, 0,
+	  "Dynamic nodes: each joins with slurmd -Z and is not in slurm.conf, so adding or removing one restarts nothing (cpk node add writes such groups in nodes.d/). Needs select_type cons_tres.", NULL },
+	{ "partitions", F_STRLIST, M(partitions), NULL, 0, 0, NULL, NULL, 0, 0,
+	  "Dynamic groups: the partitions their nodes join besides those with nodes: ALL (through the partition's NodeSet).", &cpk_syn_feature },
 };
 const struct section cpk_schema_nodegroup = {
 	"nodes", FIELDS(group_fields), sizeof(struct cpk_nodegroup),
@@ -110,8 +114,8 @@ const struct section cpk_schema_nodegroup = {
 #define M(f) offsetof(struct cpk_partition, f)
 static const struct field partition_fields[] = {
 	{ "name", F_NAME, M(name), NULL, 0, 0, NULL, NULL, 0, F_REQUIRED, "Partition name.", NULL },
-	{ "nodes", F_HOSTLIST, M(nodes), NULL, 0, 0, NULL, NULL, 0, F_REQUIRED,
-	  "Its nodes as a host list of compute node names, or ALL.", &cpk_syn_nodelist },
+	{ "nodes", F_HOSTLIST, M(nodes), NULL, 0, 0, NULL, NULL, 0, 0,
+	  "Its static nodes as a host list of compute node names, or ALL (every node, dynamic ones too); dynamic nodes join by naming the partition in their group's partitions.", &cpk_syn_nodelist },
 	{ "default", F_BOOL, M(is_default), "false", 0, 0, NULL, NULL, 0, 0,
 	  "The partition jobs go to when they name none; at most one.", NULL },
 	{ "max_time", F_TIME, M(max_time), "UNLIMITED", 0, 0, NULL, NULL, 0, 0,

@@ -13,6 +13,9 @@
 
 #include "render_priv.h"
 
+/* A partition P's NodeSet and the feature of the dynamic nodes in it. */
+#define NODESET_PREFIX "cpk_"
+
 void cpk_render__header(const struct cpk_model *m, struct cpk_buf *out,
 			const char *what)
 {
@@ -54,16 +57,6 @@ static void add_list(struct cpk_buf *out, const struct cpk_strlist *l, const cha
 		cpk_buf_addf(out, "%s%s%s", i ? sep : "", prefix, l->v[i]);
 }
 
-static int any_gpus(const struct cpk_model *m)
-{
-	size_t i;
-
-	for (i = 0; i < m->n_groups; i++)
-		if (m->groups[i].gpus.count)
-			return 1;
-	return 0;
-}
-
 /*
  * What slurm.conf leaves out.  Every line is written so that Slurm 22.05
  * (Debian 12) and 24.11 (Debian 13) both read it: plugins that 23.11
@@ -74,6 +67,37 @@ static int any_gpus(const struct cpk_model *m)
 static int task_none(const struct cpk_strlist *l)
 {
 	return l->n == 0 || (l->n == 1 && !strcmp(l->v[0], "none"));
+}
+
+/* A node's hardware as slurm.conf and slurmd --conf take it; with
+ * PARTITIONS, a dynamic node's Feature adds cpk_P for each partition P
+ * it joins (the partition's NodeSet). */
+static void node_attrs(const struct cpk_nodegroup *g, int partitions, struct cpk_buf *out)
+{
+	size_t i;
+
+	cpk_buf_addf(out, "CPUs=%llu", (unsigned long long)g->cpus);
+	if (g->sockets * g->cores_per_socket * g->threads_per_core == g->cpus)
+		cpk_buf_addf(out, " Sockets=%llu CoresPerSocket=%llu ThreadsPerCore=%llu",
+			     (unsigned long long)g->sockets,
+			     (unsigned long long)g->cores_per_socket,
+			     (unsigned long long)g->threads_per_core);
+	if (g->memory_mb)
+		cpk_buf_addf(out, " RealMemory=%llu", (unsigned long long)g->memory_mb);
+	if (g->tmp_disk_mb)
+		cpk_buf_addf(out, " TmpDisk=%llu", (unsigned long long)g->tmp_disk_mb);
+	if (g->gpus.count)
+		cpk_buf_addf(out, " Gres=gpu:%s%s%llu", g->gpus.type ? g->gpus.type : "",
+			     g->gpus.type ? ":" : "", (unsigned long long)g->gpus.count);
+	if (g->features.n || (partitions && g->partitions.n)) {
+		cpk_buf_addstr(out, " Feature=");
+		add_list(out, &g->features, ",", "");
+		for (i = 0; partitions && i < g->partitions.n; i++)
+			cpk_buf_addf(out, "%s" NODESET_PREFIX "%s", i || g->features.n ? "," : "",
+				     g->partitions.v[i]);
+	}
+	if (g->weight)
+		cpk_buf_addf(out, " Weight=%llu", (unsigned long long)g->weight);
 }
 
 void cpk_render_slurm_conf(const struct cpk_model *m, struct cpk_buf *out)
@@ -115,8 +139,8 @@ void cpk_render_slurm_conf(const struct cpk_model *m, struct cpk_buf *out)
 		cpk_buf_addf(out, "MaxNodeCount=%llu\n", (unsigned long long)s->max_node_count);
 	cpk_buf_addf(out, "TreeWidth=%llu\n", (unsigned long long)s->tree_width);
 	cpk_buf_addf(out, "PlugStackConfig=%s/plugstack.conf\n", s->config_dir);
-	if (any_gpus(m))
-		cpk_buf_addstr(out, "GresTypes=gpu\n");
+	/* always: a dynamic GPU node may join later without a restart */
+	cpk_buf_addstr(out, "GresTypes=gpu\n");
 	if (s->accounting) {
 		cpk_buf_addstr(out, "AccountingStorageType=accounting_storage/slurmdbd\n");
 		cpk_buf_addf(out, "AccountingStorageHost=%s\n", m->control_name);
@@ -126,35 +150,20 @@ void cpk_render_slurm_conf(const struct cpk_model *m, struct cpk_buf *out)
 	for (i = 0; i < s->extra.n; i++)
 		cpk_buf_addf(out, "%s\n", s->extra.v[i]);
 
-	cpk_buf_addstr(out, "\n# Compute nodes\n");
+	cpk_buf_addstr(out, "\n# Compute nodes (dynamic ones join with slurmd -Z: not listed)\n");
 	for (i = 0; i < m->n_groups; i++) {
 		const struct cpk_nodegroup *g = &m->groups[i];
 
+		if (g->dynamic)
+			continue;
 		cpk_buf_addstr(out, "NodeName=");
 		group_hostlist(m, i, 0, out);
 		if (g->addresses) {
 			cpk_buf_addstr(out, " NodeAddr=");
 			group_hostlist(m, i, 1, out);
 		}
-		cpk_buf_addf(out, " CPUs=%llu", (unsigned long long)g->cpus);
-		if (g->sockets * g->cores_per_socket * g->threads_per_core == g->cpus)
-			cpk_buf_addf(out, " Sockets=%llu CoresPerSocket=%llu ThreadsPerCore=%llu",
-				     (unsigned long long)g->sockets,
-				     (unsigned long long)g->cores_per_socket,
-				     (unsigned long long)g->threads_per_core);
-		if (g->memory_mb)
-			cpk_buf_addf(out, " RealMemory=%llu", (unsigned long long)g->memory_mb);
-		if (g->tmp_disk_mb)
-			cpk_buf_addf(out, " TmpDisk=%llu", (unsigned long long)g->tmp_disk_mb);
-		if (g->gpus.count)
-			cpk_buf_addf(out, " Gres=gpu:%s%s%llu", g->gpus.type ? g->gpus.type : "",
-				     g->gpus.type ? ":" : "", (unsigned long long)g->gpus.count);
-		if (g->features.n) {
-			cpk_buf_addstr(out, " Feature=");
-			add_list(out, &g->features, ",", "");
-		}
-		if (g->weight)
-			cpk_buf_addf(out, " Weight=%llu", (unsigned long long)g->weight);
+		cpk_buf_addch(out, ' ');
+		node_attrs(g, 0, out);
 		cpk_buf_addstr(out, " State=UNKNOWN\n");
 	}
 
@@ -163,14 +172,22 @@ void cpk_render_slurm_conf(const struct cpk_model *m, struct cpk_buf *out)
 		const struct cpk_partition *p = &m->partitions[i];
 		struct cpk_hostlist hl = CPK_HOSTLIST_INIT;
 
-		cpk_buf_addf(out, "PartitionName=%s Nodes=", p->name);
-		if (!strcmp(p->nodes, "ALL")) {
-			cpk_buf_addstr(out, "ALL");
-		} else if (cpk_hostlist_expand(&hl, p->nodes, NULL) == CPK_OK) {
-			cpk_hostlist_compress((const char *const *)hl.names, hl.n, out);
-			cpk_hostlist_release(&hl);
+		if (p->nodes && !strcmp(p->nodes, "ALL")) {
+			cpk_buf_addf(out, "PartitionName=%s Nodes=ALL", p->name);
 		} else {
-			out->failed = 1;	/* the model was checked: memory */
+			/* dynamic nodes join by their feature: always there,
+			 * so a node added later changes nothing here */
+			cpk_buf_addf(out, "NodeSet=" NODESET_PREFIX "%s Feature=" NODESET_PREFIX "%s\n",
+				     p->name, p->name);
+			cpk_buf_addf(out, "PartitionName=%s Nodes=", p->name);
+			if (p->nodes && cpk_hostlist_expand(&hl, p->nodes, NULL) == CPK_OK) {
+				cpk_hostlist_compress((const char *const *)hl.names, hl.n, out);
+				cpk_hostlist_release(&hl);
+				cpk_buf_addch(out, ',');
+			} else if (p->nodes) {
+				out->failed = 1;	/* the model was checked: memory */
+			}
+			cpk_buf_addf(out, NODESET_PREFIX "%s", p->name);
 		}
 		if (p->is_default)
 			cpk_buf_addstr(out, " Default=YES");
@@ -365,6 +382,24 @@ void cpk_render_sshd_conf(const struct cpk_model *m, struct cpk_buf *out)
 		       "AuthorizedKeysCommandUser nobody\n");
 }
 
+/*
+ * A dynamic node's slurmd (systemd drop-in replacing Debian's ExecStart;
+ * systemd keeps the double-quoted --conf one argument, which an
+ * $SLURMD_OPTIONS of /etc/default/slurmd cannot): -Z registers NODE with
+ * slurmctld, --conf gives its hardware and the features of its partitions.
+ */
+void cpk_render_slurmd_dynamic(const struct cpk_model *m, const char *node,
+			       struct cpk_buf *out)
+{
+	const struct cpk_node *n = cpk_model_find_node(m, node);
+
+	cpk_render__header(m, out, "slurmd.service.d drop-in (dynamic node)");
+	cpk_buf_addstr(out, "[Service]\nExecStart=\n");
+	cpk_buf_addf(out, "ExecStart=/usr/sbin/slurmd -D -s -Z -N %s --conf \"", node);
+	node_attrs(&m->groups[n->group], 1, out);
+	cpk_buf_addstr(out, "\" $SLURMD_OPTIONS\n");
+}
+
 cpk_err_t cpk_role_parse(const char *s, enum cpk_role *role)
 {
 	if (!strcmp(s, "control"))
@@ -481,6 +516,9 @@ cpk_err_t cpk_render(const struct cpk_model *m, enum cpk_role role,
 		ADD("ldap.conf", 0644, cpk_render_ldap_conf(m, &f->data));
 		ADD("sshd.conf", 0644, cpk_render_sshd_conf(m, &f->data));
 	}
+	if (role == CPK_ROLE_COMPUTE && node &&
+	    m->groups[cpk_model_find_node(m, node)->group].dynamic)
+		ADD("slurmd-dynamic.conf", 0644, cpk_render_slurmd_dynamic(m, node, &f->data));
 	if (role == CPK_ROLE_CONTROL && m->ldap.present && m->ldap.lam_profile)
 		ADD("lam.conf", 0600, cpk_render_lam_conf(m, &f->data));
 #undef ADD

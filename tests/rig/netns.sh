@@ -49,6 +49,33 @@ RIG_NET_OWN_RUN=""             # 1 while /run/netns is our tmpfs
 # rig_net_tools: print the programs this file needs that are missing.
 rig_net_tools() { rig_missing_cmds ip nsenter unshare mount hostname; }
 
+# rig_net_test_begin "CMD..." SCRIPT ARG...: the start of a multi-host
+# test (call it as rig_net_test_begin "..." "$0" "$@"): SKIP unless root;
+# one failing check naming what is missing of CMDs, the network's programs
+# and $CPK; re-executes SCRIPT in the test's private mount namespace
+# (rig_reexec_in_userns); SKIP when the kernel refuses the namespaces.
+rig_net_test_begin() {
+	local cmds=$1 missing why
+	shift
+	[ "$(id -u)" = 0 ] || tap_skip_all "needs root"
+	# shellcheck disable=SC2086 # a list of names
+	missing="$(rig_missing_cmds $cmds) $(rig_net_tools)"
+	[ -n "${CPK:-}" ] && [ -x "$CPK" ] || missing="$missing CPK(the cpk binary)"
+	if [ -n "${missing// /}" ]; then
+		tap_plan 1
+		tap_ok 1 "the programs this test needs are installed; missing:$missing"
+		tap_done
+	fi
+	rig_reexec_in_userns "$@"
+	case $? in
+	0) ;;
+	77) tap_skip_all "the kernel refuses a private mount namespace here (unshare -m)" ;;
+	*) echo "Bail out! could not set up the test user namespace"; exit 1 ;;
+	esac
+	why=$(rig_net_probe) ||
+		tap_skip_all "the kernel refuses network namespaces with a bridge and veths here: $why"
+}
+
 # rig_net_probe: true if this kernel lets us make network namespaces with a
 # bridge and a veth pair (tried in a throwaway namespace); otherwise print
 # why, for a SKIP.
@@ -233,12 +260,14 @@ rig_host_path() {
 	printf '%s\n' "$p"
 }
 
-# rig_host_slurmd NAME CONF [NODE]: `slurmd -D -N NODE` (NODE defaults to
-# NAME) on host NAME; the directories CONF names are made as the host sees
-# them (%n and %h become NODE); waits until the node is idle.  Daemon name:
+# rig_host_slurmd NAME CONF [NODE [ARG...]]: `slurmd -D -N NODE ARG...`
+# (NODE defaults to NAME; ARGs such as -Z --conf "..." for a dynamic node)
+# on host NAME; the directories CONF names are made as the host sees them
+# (%n and %h become NODE); waits until the node is idle.  Daemon name:
 # slurmd-NODE.  Moves rig_slurm_cancel_all to the top of the clean-up stack.
 rig_host_slurmd() {
 	local name=$1 conf=$2 node=${3:-$1} k v log=""
+	shift $(($# < 3 ? $# : 3))
 	for k in SlurmdSpoolDir SlurmdLogFile SlurmdPidFile; do
 		v=$(rig_conf_get "$conf" "$k") || continue
 		v=$(rig__pct "$v" "$node")
@@ -247,7 +276,7 @@ rig_host_slurmd() {
 		rig_host_exec "$name" install -d -m 0755 "$v" || return 1
 	done
 	rig_host_daemon "$name" "slurmd-$node" "${log:-$RIG_DIR/slurmd-$node.log}.out" \
-		slurmd -D -f "$conf" -N "$node" || return 1
+		slurmd -D -f "$conf" -N "$node" "$@" || return 1
 	[ -z "$log" ] || rig_daemon_add_log "slurmd-$node" "$log"
 	# Jobs are cancelled while every slurmd still runs: on top of them all.
 	local e keep=()

@@ -31,7 +31,7 @@ static const char *const slurm_keys[] = {
 	"DefMemPerCPU", "ReturnToService", "SlurmdTimeout", "MaxNodeCount",
 	"TreeWidth", "PlugStackConfig", "GresTypes", "AccountingStorageType",
 	"AccountingStorageHost", "JobAcctGatherType", "NodeName",
-	"PartitionName", "MinJobAge", NULL };
+	"PartitionName", "NodeSet", "MinJobAge", NULL };
 static const char *const cgroup_keys[] = {
 	"CgroupPlugin", "ConstrainCores", "ConstrainRAMSpace",
 	"ConstrainDevices", "ConstrainSwapSpace", NULL };
@@ -174,7 +174,7 @@ static void test_defaults(void)
 	ok(has_line(c, "DefMemPerCPU=2048"), "defaults: DefMemPerCPU = 16 GiB / 8 CPUs");
 	ok(!has_prefix(c, "AccountingStorageType=") && !has_prefix(c, "JobAcctGatherType="),
 	   "defaults: no accounting keys (both releases read that as none)");
-	ok(!has_prefix(c, "GresTypes="), "defaults: no GresTypes without GPUs");
+	ok(has_line(c, "GresTypes=gpu"), "defaults: GresTypes=gpu even without GPUs (a dynamic GPU node may join)");
 	free(c);
 }
 
@@ -272,9 +272,10 @@ static void test_nodes_partitions(void)
 	keys_ok(c, "partition options");
 	ok(has_line(c, "PartitionName=p Nodes=ALL Default=YES MaxTime=UNLIMITED State=UP"),
 	   "the default partition");
-	ok(has_line(c, "PartitionName=q Nodes=c[03-04,01] MaxTime=30:00 DefaultTime=10:00 "
-		    "MaxNodes=2 PriorityTier=5 OverSubscribe=FORCE AllowGroups=a,b State=DRAIN"),
-	   "every partition option, nodes compressed in the order given");
+	ok(has_line(c, "PartitionName=q Nodes=c[03-04,01],cpk_q MaxTime=30:00 DefaultTime=10:00 "
+		    "MaxNodes=2 PriorityTier=5 OverSubscribe=FORCE AllowGroups=a,b State=DRAIN") &&
+	   has_line(c, "NodeSet=cpk_q Feature=cpk_q"),
+	   "every partition option, nodes compressed in the order given, its NodeSet for dynamic nodes");
 	ok(has_line(c, "NodeName=c[01-04] NodeAddr=10.0.0.[11-14] CPUs=8 Sockets=2 "
 		    "CoresPerSocket=4 ThreadsPerCore=1 RealMemory=16384 State=UNKNOWN"),
 	   "the node line");
@@ -311,7 +312,7 @@ static void test_partition_keys(void)
 	ok(has_word(l, "AllowGroups=staff,gpuusers"), "AllowGroups");
 	ok(has_word(l, "State=DRAIN"), "State");
 	l = line_of(b.buf, "PartitionName=bare ");
-	is_str(l, "PartitionName=bare Nodes=c[3-4,1] MaxTime=UNLIMITED State=UP",
+	is_str(l, "PartitionName=bare Nodes=c[3-4,1],cpk_bare MaxTime=UNLIMITED State=UP",
 	       "no optional key: none of them written, defaults for the rest");
 	ok(has_word(line_of(b.buf, "PartitionName=no "), "OverSubscribe=NO"), "OverSubscribe=NO");
 	ok(has_word(line_of(b.buf, "PartitionName=yes "), "OverSubscribe=YES"), "OverSubscribe=YES");
@@ -377,7 +378,7 @@ static void test_node_keys(void)
 		  NULL);
 	if (ok(m != NULL, "a description without GPUs or memory")) {
 		cpk_render_slurm_conf(m, &b);
-		ok(!strstr(b.buf, "GresTypes="), "no GresTypes");
+		ok(has_line(b.buf, "GresTypes=gpu"), "GresTypes=gpu all the same");
 		ok(!strstr(b.buf, "DefMemPerCPU="), "no DefMemPerCPU");
 		ok(has_line(b.buf, "SlurmctldDebug=debug") && has_line(b.buf, "MessageTimeout=20"),
 		   "extra lines, verbatim");
@@ -448,6 +449,114 @@ static void test_cgroup_conf(void)
 	cpk_model_free(m);
 }
 
+/* The diagnostics of two groups (c[1-2], then GROUP), a default
+ * partition, then EXTRA (after the partitions list: more partitions or
+ * other sections), one per line ("" if valid). */
+static char *ddiags(const char *group, const char *extra)
+{
+	struct cpk_diags d = CPK_DIAGS_INIT;
+	struct cpk_buf t = CPK_BUF_INIT, b = CPK_BUF_INIT;
+	struct cpk_model *m;
+
+	cpk_buf_addf(&t, "nodes:\n  - {names: 'c[1-2]', cpus: 4}\n  - %s\npartitions:\n"
+		     "  - {name: p, nodes: ALL, default: true}\n%s", group, extra);
+	m = parse(t.buf, &d);
+	cpk_diags_format(&d, &b);
+	cpk_diags_release(&d);
+	cpk_model_free(m);
+	cpk_buf_release(&t);
+	cpk_buf_addstr(&b, "");
+	while (b.len && b.buf[b.len - 1] == '\n')
+		b.buf[--b.len] = '\0';
+	return cpk_buf_detach(&b, NULL);
+}
+
+/* Dynamic groups: not in slurm.conf; partitions reach them by NodeSet; a
+ * node's slurmd drop-in has -Z and its --conf; the checks. */
+static void test_dynamic(void)
+{
+	static const char dyn[] =
+		"  - names: g[1-2]\n"
+		"    addresses: 10.0.0.[21-22]\n"
+		"    cpus: 16\n"
+		"    memory: 64G\n"
+		"    gpus: {type: h100, count: 8}\n"
+		"    features: [ib]\n"
+		"    dynamic: true\n"
+		"    partitions: [gpu, cpu]\n"
+		"partitions:\n"
+		"  - {name: all, nodes: ALL, default: true}\n"
+		"  - {name: cpu, nodes: 'c[1-2]'}\n"
+		"  - {name: gpu}\n";
+	struct cpk_buf t = CPK_BUF_INIT, b = CPK_BUF_INIT, s0 = CPK_BUF_INIT;
+	struct cpk_model *m, *m0;
+	struct cpk_fileset fs = CPK_FILESET_INIT;
+	const struct cpk_file *f;
+	char *d;
+
+	cpk_buf_addf(&t, "nodes:\n  - {names: 'c[1-2]', cpus: 4}\n%s", dyn);
+	m = parse(t.buf, NULL);
+	if (!ok(m != NULL, "dynamic: a description with a dynamic group"))
+		goto out;
+	cpk_render_slurm_conf(m, &b);
+	ok(!strstr(b.buf, "NodeName=g"), "dynamic: its nodes are not in slurm.conf");
+	ok(has_line(b.buf, "MaxNodeCount=130"), "dynamic: MaxNodeCount counts the static nodes (2 + 128)");
+	ok(has_line(b.buf, "PartitionName=all Nodes=ALL Default=YES MaxTime=UNLIMITED State=UP") &&
+	   has_line(b.buf, "NodeSet=cpk_cpu Feature=cpk_cpu") &&
+	   has_line(b.buf, "PartitionName=cpu Nodes=c[1-2],cpk_cpu MaxTime=UNLIMITED State=UP") &&
+	   has_line(b.buf, "PartitionName=gpu Nodes=cpk_gpu MaxTime=UNLIMITED State=UP"),
+	   "dynamic: partitions reach them through NodeSets; one with no static node has only its set");
+	/* the same description without the dynamic group: the same slurm.conf
+	 * but for the name of the file (adding a dynamic node restarts nothing) */
+	m0 = parse("nodes:\n  - {names: 'c[1-2]', cpus: 4}\npartitions:\n"
+		   "  - {name: all, nodes: ALL, default: true}\n  - {name: cpu, nodes: 'c[1-2]'}\n"
+		   "  - {name: gpu}\n", NULL);
+	if (m0)
+		cpk_render_slurm_conf(m0, &s0);
+	is_str(s0.buf, b.buf, "dynamic: slurm.conf is the same with and without the dynamic nodes");
+	cpk_model_free(m0);
+	ok(cpk_render(m, CPK_ROLE_COMPUTE, "g2", &fs) == CPK_OK &&
+	   (f = cpk_fileset_get(&fs, "slurmd-dynamic.conf")) != NULL &&
+	   has_line(f->data.buf, "[Service]") && has_line(f->data.buf, "ExecStart=") &&
+	   has_line(f->data.buf, "ExecStart=/usr/sbin/slurmd -D -s -Z -N g2 --conf \"CPUs=16 "
+		    "RealMemory=65536 Gres=gpu:h100:8 Feature=ib,cpk_gpu,cpk_cpu\" $SLURMD_OPTIONS"),
+	   "dynamic: g2's slurmd drop-in: -Z -N g2, its hardware, its features and partitions' sets");
+	cpk_fileset_release(&fs);
+	ok(cpk_render(m, CPK_ROLE_COMPUTE, "c1", &fs) == CPK_OK &&
+	   !cpk_fileset_get(&fs, "slurmd-dynamic.conf"), "dynamic: no drop-in for a static node");
+	cpk_fileset_release(&fs);
+	cpk_model_free(m);
+
+	d = ddiags("{names: 'g[1-2]', cpus: 2, partitions: [p]}", "");
+	is_str(d, "t.yaml:5:44: error: nodes[1].partitions: only a dynamic group names its partitions "
+	       "(a static node is named in the partition's nodes)", "dynamic: partitions on a static group");
+	free(d);
+	d = ddiags("{names: 'g[1-2]', cpus: 2, dynamic: true, partitions: [p, nope]}", "");
+	is_str(d, "t.yaml:5:63: error: nodes[1].partitions: no partition is named 'nope'",
+	       "dynamic: an unknown partition");
+	free(d);
+	d = ddiags("{names: 'g[1-2]', cpus: 2, dynamic: true}", "  - {name: q, nodes: 'c1,g2'}\n");
+	is_str(d, "t.yaml:8:22: error: partitions[1].nodes: 'g2' is a dynamic node, not in slurm.conf: "
+	       "it joins partition 'q' when its group names it in 'partitions'",
+	       "dynamic: a partition naming a dynamic node");
+	free(d);
+	d = ddiags("{names: 'g[1-2]', cpus: 2, dynamic: true}", "slurm: {select_type: linear}\n");
+	ok(d && strstr(d, "slurm.select_type: dynamic nodes need cons_tres"),
+	   "dynamic: refused with select_type linear: %s", d);
+	free(d);
+	d = ddiags("{names: 'g[1-200]', cpus: 2, dynamic: true}", "");
+	ok(d && strstr(d, "200 dynamic nodes: more than the 128 Slurm makes room for by default; "
+		       "set slurm.max_node_count"), "dynamic: more than 128 without max_node_count: %s", d);
+	free(d);
+	d = ddiags("{names: 'g[1-200]', cpus: 2, dynamic: true}", "slurm: {max_node_count: 300}\n");
+	is_str(d, "", "dynamic: 200 with max_node_count 300");
+	free(d);
+out:
+	cpk_buf_release(&t);
+	cpk_buf_release(&b);
+	cpk_buf_release(&s0);
+}
+
 int main(void)
 {
 	test_defaults();
@@ -460,5 +569,6 @@ int main(void)
 	test_node_keys();
 	test_gres();
 	test_cgroup_conf();
+	test_dynamic();
 	return done_testing();
 }
