@@ -212,7 +212,7 @@ cpk_err_t cpk_apply_packages_check(const struct cpk_model *m, enum cpk_role role
  * the package then makes no dc=nodomain database of its own).  Runs
  * /usr/bin/apt-get install -y --no-install-recommends, keeping existing
  * conffiles (--force-confdef --force-confold: a file apply wrote stays),
- * with DEBIAN_FRONTEND=noninteractive, stdin /dev/null, no shell.  A
+ * with DEBIAN_FRONTEND=noninteractive, an empty stdin, no shell.  A
  * failure is CPK_ERR_IO with the command's last lines of output.
  */
 cpk_err_t cpk_apply_packages_install(const struct cpk_apply_pkgs *pk, const char *root);
