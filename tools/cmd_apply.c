@@ -133,7 +133,8 @@ static int packages(const struct cpk_model *m, enum cpk_role role, const struct 
 	return EXIT_OK;
 }
 
-/* Step 4: *SLAPD set when this run started or restarted slapd. */
+/* Step 4: *SLAPD set when slapd runs after it (started, restarted or
+ * left running by this run). */
 static int services(const struct cpk_apply_plan *p, const struct args *a, int *slapd)
 {
 	struct cpk_apply_svcs s;
@@ -164,21 +165,21 @@ static int services(const struct cpk_apply_plan *p, const struct args *a, int *s
 		       v->action == CPK_APPLY_SVC_NONE ? "leave running (nothing changed)" :
 		       cpk_apply_svc_action_name(v->action),
 		       v->enable ? (a->dry ? ", enable" : ", enabled") : "");
-		if (!a->dry && !strcmp(v->name, "slapd") &&
-		    (v->action == CPK_APPLY_SVC_START || v->action == CPK_APPLY_SVC_RESTART))
-			*slapd = 1;
+		if (!a->dry && !strcmp(v->name, "slapd"))
+			*slapd = 1;	/* (re)started now, or running */
 	}
 	return rc;
 }
 
-/* Step 5: the account tree once slapd runs. */
+/* Step 5: the account tree once slapd runs (idempotent: a run that finds
+ * it complete says so, one after a half-done run completes it). */
 static int ldap_tree(const struct cpk_model *m, int slapd)
 {
 	struct cpk_buf report = CPK_BUF_INIT;
 	int rc = EXIT_OK;
 
 	if (!slapd) {
-		puts("ldap: run cpk ldap init once slapd runs (apply did not start it)");
+		puts("ldap: run cpk ldap init once slapd runs (apply did not run it)");
 		return EXIT_OK;
 	}
 	if (cpk_apply_ldap_tree(m, 15000, &report) != CPK_OK) {
