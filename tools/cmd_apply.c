@@ -1,4 +1,5 @@
-/* cpk apply --role control|compute [--node NAME] [--root DIR] [--dry-run] ... */
+/* cpk apply --role control|compute [--node NAME] [--root DIR] [--dry-run] ...:
+ * wiring of lib/apply (order: include/cpk/apply.h) and its printing. */
 #include <stdio.h>
 #include <string.h>
 
@@ -13,11 +14,11 @@ static const struct cli_opt opts[] = {
 	{ "file", 'f', "FILE", "the description (default $CPK_CONFIG or " CPK_SYSCONFDIR "/clusterpack/cluster.yaml)" },
 	{ "role", OPT_ROLE, "ROLE", "control or compute (required)" },
 	{ "node", OPT_NODE, "NAME", "the node applied to (compute: which one)" },
-	{ "root", OPT_ROOT, "DIR", "apply into DIR instead of / (tests, images)" },
-	{ "dry-run", OPT_DRY, NULL, "print a unified diff of what would change; touch nothing" },
-	{ "no-packages", OPT_NOPKG, NULL, "do not deal with the role's packages" },
+	{ "root", OPT_ROOT, "DIR", "apply into DIR instead of / (tests, images): packages only checked against DIR's dpkg status, services only named" },
+	{ "dry-run", OPT_DRY, NULL, "print a unified diff of what would change, the packages it would install and the service actions; touch nothing" },
+	{ "no-packages", OPT_NOPKG, NULL, "do not check or install the role's packages" },
 	{ "munge-key", OPT_KEY, "FILE", "compute: install this munge key (the control node's)" },
-	{ "list-packages", OPT_LIST, NULL, "print the role's Debian packages, one per line (needs no description)" },
+	{ "list-packages", OPT_LIST, NULL, "print the role's Debian packages, one per line (needs no description, so not ldap-account-manager, which ldap.lam_profile adds)" },
 	{ "help", 'h', NULL, "show this help" },
 	{ NULL, 0, NULL, NULL },
 };
@@ -309,6 +310,6 @@ out:
 const struct cli_verb cli_apply = {
 	"apply", "[-f FILE | FILE] --role control|compute [--node NAME] [--root DIR] [--dry-run] [--no-packages] [--munge-key FILE]\n"
 	"       cpk apply --role control|compute --list-packages",
-	"Install the files a node role needs (atomically, idempotently) and say what else it needs.",
+	"Make this system (or DIR) a node of ROLE: install its missing packages (apt-get), its files (atomically, idempotently), enable and (re)start its services under systemd, and on the control node the LDAP tree once slapd runs.",
 	opts, run,
 };
