@@ -18,7 +18,7 @@
 #include "cpk/ldap.h"
 #include "apply_priv.h"
 
-#define RUN_MAX_OUTPUT ((size_t)256 << 10)	/* kept of a command's output */
+#define RUN_MAX_OUTPUT ((size_t)256 << 10)	/* kept of a command's output: its end */
 #define SYSTEMCTL "/usr/bin/systemctl"
 
 static char *const run_env[] = {
@@ -88,8 +88,16 @@ cpk_err_t apply_run(char *const argv[], const char *input, struct cpk_buf *out, 
 			continue;
 		if (n < 0)
 			break;
-		if (out && out->len < RUN_MAX_OUTPUT)	/* the rest drained, not kept */
-			cpk_buf_add(out, chunk, (size_t)n);
+		if (!out)
+			continue;
+		if (out->len + (size_t)n > RUN_MAX_OUTPUT) {	/* keep the end: the error is there */
+			size_t keep = RUN_MAX_OUTPUT / 2 < out->len ? RUN_MAX_OUTPUT / 2 : out->len;
+
+			memmove(out->buf, out->buf + out->len - keep, keep);
+			out->len = keep;
+			out->buf[keep] = '\0';
+		}
+		cpk_buf_add(out, chunk, (size_t)n);
 	}
 	while (waitpid(pid, &st, 0) < 0)
 		if (errno != EINTR) {

@@ -191,6 +191,14 @@ static void runner(void)
 	is_str(out.buf, "got hello\nerr\nnoninteractive\n", "input given; stdout and stderr captured; environment set");
 	is_str(apply_tail(&out, 2), "err\nnoninteractive\n", "the last lines");
 	cpk_buf_reset(&out);
+	{
+		char *loud[] = { "/bin/sh", "-c", "i=0; while [ $i -lt 40000 ]; do echo line$i; i=$((i + 1)); done; echo E: the end", NULL };
+
+		ok(apply_run(loud, NULL, &out, &st) == CPK_OK && st == 0, "a command with 400 KiB of output");
+		ok(out.len <= (256u << 10) && out.len >= (128u << 10), "  at most 256 KiB kept (%zu)", out.len);
+		is_str(apply_tail(&out, 2), "line39999\nE: the end\n", "  its end kept (where errors are)");
+	}
+	cpk_buf_reset(&out);
 	ok(apply_run(missing, NULL, &out, &st) == CPK_ERR_NOTFOUND && st == 127,
 	   "a missing program: CPK_ERR_NOTFOUND");
 	cpk_buf_release(&out);
