@@ -4,7 +4,8 @@
 # shows exactly the edited lines and touches nothing; a foreign file is
 # backed up once; planted symlinks are refused and nothing outside is
 # touched; an unwritable directory fails with every file whole; bad
-# role/node are clear errors.
+# role/node are clear errors; packages from ROOT's dpkg status (and the
+# machine's own, read only, with --root / --dry-run); services said.
 . "$(dirname "$0")/lib/tap.sh"
 cd "$TOP" || exit 1
 scratch
@@ -123,31 +124,78 @@ else
 	echo "ok $tap_n # SKIP glibc's own reading needs root (a mount namespace)"
 fi
 
-# packages and services are said, not done
+# packages: ROOT's dpkg status says which are installed; with --root not /
+# nothing is installed or started, apply says what it would do
 R="$SCRATCH/small-cpu-compute"
-run "$CPK" apply -f examples/small-cpu.yaml --role compute --root "$R" >/dev/null
-grep -q "^packages: .*the role needs: munge slurmd" "$SCRATCH/out"; ok $? "packages listed"
-grep -q "^services: systemd does not run here.*would start: munge sssd ssh slurmd" "$SCRATCH/out"; ok $? "services said, not started"
+mkdir -p "$R/var/lib/dpkg"
+printf 'Package: munge\nStatus: install ok installed\nVersion: 0.5\n\nPackage: slurmd\nStatus: install ok half-installed\n\nPackage: openssh-server\nArchitecture: amd64\nStatus: hold ok installed' >"$R/var/lib/dpkg/status"
+is "$(run "$CPK" apply -f examples/small-cpu.yaml --role compute --root "$R")" 0 "compute into a root with a dpkg status"
+is "$(grep '^packages' "$SCRATCH/out")" "packages: already installed: munge openssh-server
+packages: would install (--root is not /: not installed): slurmd slurm-client nfs-common sssd-ldap libnss-sss libpam-sss" \
+	"  installed from its status (held counts; half-installed does not), the rest would be installed"
+grep -q "^services: systemd does not run here.*would start: munge sssd ssh slurmd" "$SCRATCH/out"; ok $? "  services said, not started"
+# nothing is run: the only program executed is cpk itself
+if command -v strace >/dev/null; then
+	strace -f -qq -e trace=execve -e signal=none -o "$SCRATCH/execs" "$CPK" apply -f examples/small-cpu.yaml --role compute --root "$R" >/dev/null 2>&1
+	is "$(grep -c 'execve(' "$SCRATCH/execs")" 1 "  no program run (no apt-get, debconf, systemctl): one execve, cpk's own"
+else
+	echo "not ok $((tap_n + 1)) - strace is needed to see that nothing is run"; tap_n=$((tap_n + 1)); tap_failed=$((tap_failed + 1))
+fi
+grep -q "^ldap:" "$SCRATCH/out"; [ $? -ne 0 ]; ok $? "  compute: nothing about the LDAP tree"
 run "$CPK" apply -f examples/small-cpu.yaml --role compute --root "$R" --no-packages >/dev/null
 grep -q "^packages" "$SCRATCH/out"; [ $? -ne 0 ]; ok $? "--no-packages: nothing about packages"
+run "$CPK" apply -f examples/small-cpu.yaml --role compute --root "$R" --dry-run >/dev/null
+grep -q "^packages: would install (--root is not /: not installed): slurmd " "$SCRATCH/out"; ok $? "--dry-run: the same"
+R="$SCRATCH/no-dpkg"; mkdir "$R"
+run "$CPK" apply -f examples/mdx-gpu.yaml --role control --root "$R" --dry-run >/dev/null
+grep -q "^packages: $R has no /var/lib/dpkg/status: none counted as installed" "$SCRATCH/out"; ok $? "no status file: said"
+grep -q "^packages: would install .*: munge .* openssh-server ldap-account-manager$" "$SCRATCH/out"
+ok $? "  control with ldap.lam_profile: ldap-account-manager too"
+grep -qx "ldap: run cpk ldap init once slapd runs (apply did not run it)" "$SCRATCH/out"; ok $? "  control with ldap: says to run cpk ldap init"
+mkdir -p "$R/var/lib/dpkg"; ln -s /var/lib/dpkg/status "$R/var/lib/dpkg/status"
+is "$(run "$CPK" apply -f examples/mdx-gpu.yaml --role control --root "$R" --dry-run)" 1 "a symlinked status file: refused"
+grep -q "/var/lib/dpkg/status is a symbolic link" "$SCRATCH/err"; ok $? "  and says why"
+
+# --root / --dry-run reads this machine's real dpkg status (read only): the
+# same answer as dpkg-query, package by package
+if command -v dpkg-query >/dev/null; then
+	for role in control compute; do
+		is "$(run "$CPK" apply -f examples/small-cpu.yaml --role "$role" --root / --dry-run)" 0 "--root / --dry-run --role $role"
+		want_in=; want_out=
+		for p in $("$CPK" apply --role "$role" --list-packages); do
+			case $(dpkg-query -W -f '${Status}' "$p" 2>/dev/null) in
+			*" ok installed") want_in="$want_in $p" ;;
+			*) want_out="$want_out $p" ;;
+			esac
+		done
+		got_in=$(sed -n 's/^packages: already installed://p' "$SCRATCH/out")
+		got_out=$(sed -n 's/^packages: would install://p' "$SCRATCH/out")
+		is "$got_in|$got_out" "$want_in|$want_out" "  $role: installed and missing as dpkg-query says"
+		grep -q "^services: systemd does not run here" "$SCRATCH/out" || [ -d /run/systemd/system ]
+		ok $? "  $role: no systemd here: services said, not started"
+	done
+else
+	echo "not ok $((tap_n + 1)) - dpkg-query is needed to check the real status"; tap_n=$((tap_n + 1)); tap_failed=$((tap_failed + 1))
+fi
 
 # --list-packages: the one list (lib/apply/roles.c), one per line, no
-# description needed; the same names the apply run lists
+# description needed; the same names an apply into an empty root would install
 for role in control compute; do
 	is "$(run "$CPK" apply --role "$role" --list-packages)" 0 "--list-packages --role $role"
 	cp "$SCRATCH/out" "$SCRATCH/list-$role"
 	mkdir "$SCRATCH/list-root-$role"
 	run "$CPK" apply -f examples/small-cpu.yaml --role "$role" --root "$SCRATCH/list-root-$role" --dry-run >/dev/null
-	is "$(sed -n 's/^packages: .*the role needs: //p' "$SCRATCH/out" | tr ' ' '\n')" "$(cat "$SCRATCH/list-$role")" \
-		"  $role: the packages apply lists, one per line"
+	is "$(sed -n 's/^packages: would install ([^)]*): //p' "$SCRATCH/out" | tr ' ' '\n')" "$(cat "$SCRATCH/list-$role")" \
+		"  $role: the packages apply would install, one per line"
 done
 grep -qx slurmctld "$SCRATCH/list-control" && ! grep -qx slurmd "$SCRATCH/list-control"; ok $? "  control: slurmctld, no slurmd"
 grep -qx slurmd "$SCRATCH/list-compute" && ! grep -qx slurmctld "$SCRATCH/list-compute"; ok $? "  compute: slurmd, no slurmctld"
 is "$(run "$CPK" apply --list-packages)" 2 "--list-packages without --role: usage error"
 is "$(run "$CPK" apply --role control --list-packages --root /tmp)" 2 "--list-packages with another option: usage error"
-grep -q "takes only --role" "$SCRATCH/err"; ok $? "  and says so"
+grep -q "takes only --role" "$SCRATCH/err"; ok $? "  and says why"
 
 # a compute node's key from --munge-key
+R="$SCRATCH/small-cpu-compute"
 "$CPK" munge-key --key "$SCRATCH/key" --create --owner root >/dev/null
 is "$(run "$CPK" apply -f examples/small-cpu.yaml --role compute --root "$R" --munge-key "$SCRATCH/key")" 0 "--munge-key installs the key"
 cmp -s "$SCRATCH/key" "$R/etc/munge/munge.key"; ok $? "the same key"

@@ -8,7 +8,8 @@
 # password, changes it, writes nothing else); the unique overlay refuses a
 # duplicate uidNumber/gidNumber made by hand (19) while cpk's pool and claims
 # still work; sshPublicKey accepted; a second apply changes nothing; a
-# dry-run after changing the suffix shows exactly those lines.
+# dry-run after changing the suffix shows exactly those lines; apply on a
+# live root (a chroot, tests/rig/live.sh) makes the tree once slapd runs.
 . "$(dirname "$0")/lib/tap.sh"
 cd "$TOP" || exit 1
 scratch
@@ -207,6 +208,33 @@ is "$(cat "$S/lines")" "-suffix \"dc=apply,dc=test\"
 +unique_uri ldap:///ou=Groups,dc=other,dc=test?gidNumber?sub" "slapd.conf: exactly the suffix, rootdn and unique lines"
 grep -q "^would write changed   /etc/ldap/slapd.conf$" "$S/out"; ok $? "lists slapd.conf as changing"
 grep "^would" "$S/out" | grep -q "slapd-rootpw\|ldap.secret\|slapd.key\|slapd.crt"; [ $? -ne 0 ]; ok $? "secrets and certificate unchanged (not listed)"
+
+# ---- the LDAP tree made by apply itself ----------------------------------
+# slapd restarted on an empty database; apply run as on a live control node
+# (tests/rig/live.sh: a chroot into ROOT whose fake systemctl "starts"
+# slapd): it makes the tree of `cpk ldap init` over StartTLS, verified with
+# the generated certificate as ldap.ca_file
+sed -i "s/dc=other,dc=test/dc=apply,dc=test/g" "$S/cluster.yaml"
+apply_slapd_stop
+rm -f "$R/var/lib/ldap/data.mdb" "$R/var/lib/ldap/lock.mdb"
+apply_slapd_start "$R" "$PORT" || { echo "Bail out! slapd did not start again from $R"; exit 1; }
+. "$TOP/tests/rig/live.sh"
+live_root "$R" || { echo "Bail out! cannot make the chroot"; exit 1; }
+sed "s|^  tls: starttls|  tls: starttls\n  ca_file: /etc/ldap/tls/slapd.crt|" "$S/cluster.yaml" > "$R/cluster.yaml"
+is "$(run live_apply "$R" -f /cluster.yaml --role control --no-packages)" 0 "apply on the live control node"
+grep -qx "service slapd              start, enabled" "$S/out"; ok $? "  slapd started (the fake systemctl)"
+is "$(grep '^created .*dc=apply,dc=test$' "$S/out")" "created $BASE
+created ou=People,$BASE
+created ou=Groups,$BASE
+created cn=idpool,$BASE" "  the tree made once slapd runs"
+ldapsearch -x -H "$URI" -LLL -b "cn=idpool,$BASE" -s base uidNumber > "$S/pool" 2>&1
+is "$(cat "$S/pool")" "dn: cn=idpool,$BASE
+uidNumber: 30000" "  the id pool is in the directory"
+is "$(run live_apply "$R" -f /cluster.yaml --role control --no-packages)" 0 "apply again"
+grep -qx "service slapd              leave running (nothing changed)" "$S/out" &&
+	grep -qx "ldap: the tree is complete" "$S/out"; ok $? "  slapd left running; the tree is complete"
+is "$(run "$CPK" ldap init)" 0 "cpk ldap init after it"
+grep -q "nothing to do (the tree is complete)" "$S/out"; ok $? "  finds nothing to do"
 
 # ---- stop -----------------------------------------------------------------
 pid=$APPLY_SLAPD_PID

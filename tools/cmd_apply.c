@@ -1,7 +1,7 @@
-/* cpk apply --role control|compute [--node NAME] [--root DIR] [--dry-run] ... */
+/* cpk apply --role control|compute [--node NAME] [--root DIR] [--dry-run] ...:
+ * wiring of lib/apply (order: include/cpk/apply.h) and its printing. */
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "cpk/apply.h"
 #include "cpk/fsutil.h"
@@ -14,11 +14,11 @@ static const struct cli_opt opts[] = {
 	{ "file", 'f', "FILE", "the description (default $CPK_CONFIG or " CPK_SYSCONFDIR "/clusterpack/cluster.yaml)" },
 	{ "role", OPT_ROLE, "ROLE", "control or compute (required)" },
 	{ "node", OPT_NODE, "NAME", "the node applied to (compute: which one)" },
-	{ "root", OPT_ROOT, "DIR", "apply into DIR instead of / (tests, images)" },
-	{ "dry-run", OPT_DRY, NULL, "print a unified diff of what would change; touch nothing" },
-	{ "no-packages", OPT_NOPKG, NULL, "do not deal with the role's packages" },
+	{ "root", OPT_ROOT, "DIR", "apply into DIR instead of / (tests, images): packages only checked against DIR's dpkg status, services only named" },
+	{ "dry-run", OPT_DRY, NULL, "print a unified diff of what would change, the packages it would install and the service actions; touch nothing" },
+	{ "no-packages", OPT_NOPKG, NULL, "do not check or install the role's packages" },
 	{ "munge-key", OPT_KEY, "FILE", "compute: install this munge key (the control node's)" },
-	{ "list-packages", OPT_LIST, NULL, "print the role's Debian packages, one per line (needs no description)" },
+	{ "list-packages", OPT_LIST, NULL, "print the role's Debian packages, one per line (needs no description, so not ldap-account-manager, which ldap.lam_profile adds)" },
 	{ "help", 'h', NULL, "show this help" },
 	{ NULL, 0, NULL, NULL },
 };
@@ -90,27 +90,112 @@ static int munge_key(struct cpk_apply_plan *p, const struct args *a, int *change
 	return EXIT_OK;
 }
 
-static void packages_services(const struct cpk_apply_plan *p, const struct args *a)
+static void print_names(const char *label, const struct cpk_apply_pkgs *pk, int installed)
 {
-	const char *const *v;
-	int changed[CPK_APPLY_MAX_SERVICES];
-	struct stat st;
 	size_t i;
 
-	if (!a->nopkg) {
-		fputs("packages: not installed by this version of cpk apply; the role needs:", stdout);
-		for (v = cpk_apply_packages(p->role); *v; v++)
-			printf(" %s", *v);
-		putchar('\n');
-	}
-	v = cpk_apply_services(p, changed);
-	if (strcmp(a->root, "/") || stat("/run/systemd/system", &st) != 0)
-		fputs("services: systemd does not run here (or --root is not /): not started; would start:", stdout);
-	else
-		fputs("services: not started by this version of cpk apply; would start:", stdout);
-	for (i = 0; v[i]; i++)
-		printf(" %s%s", v[i], changed[i] ? " (restart: its files change)" : "");
+	printf("packages: %s:", label);
+	for (i = 0; i < pk->n; i++)
+		if (pk->installed[i] == installed)
+			printf(" %s", pk->names[i]);
 	putchar('\n');
+}
+
+/* Step 1 (before the files: see apply.h): *INSTALLED set when apt-get ran. */
+static int packages(const struct cpk_model *m, enum cpk_role role, const struct args *a,
+		    int *installed)
+{
+	struct cpk_apply_pkgs pk;
+	int live = cpk_apply_is_live(a->root);
+
+	*installed = 0;
+	if (a->nopkg)
+		return EXIT_OK;
+	if (cpk_apply_packages_check(m, role, a->root, &pk) != CPK_OK) {
+		cli_err("%s", cpk_errmsg());
+		return EXIT_FAIL;
+	}
+	if (pk.no_status)
+		printf("packages: %s has no /var/lib/dpkg/status: none counted as installed\n",
+		       a->root);
+	if (pk.n_missing < pk.n)
+		print_names("already installed", &pk, 1);
+	if (!pk.n_missing)
+		return EXIT_OK;
+	if (a->dry || !live) {
+		print_names(live ? "would install" : "would install (--root is not /: not installed)",
+			    &pk, 0);
+		return EXIT_OK;
+	}
+	print_names("installing (apt-get)", &pk, 0);
+	fflush(stdout);
+	if (cpk_apply_packages_install(&pk, a->root) != CPK_OK) {
+		cli_err("%s", cpk_errmsg());
+		return EXIT_FAIL;
+	}
+	print_names("installed", &pk, 0);
+	*installed = 1;
+	return EXIT_OK;
+}
+
+/* Step 4: *SLAPD set when slapd runs after it (started, restarted or
+ * left running by this run). */
+static int services(const struct cpk_apply_plan *p, const struct args *a, int *slapd)
+{
+	struct cpk_apply_svcs s;
+	size_t i;
+	int rc = EXIT_OK;
+
+	*slapd = 0;
+	cpk_apply_services_list(p, &s);
+	if (!cpk_apply_systemd_runs(a->root)) {
+		fputs("services: systemd does not run here (or --root is not /): not started; would start:",
+		      stdout);
+		for (i = 0; i < s.n; i++)
+			printf(" %s%s", s.v[i].name, s.v[i].changed ? " (restart: its files change)" : "");
+		putchar('\n');
+		return EXIT_OK;
+	}
+	if (cpk_apply_services_query(a->root, &s) != CPK_OK ||
+	    (!a->dry && cpk_apply_services_run(a->root, &s) != CPK_OK)) {
+		cli_err("%s", cpk_errmsg());
+		rc = EXIT_FAIL;	/* the services done so far are listed */
+	}
+	for (i = 0; i < s.n; i++) {
+		const struct cpk_apply_svc *v = &s.v[i];
+
+		if (!a->dry && !v->done)
+			continue;
+		printf("service %-18s %s%s%s\n", v->name, a->dry ? "would " : "",
+		       v->action == CPK_APPLY_SVC_NONE ? "leave running (nothing changed)" :
+		       cpk_apply_svc_action_name(v->action),
+		       v->enable ? (a->dry ? ", enable" : ", enabled") : "");
+		if (!a->dry && !strcmp(v->name, "slapd"))
+			*slapd = 1;	/* (re)started now, or running */
+	}
+	return rc;
+}
+
+/* Step 5: the account tree once slapd runs (idempotent: a run that finds
+ * it complete says so, one after a half-done run completes it). */
+static int ldap_tree(const struct cpk_model *m, int slapd)
+{
+	struct cpk_buf report = CPK_BUF_INIT;
+	int rc = EXIT_OK;
+
+	if (!slapd) {
+		puts("ldap: run cpk ldap init once slapd runs (apply did not run it)");
+		return EXIT_OK;
+	}
+	if (cpk_apply_ldap_tree(m, 15000, &report) != CPK_OK) {
+		cli_err("the LDAP tree: %s", cpk_errmsg());
+		rc = EXIT_FAIL;
+	}
+	fputs(report.buf, stdout);	/* "created DN" lines, also before a failure */
+	if (rc == EXIT_OK && !report.len)
+		puts("ldap: the tree is complete");
+	cpk_buf_release(&report);
+	return rc;
 }
 
 static int apply(const struct cpk_model *m, enum cpk_role role, const struct args *a,
@@ -118,11 +203,23 @@ static int apply(const struct cpk_model *m, enum cpk_role role, const struct arg
 {
 	struct cpk_apply_plan p = CPK_APPLY_PLAN_INIT;
 	struct cpk_buf diff = CPK_BUF_INIT;
-	int rc = EXIT_OK, changes;
+	int rc = EXIT_OK, changes, installed = 0, slapd = 0;
 
+	/* a first plan checks the description and the root before apt-get runs;
+	 * it is made again after packages wrote files (they become foreign) */
 	if (cpk_apply_plan(m, role, a->node, a->root, o, &p) != CPK_OK) {
 		cli_err("%s", cpk_errmsg());
 		return EXIT_FAIL;
+	}
+	if ((rc = packages(m, role, a, &installed)) != EXIT_OK)
+		goto out;
+	if (installed) {
+		cpk_apply_plan_release(&p);
+		if (cpk_apply_plan(m, role, a->node, a->root, o, &p) != CPK_OK) {
+			cli_err("%s", cpk_errmsg());
+			rc = EXIT_FAIL;
+			goto out;
+		}
 	}
 	changes = (int)p.n_changes;
 	if (a->dry) {
@@ -145,7 +242,8 @@ static int apply(const struct cpk_model *m, enum cpk_role role, const struct arg
 		goto out;
 	if (!changes)
 		puts("nothing to change");
-	packages_services(&p, a);
+	if ((rc = services(&p, a, &slapd)) == EXIT_OK && role == CPK_ROLE_CONTROL && m->ldap.present)
+		rc = ldap_tree(m, slapd);
 out:
 	cpk_buf_release(&diff);
 	cpk_apply_plan_release(&p);
@@ -216,6 +314,6 @@ out:
 const struct cli_verb cli_apply = {
 	"apply", "[-f FILE | FILE] --role control|compute [--node NAME] [--root DIR] [--dry-run] [--no-packages] [--munge-key FILE]\n"
 	"       cpk apply --role control|compute --list-packages",
-	"Install the files a node role needs (atomically, idempotently) and say what else it needs.",
+	"Make this system (or DIR) a node of ROLE: install its missing packages (apt-get), its files (atomically, idempotently), enable and (re)start its services under systemd, and on the control node the LDAP tree once slapd runs.",
 	opts, run,
 };

@@ -155,6 +155,133 @@ const char *const *cpk_apply_packages(enum cpk_role role);
 const char *const *cpk_apply_services(const struct cpk_apply_plan *p,
 				      int changed[CPK_APPLY_MAX_SERVICES]);
 
+/* ---- beyond files: packages, services, the LDAP tree (system.c) -------
+ *
+ * The order of a run (docs/internals/apply.md "Packages, services"):
+ *   1. cpk_apply_packages_check(): which of the role's packages ROOT's
+ *      dpkg status lists as installed.  Nothing is run.
+ *   2. On the live system (cpk_apply_is_live(ROOT)) and not a dry run:
+ *      cpk_apply_packages_install() (debconf preseed, apt-get install).
+ *      Packages come before files: their postinst scripts create the users
+ *      files are owned by (munge, openldap, www-data) and may write files
+ *      apply owns (slapd ships /etc/default/slapd): the plan is made after
+ *      them, so such a file is "foreign", backed up once and replaced.
+ *   3. The plan and its install (above).
+ *   4. cpk_apply_services_list(), then, when systemd runs the live system
+ *      (cpk_apply_systemd_runs), cpk_apply_services_query() and
+ *      cpk_apply_services_run().
+ *   5. Control role with an ldap section, slapd (re)started in step 4:
+ *      cpk_apply_ldap_tree() (what `cpk ldap init` does, idempotent).
+ */
+
+#define CPK_APPLY_MAX_PACKAGES 16
+
+struct cpk_apply_pkgs {
+	const char *names[CPK_APPLY_MAX_PACKAGES];	/* static strings */
+	int installed[CPK_APPLY_MAX_PACKAGES];
+	size_t n;
+	size_t n_missing;
+	int no_status;		/* ROOT has no /var/lib/dpkg/status */
+};
+
+/*
+ * The packages of ROLE for the description M (NULL: the role's base list,
+ * as cpk_apply_packages): the control role adds ldap-account-manager when
+ * M names ldap.lam_profile.  Fills NAMES (static strings); returns n.
+ */
+size_t cpk_apply_role_packages(const struct cpk_model *m, enum cpk_role role,
+			       const char *names[CPK_APPLY_MAX_PACKAGES]);
+
+/*
+ * Parses the dpkg status file text BUF[0..LEN) (hostile: need not end in
+ * a newline, may hold NULs, broken stanzas, huge lines) and sets
+ * INSTALLED[i] to 1 for each NAMES[i] (of N) that a stanza lists with
+ * "Package: NAME" and "Status: WANT ok installed" (half-installed,
+ * unpacked, config-files, reinstreq... are not installed), else 0.  A
+ * stanza with a repeated Package or Status field is ignored.
+ */
+void cpk_apply_dpkg_installed(const char *buf, size_t len, const char *const *names,
+			      size_t n, int *installed);
+
+/*
+ * Which packages of ROLE (for M, as cpk_apply_role_packages) ROOT has
+ * installed, from ROOT/var/lib/dpkg/status (reached like every target; at
+ * most 16 MiB).  No status file: none installed, OUT->no_status set.
+ */
+cpk_err_t cpk_apply_packages_check(const struct cpk_model *m, enum cpk_role role,
+				   const char *root, struct cpk_apply_pkgs *out);
+
+/*
+ * Installs the missing packages of PK on the live system: refused
+ * (CPK_ERR_INVALID) unless ROOT is the live "/".  When slapd is among them,
+ * debconf is preseeded first ("slapd slapd/no_configuration boolean true":
+ * the package then makes no dc=nodomain database of its own).  Runs
+ * /usr/bin/apt-get install -y --no-install-recommends, keeping existing
+ * conffiles (--force-confdef --force-confold: a file apply wrote stays),
+ * with DEBIAN_FRONTEND=noninteractive, an empty stdin, no shell.  A
+ * failure is CPK_ERR_IO with the command's last lines of output.
+ */
+cpk_err_t cpk_apply_packages_install(const struct cpk_apply_pkgs *pk, const char *root);
+
+/* 1 if ROOT is the running system's "/" (same device and inode), else 0. */
+int cpk_apply_is_live(const char *root);
+/* 1 if ROOT is live and systemd runs it (/run/systemd/system is a directory). */
+int cpk_apply_systemd_runs(const char *root);
+
+enum cpk_apply_svc_action {
+	CPK_APPLY_SVC_NONE,	/* running, none of its files changed */
+	CPK_APPLY_SVC_START,	/* not running: start it */
+	CPK_APPLY_SVC_RESTART,	/* running, its files changed */
+	CPK_APPLY_SVC_RELOAD,	/* running, its files changed, it rereads them on reload */
+};
+
+struct cpk_apply_svc {
+	const char *name;	/* static: the systemd unit without ".service" */
+	int changed;		/* a file of the plan it reads changes */
+	int reload;		/* the daemon rereads its files on reload */
+	int active, enabled;	/* after query: systemctl is-active / is-enabled */
+	int enable;		/* after query: to be enabled */
+	enum cpk_apply_svc_action action;
+	int done;		/* after run: the action (and enable) was done */
+};
+
+struct cpk_apply_svcs {
+	struct cpk_apply_svc v[CPK_APPLY_MAX_SERVICES];
+	size_t n;
+	int daemon_reload;	/* a file under /etc/systemd changes: run
+				 * `systemctl daemon-reload` before the rest */
+};
+
+/* The role's services of the plan P in start order, with changed/reload
+ * (as cpk_apply_services); active/enabled 0, action START for all. */
+void cpk_apply_services_list(const struct cpk_apply_plan *p, struct cpk_apply_svcs *s);
+
+/* What to do with a service: not ACTIVE: START; active and CHANGED:
+ * RELOAD when it RELOADs, else RESTART; else NONE. */
+enum cpk_apply_svc_action cpk_apply_svc_decide(int active, int changed, int reload);
+
+/* "start", "restart", "reload", "none".  Static. */
+const char *cpk_apply_svc_action_name(enum cpk_apply_svc_action a);
+
+/* Sets S's active/enabled from `systemctl is-active/is-enabled` (read only)
+ * and decides each action; enable when not enabled.  Needs a live root
+ * run by systemd (CPK_ERR_INVALID otherwise). */
+cpk_err_t cpk_apply_services_query(const char *root, struct cpk_apply_svcs *s);
+
+/* Does S's actions in order (systemctl daemon-reload first when
+ * S->daemon_reload, then enable, start, restart, reload per service),
+ * setting each done; stops at the first failure: CPK_ERR_IO naming the
+ * service, with systemctl's output. */
+cpk_err_t cpk_apply_services_run(const char *root, struct cpk_apply_svcs *s);
+
+/*
+ * The account tree of `cpk ldap init` (cpk_ldap_create_tree) on M's
+ * directory, through M's ldap settings: connection attempts are retried
+ * for up to WAIT_MS (a slapd just started may not answer yet).  Lines
+ * "created DN" are appended to REPORT (empty: the tree was complete).
+ */
+cpk_err_t cpk_apply_ldap_tree(const struct cpk_model *m, unsigned wait_ms, struct cpk_buf *report);
+
 #ifdef __cplusplus
 }
 #endif

@@ -78,4 +78,14 @@ CPK_INTERNAL cpk_err_t apply_slapd(const struct cpk_model *m, struct cpk_apply_p
 CPK_INTERNAL cpk_err_t apply_selfsigned(const char *cn, const char *const *sans,
 					struct cpk_buf *cert, struct cpk_buf *key);
 
+/* system.c: runs ARGV (argv[0] an absolute path; no shell) with a fixed
+ * environment (PATH, DEBIAN_FRONTEND=noninteractive, LC_ALL=C), INPUT (at
+ * most 4096 bytes; NULL: none) on stdin (a pipe, ended), stdout and stderr appended
+ * to OUT (may be NULL; of more than 256 KiB, the last 128 KiB or more are kept); *STATUS its exit status
+ * (128+N when killed by signal N).  CPK_ERR_NOTFOUND when it cannot be run. */
+CPK_INTERNAL cpk_err_t apply_run(char *const argv[], const char *input, struct cpk_buf *out,
+				 int *status);
+/* The start of the last LINES lines of B (borrowed). */
+CPK_INTERNAL const char *apply_tail(const struct cpk_buf *b, int lines);
+
 #endif

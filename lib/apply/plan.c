@@ -330,6 +330,8 @@ void cpk_apply_plan_release(struct cpk_apply_plan *p)
 	if (p->rootfd >= 0)
 		close(p->rootfd);
 	cpk_buf_release(&p->manifest);
+	/* as CPK_APPLY_PLAN_INIT, so P can be planned again */
 	memset(p, 0, sizeof(*p));
 	p->rootfd = -1;
+	cpk_buf_init(&p->manifest);
 }

@@ -23,29 +23,48 @@ const char *const *cpk_apply_packages(enum cpk_role role)
 	return role == CPK_ROLE_CONTROL ? control_packages : compute_packages;
 }
 
-/* A service and the base names of the files it reads. */
+size_t cpk_apply_role_packages(const struct cpk_model *m, enum cpk_role role,
+			       const char *names[CPK_APPLY_MAX_PACKAGES])
+{
+	const char *const *v;
+	size_t n = 0;
+
+	for (v = cpk_apply_packages(role); *v && n < CPK_APPLY_MAX_PACKAGES; v++)
+		names[n++] = *v;
+	/* LAM's profile is written for the control node (plan.c) */
+	if (m && role == CPK_ROLE_CONTROL && m->ldap.present && m->ldap.lam_profile &&
+	    n < CPK_APPLY_MAX_PACKAGES)
+		names[n++] = "ldap-account-manager";
+	return n;
+}
+
+/* A service, the base names of the files it reads, and whether a reload
+ * makes it reread them (else a change needs a restart: munge's key,
+ * slapd.conf, sssd.conf and slurm.conf are read at start only; slurmctld's
+ * reconfigure does not take node changes in Slurm 22.05). */
 struct service {
 	const char *name;
 	const char *files[8];
+	int reload;
 };
 
 #define SLURM_FILES { "slurm.conf", "gres.conf", "cgroup.conf", "plugstack.conf", NULL }
 static const struct service control_services[] = {
-	{ "munge", { "munge.key", NULL } },
+	{ "munge", { "munge.key", NULL }, 0 },
 	{ "slapd", { "slapd", "slapd.conf", "slapd-rootpw.conf", "openssh-lpk.schema",
-		     "slapd.crt", "slapd.key", NULL } },
-	{ "nfs-kernel-server", { "exports", NULL } },
-	{ "sssd", { "sssd.conf", NULL } },
-	{ "ssh", { "clusterpack.conf", NULL } },
-	{ "slurmctld", SLURM_FILES },
+		     "slapd.crt", "slapd.key", NULL }, 0 },
+	{ "nfs-kernel-server", { "exports", NULL }, 1 },	/* reload: exportfs -r */
+	{ "sssd", { "sssd.conf", NULL }, 0 },
+	{ "ssh", { "clusterpack.conf", NULL }, 1 },
+	{ "slurmctld", SLURM_FILES, 0 },
 };
 static const struct service compute_services[] = {
-	{ "munge", { "munge.key", NULL } },
-	{ "sssd", { "sssd.conf", NULL } },
-	{ "ssh", { "clusterpack.conf", NULL } },
+	{ "munge", { "munge.key", NULL }, 0 },
+	{ "sssd", { "sssd.conf", NULL }, 0 },
+	{ "ssh", { "clusterpack.conf", NULL }, 1 },
 	/* a dynamic node's systemd drop-in: daemon-reload, then restart */
 	{ "slurmd", { "slurm.conf", "gres.conf", "cgroup.conf", "plugstack.conf",
-		      "clusterpack-dynamic.conf", NULL } },
+		      "clusterpack-dynamic.conf", NULL }, 0 },
 };
 static const char *const control_names[] = {
 	"munge", "slapd", "nfs-kernel-server", "sssd", "ssh", "slurmctld", NULL,
@@ -63,13 +82,18 @@ static int reads(const struct service *s, const char *path)
 	return 0;
 }
 
+static const struct service *role_services(enum cpk_role role, size_t *n)
+{
+	*n = role == CPK_ROLE_CONTROL ? CPK_ARRAY_SIZE(control_services) :
+					 CPK_ARRAY_SIZE(compute_services);
+	return role == CPK_ROLE_CONTROL ? control_services : compute_services;
+}
+
 const char *const *cpk_apply_services(const struct cpk_apply_plan *p,
 				      int changed[CPK_APPLY_MAX_SERVICES])
 {
-	int ctl = p->role == CPK_ROLE_CONTROL;
-	const struct service *sv = ctl ? control_services : compute_services;
-	size_t ns = ctl ? CPK_ARRAY_SIZE(control_services) : CPK_ARRAY_SIZE(compute_services);
-	size_t s, i;
+	size_t ns, s, i;
+	const struct service *sv = role_services(p->role, &ns);
 
 	for (s = 0; s < ns && s < CPK_APPLY_MAX_SERVICES; s++) {
 		changed[s] = 0;
@@ -77,5 +101,27 @@ const char *const *cpk_apply_services(const struct cpk_apply_plan *p,
 			if (p->items[i].state != CPK_APPLY_UNCHANGED && reads(&sv[s], p->items[i].path))
 				changed[s] = 1;
 	}
-	return ctl ? control_names : compute_names;
+	return p->role == CPK_ROLE_CONTROL ? control_names : compute_names;
+}
+
+void cpk_apply_services_list(const struct cpk_apply_plan *p, struct cpk_apply_svcs *s)
+{
+	int changed[CPK_APPLY_MAX_SERVICES];
+	const char *const *names = cpk_apply_services(p, changed);
+	size_t ns, i;
+	const struct service *sv = role_services(p->role, &ns);
+
+	memset(s, 0, sizeof(*s));
+	for (i = 0; names[i] && i < ns && i < CPK_APPLY_MAX_SERVICES; i++) {
+		s->v[i].name = names[i];
+		s->v[i].changed = changed[i];
+		s->v[i].reload = sv[i].reload;
+		s->v[i].action = CPK_APPLY_SVC_START;
+	}
+	s->n = i;
+	/* a unit's drop-in changed: systemd must read it before a restart */
+	for (i = 0; i < p->n; i++)
+		if (p->items[i].state != CPK_APPLY_UNCHANGED &&
+		    !strncmp(p->items[i].path, "/etc/systemd/", 13))
+			s->daemon_reload = 1;
 }
