@@ -155,6 +155,13 @@ fi
 [ -x "$cpk" ] || die "no cpk at $cpk to ask for the $role packages (run make in $src, or give --cpk FILE)"
 pkgs=$("$cpk" apply --role "$role" --list-packages) || die "$cpk apply --role $role --list-packages failed"
 [ -n "$pkgs" ] || die "$cpk lists no packages for the $role role"
+# slapd's own configuration would make a dc=nodomain database in
+# /var/lib/ldap; cpk apply configures slapd itself (as apply does when it
+# installs slapd)
+if printf '%s\n' "$pkgs" | grep -qx slapd; then
+	# shellcheck disable=SC2016,SC2086 # "$@" is for the inner sh; inroot is words
+	run sh -c 'echo "slapd slapd/no_configuration boolean true" | "$@" debconf-set-selections' sh $inroot
+fi
 # shellcheck disable=SC2086
 run env DEBIAN_FRONTEND=noninteractive $inroot apt-get install -y -q --no-install-recommends $pkgs
 

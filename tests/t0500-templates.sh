@@ -106,6 +106,16 @@ cloud-init" "$role: the first installs the build's packages and cloud-init"
 	grep -q "^+ sh -c .*exit 101.* policy-rc.d $R/usr/sbin/policy-rc.d$" "$SCRATCH/dry-$role" &&
 		[ "$(grep -n 'policy-rc.d' "$SCRATCH/dry-$role" | head -1 | cut -d: -f1)" = 1 ]
 	ok $? "$role: a policy-rc.d (exit 101) in the root before any package"
+	n=$(grep -c "debconf-set-selections" "$SCRATCH/dry-$role")
+	if [ "$role" = control ]; then
+		grep -q "^+ sh -c .*slapd slapd/no_configuration boolean true.* debconf-set-selections.* sh chroot $R$" \
+			"$SCRATCH/dry-$role" &&
+			[ "$(grep -n 'debconf-set-selections' "$SCRATCH/dry-$role" | cut -d: -f1)" -lt \
+				"$(grep -n 'apt-get install.* slapd' "$SCRATCH/dry-$role" | cut -d: -f1)" ]
+		ok $? "control: slapd preseeded (no dc=nodomain database) before the role's packages"
+	else
+		is "$n" 0 "compute: no slapd, no preseed"
+	fi
 	grep -qx "+ install -m 0644 $TOP/templates/cloud-init/$role.yaml $R/etc/cloud/cloud.cfg.d/90-clusterpack.cfg" \
 		"$SCRATCH/dry-$role"
 	ok $? "$role: its cloud-init file into the root's cloud.cfg.d"
