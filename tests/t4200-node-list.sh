@@ -5,7 +5,8 @@
 # unknown to Slurm), and a dynamic node started with `slurmd -Z` (known to
 # Slurm, not described); a running job's CPUs and count; which slurm.conf is
 # read ($SLURM_CONF, else the description's slurm.config_dir, --slurm-conf
-# over both); `cpk node del --fragment-only`; bad input changes nothing.
+# over both); `cpk node del --fragment-only`; bad input changes nothing;
+# a stopped slurmctld is a clear error.
 #
 # Needs root; runs in a private mount namespace (tests/rig/lib.sh); the
 # machine's /etc is not changed.  CPK is the cpk binary; CPK_KEEP=1 keeps the
@@ -31,7 +32,7 @@ case $? in
 *) echo "Bail out! could not set up the test user namespace"; exit 1 ;;
 esac
 
-tap_plan 22
+tap_plan 23
 D=$RIG_DIR
 Y=$D/cluster.yaml
 
@@ -187,6 +188,15 @@ tap_ok $? "add 'x/../y': refused, nodes.d unchanged" || rig_show_file "$D/hostil
 	[ "$(cpk_view | awk '{ print $1, $2 }' | tr '\n' ';')" = "dyn1 not-described;$N ok;" ]
 tap_ok $? "cpk node del ghost --fragment-only: ghost is gone from the list" ||
 	{ rig_show_file "$D/del.out"; cpk_view >&2; }
+
+# --- slurmctld gone ---------------------------------------------------------------
+rig_slurm_cancel_all
+rig_daemon_stop slurmctld
+timeout 120 "$CPK" node list -f "$Y" >"$D/down.out" 2>&1
+rc=$?
+[ "$rc" = 1 ] && grep -q "cpk: cannot load the nodes from slurmctld: " "$D/down.out"
+tap_ok $? "slurmctld stopped: exit 1, 'cannot load the nodes from slurmctld' with Slurm's reason" ||
+	rig_show_file "$D/down.out"
 
 # --- stop -------------------------------------------------------------------
 rig_check_stopped "$D"
