@@ -137,7 +137,8 @@ static char *state_name(uint32_t st, uint64_t alloc, uint64_t cpus)
 
 static uint64_t alloc_cpus(const node_info_t *ni)
 {
-#if SLURM_VERSION_NUMBER >= SLURM_VERSION_NUM(23, 11, 0)
+/* node_info_t.alloc_cpus replaced select_nodeinfo in Slurm 25.05 */
+#if SLURM_VERSION_NUMBER >= SLURM_VERSION_NUM(25, 5, 0)
 	return ni->alloc_cpus;
 #else
 	uint16_t n = 0;
@@ -149,10 +150,10 @@ static uint64_t alloc_cpus(const node_info_t *ni)
 #endif
 }
 
-static cpk_err_t slurm_failed(const char *what)
+/* libslurm's calls leave their error in errno (22.05's slurm_get_errno()
+ * returned just that; 24.11 has no such function). */
+static cpk_err_t slurm_failed(const char *what, int e)
 {
-	int e = slurm_get_errno();
-
 	return cpk_err_set(CPK_ERR_IO, "%s: %s", what, slurm_strerror(e));
 }
 
@@ -203,7 +204,7 @@ cpk_err_t cpk_slurm_load_nodes(struct cpk_slurm_nodes *sn)
 	if (!opened_conf)
 		return cpk_err_set(CPK_ERR_INVALID, "cpk_slurm_load_nodes before cpk_slurm_open");
 	if (slurm_load_node((time_t)0, &nodes, SHOW_ALL) != SLURM_SUCCESS)
-		return slurm_failed("cannot load the nodes from slurmctld");
+		return slurm_failed("cannot load the nodes from slurmctld", errno);
 	if (nodes->record_count &&
 	    !(out.v = calloc(nodes->record_count, sizeof(*out.v)))) {
 		r = cpk_err_set(CPK_ERR_NOMEM, "out of memory");
@@ -218,7 +219,7 @@ cpk_err_t cpk_slurm_load_nodes(struct cpk_slurm_nodes *sn)
 			goto out;
 	}
 	if (slurm_load_jobs((time_t)0, &jobs, SHOW_ALL) != SLURM_SUCCESS) {
-		r = slurm_failed("cannot load the jobs from slurmctld");
+		r = slurm_failed("cannot load the jobs from slurmctld", errno);
 		goto out;
 	}
 	for (i = 0; i < jobs->record_count; i++) {
