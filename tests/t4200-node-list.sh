@@ -18,7 +18,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 [ "$(id -u)" = 0 ] || tap_skip_all "needs root"
 missing=$(rig_missing_cmds munged munge unmunge slurmctld slurmd scontrol sinfo \
-	squeue scancel sbatch unshare perl python3 timeout)
+	squeue scancel sbatch unshare setpriv ssh-keygen perl python3 timeout)
 [ -n "${CPK:-}" ] && [ -x "$CPK" ] || missing="$missing CPK(the cpk binary)"
 if [ -n "${missing// /}" ]; then
 	tap_plan 1
