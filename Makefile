@@ -37,7 +37,10 @@ SAN       ?=
 # silent link without it.
 PKGS      := yaml-0.1 libssh ldap lber libcrypto libxcrypt
 DEP_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
-DEP_LIBS  := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+# libslurm (libslurm-dev, `cpk node list`) has no pkg-config file in Debian
+# 12: it is found by its header (pkgcheck) and linked by name.
+SLURM_LIBS ?= -lslurm
+DEP_LIBS  := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) $(SLURM_LIBS)
 
 WARN      := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
              -Wformat=2 -Wno-unused-parameter
@@ -104,6 +107,9 @@ pkgcheck:
 	@$(PKG_CONFIG) --exists $(PKGS) 2>/dev/null || { \
 	  echo "make: the build needs $(PKGS) (found with $(PKG_CONFIG)), which are not all installed:" >&2; \
 	  echo "make: run 'make deps' as root first (or 'make demo' / 'make check', which do)" >&2; exit 1; }
+	@echo '#include <slurm/slurm.h>' | $(CC) $(CFLAGS) -E -x c - >/dev/null 2>&1 || { \
+	  echo "make: the build needs libslurm's headers (slurm/slurm.h, Debian package libslurm-dev):" >&2; \
+	  echo "make: run 'make deps' as root first" >&2; exit 1; }
 
 $(B)/%.o: %.c | pkgcheck
 	@mkdir -p $(dir $@)
@@ -143,7 +149,7 @@ $(B)/tests/progs/%: $(B)/tests/progs/%.o $(PROGLIB) $(STATIC)
 
 $(B)/tests/slurm/%: $(B)/tests/slurm/%.o $(STATIC)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(STATIC) $(DEP_LIBS) -lslurm
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(STATIC) $(DEP_LIBS)
 
 $(B)/tests/slurm/%.o: tests/slurm/%.c | pkgcheck
 	@mkdir -p $(dir $@)
@@ -291,7 +297,7 @@ install: all
 	printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' 'includedir=$(INCDIR)' '' \
 	  'Name: libclusterpack' 'Description: clusterpack core library' \
 	  'Version: $(VERSION)' 'Requires.private: $(PKGS)' \
-	  'Libs: -L$${libdir} -lclusterpack' 'Cflags: -I$${includedir}' \
+	  'Libs: -L$${libdir} -lclusterpack' 'Libs.private: $(SLURM_LIBS)' 'Cflags: -I$${includedir}' \
 	  > $(DESTDIR)$(LIBDIR)/pkgconfig/libclusterpack.pc
 	for m in $(MANS); do s=$${m##*.}; install -d $(DESTDIR)$(MANDIR)/man$$s; \
 	  install -m 644 $$m $(DESTDIR)$(MANDIR)/man$$s/; done

@@ -51,5 +51,6 @@ int cli_load_model(const char *path, struct cpk_model **m);
 extern const struct cli_verb cli_validate, cli_render, cli_apply, cli_munge_key, cli_schema;
 extern const struct cli_verb cli_copy, cli_stage;
 extern const struct cli_verb cli_user, cli_group, cli_ldap;
+extern const struct cli_verb cli_node;
 
 #endif

@@ -14,7 +14,7 @@
 static const struct cli_verb *const verbs[] = {
 	&cli_validate, &cli_render, &cli_apply, &cli_munge_key, &cli_schema,
 	&cli_copy, &cli_stage,
-	&cli_user, &cli_group, &cli_ldap,
+	&cli_user, &cli_group, &cli_ldap, &cli_node,
 };
 
 void cli_err(const char *fmt, ...)

@@ -23,6 +23,22 @@ extern "C" {
 cpk_err_t cpk_write_atomic(const char *path, const void *data, size_t len,
 			   mode_t mode);
 
+/* Flags of cpk_write_at(). */
+#define CPK_WRITE_NOREPLACE 1	/* never replace an existing NAME */
+
+/*
+ * Writes NAME in the open directory DFD with LEN bytes of DATA and mode
+ * MODE, atomically and without following symbolic links: a temporary
+ * ".NAME.cpk-XXXXXXXX" is created O_EXCL|O_NOFOLLOW in DFD, written,
+ * fsync'ed and renamed to NAME, then DFD is fsync'ed (best effort).  With
+ * CPK_WRITE_NOREPLACE the rename is renameat2(RENAME_NOREPLACE): an
+ * existing NAME (even one made meanwhile) is CPK_ERR_EXISTS and stays as it
+ * was.  SHOWN names the file in messages.  On failure the temporary file is
+ * removed.  NAME must be a plain file name (no '/'), at most 100 bytes.
+ */
+cpk_err_t cpk_write_at(int dfd, const char *name, const char *shown,
+		       const void *data, size_t len, mode_t mode, int flags);
+
 /*
  * Appends the whole content of PATH to OUT.  Files larger than MAX bytes are
  * refused with CPK_ERR_INVALID (MAX 0: no limit).

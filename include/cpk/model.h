@@ -220,6 +220,14 @@ cpk_err_t cpk_model_load(const char *path, struct cpk_model **out,
 /* Parses LEN bytes of TEXT, naming them FILENAME in diagnostics. */
 cpk_err_t cpk_model_parse(const char *filename, const char *text, size_t len,
 			  struct cpk_model **out, struct cpk_diags *diags);
+/*
+ * Like cpk_model_load(), with one more fragment: LEN bytes of TEXT as if
+ * they were the file EXTRA_NAME in nodes.d (sorted among the others by
+ * name).  Nothing is written; cpk_node_fragment_add() validates with it.
+ */
+cpk_err_t cpk_model_load_extra(const char *path, const char *extra_name,
+			       const char *text, size_t len,
+			       struct cpk_model **out, struct cpk_diags *diags);
 void cpk_model_free(struct cpk_model *m);
 
 /* The node named NAME, or NULL. */

@@ -877,8 +877,10 @@ cpk_err_t cpk_model_parse(const char *filename, const char *text, size_t len,
 	return parse_all(filename, text, len, NULL, NULL, out, diags);
 }
 
-cpk_err_t cpk_model_load(const char *path, struct cpk_model **out,
-			 struct cpk_diags *diags)
+/* Loads PATH and its fragments, plus EXTRA_NAME/EXTRA (if EXTRA_NAME). */
+static cpk_err_t load_with(const char *path, const char *extra_name,
+			   const char *extra, size_t extra_len,
+			   struct cpk_model **out, struct cpk_diags *diags)
 {
 	struct cpk_strlist frags = { NULL, 0 };
 	struct cpk_buf text = CPK_BUF_INIT, *ftexts = NULL;
@@ -890,12 +892,27 @@ cpk_err_t cpk_model_load(const char *path, struct cpk_model **out,
 		goto out;
 	if ((r = list_fragments(path, &frags)) != CPK_OK)
 		goto out;
+	if (extra_name) {
+		if (cpk_strlist_push(&frags, extra_name) < 0) {
+			r = cpk_err_set(CPK_ERR_NOMEM, "out of memory");
+			goto out;
+		}
+		qsort(frags.v, frags.n, sizeof(*frags.v), yaml_name_cmp);
+	}
 	if (frags.n && !(ftexts = calloc(frags.n, sizeof(*ftexts)))) {
 		r = cpk_err_set(CPK_ERR_NOMEM, "out of memory");
 		goto out;
 	}
 	for (i = 0; i < frags.n; i++) {
 		cpk_buf_init(&ftexts[i]);
+		if (extra_name && !strcmp(frags.v[i], extra_name)) {
+			cpk_buf_add(&ftexts[i], extra, extra_len);
+			if (cpk_buf_failed(&ftexts[i])) {
+				r = cpk_err_set(CPK_ERR_NOMEM, "out of memory");
+				goto out;
+			}
+			continue;
+		}
 		if ((r = cpk_read_file(frags.v[i], &ftexts[i], MAX_FILE_SIZE)) != CPK_OK)
 			goto out;
 	}
@@ -907,4 +924,21 @@ out:
 	cpk_strlist_release(&frags);
 	cpk_buf_release(&text);
 	return r;
+}
+
+cpk_err_t cpk_model_load(const char *path, struct cpk_model **out,
+			 struct cpk_diags *diags)
+{
+	return load_with(path, NULL, NULL, 0, out, diags);
+}
+
+cpk_err_t cpk_model_load_extra(const char *path, const char *extra_name,
+			       const char *text, size_t len,
+			       struct cpk_model **out, struct cpk_diags *diags)
+{
+	if (!extra_name || !text) {
+		*out = NULL;
+		return cpk_err_set(CPK_ERR_INVALID, "cpk_model_load_extra: no fragment given");
+	}
+	return load_with(path, extra_name, text, len, out, diags);
 }

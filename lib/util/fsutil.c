@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -86,6 +87,60 @@ out:
 		unlink(tmp.buf);
 	cpk_buf_release(&tmp);
 	cpk_buf_release(&dir);
+	return r;
+}
+
+cpk_err_t cpk_write_at(int dfd, const char *name, const char *shown,
+		       const void *data, size_t len, mode_t mode, int flags)
+{
+	char tmp[128];
+	cpk_err_t r;
+	int fd = -1, tries;
+
+	if (!*name || strchr(name, '/') || strlen(name) > 100)
+		return cpk_err_set(CPK_ERR_INVALID, "%s: not a plain file name of at most 100 bytes", shown);
+	for (tries = 0; tries < 8 && fd < 0; tries++) {
+		unsigned int rnd = 0;
+
+		if (getrandom(&rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+			rnd = (unsigned int)getpid() * 2654435761u + (unsigned int)tries;
+		snprintf(tmp, sizeof(tmp), ".%s.cpk-%08x", name, rnd);
+		fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd < 0 && errno != EEXIST)
+			return cpk_err_sys("cannot create a temporary file beside %s", shown);
+	}
+	if (fd < 0)
+		return cpk_err_sys("cannot create a temporary file beside %s", shown);
+	if ((r = write_all(fd, data, len, shown, tmp)) != CPK_OK)
+		goto fail;
+	if (fchmod(fd, mode) < 0) {
+		r = cpk_err_sys("cannot set the mode of %s", shown);
+		goto fail;
+	}
+	if (fsync(fd) < 0) {
+		r = cpk_err_sys("cannot sync %s", shown);
+		goto fail;
+	}
+	if (close(fd) < 0) {
+		fd = -1;
+		r = cpk_err_sys("cannot close the temporary file for %s", shown);
+		goto fail;
+	}
+	fd = -1;
+	if ((flags & CPK_WRITE_NOREPLACE)
+	    ? renameat2(dfd, tmp, dfd, name, RENAME_NOREPLACE) < 0
+	    : renameat(dfd, tmp, dfd, name) < 0) {
+		r = errno == EEXIST
+			? cpk_err_set(CPK_ERR_EXISTS, "%s already exists", shown)
+			: cpk_err_sys("cannot rename a temporary file to %s", shown);
+		goto fail;
+	}
+	(void)fsync(dfd);	/* best effort: some filesystems refuse */
+	return CPK_OK;
+fail:
+	if (fd >= 0)
+		close(fd);
+	(void)unlinkat(dfd, tmp, 0);
 	return r;
 }
 

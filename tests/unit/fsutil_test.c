@@ -279,6 +279,38 @@ static void test_mkdir(const char *dir)
 	cpk_buf_release(&p);
 }
 
+/* cpk_write_at: relative to an open directory, replacing or not. */
+static void test_write_at(const char *dir)
+{
+	struct cpk_buf p = CPK_BUF_INIT;
+	int dfd;
+
+	cpk_buf_addf(&p, "%s/at", dir);
+	if (mkdir(p.buf, 0755) < 0 || (dfd = open(p.buf, O_RDONLY | O_DIRECTORY)) < 0) {
+		ok(0, "a directory for cpk_write_at");
+		cpk_buf_release(&p);
+		return;
+	}
+	is_int(cpk_write_at(dfd, "n.yaml", "at/n.yaml", "one\n", 4, 0640, CPK_WRITE_NOREPLACE),
+	       CPK_OK, "write_at a new file, no replace");
+	cpk_buf_addstr(&p, "/n.yaml");
+	is_str(content(p.buf), "one\n", "its content");
+	is_int(mode_of(p.buf), 0640, "its mode");
+	is_int(cpk_write_at(dfd, "n.yaml", "at/n.yaml", "two\n", 4, 0644, CPK_WRITE_NOREPLACE),
+	       CPK_ERR_EXISTS, "no replace: an existing file is CPK_ERR_EXISTS");
+	is_str(content(p.buf), "one\n", "and keeps its content");
+	is_int(cpk_write_at(dfd, "n.yaml", "at/n.yaml", "two\n", 4, 0644, 0), CPK_OK,
+	       "without the flag: replaced");
+	is_str(content(p.buf), "two\n", "the new content");
+	is_int(cpk_write_at(dfd, "../n.yaml", "x", "x", 1, 0644, 0), CPK_ERR_INVALID,
+	       "a name with '/' refused");
+	p.len -= strlen("/n.yaml");
+	p.buf[p.len] = '\0';
+	is_int(count_entries(p.buf), 1, "no temporary file left");
+	close(dfd);
+	cpk_buf_release(&p);
+}
+
 int main(void)
 {
 	char dir[] = "/tmp/cpk-fsutil.XXXXXX";
@@ -316,6 +348,7 @@ int main(void)
 	test_real_failures(leaf.buf, path.buf);
 	test_read(leaf.buf, path.buf);
 	test_mkdir(dir);
+	test_write_at(dir);
 
 	is_int(cpk_write_atomic("/nonexistent-dir/x", "x", 1, 0644), CPK_ERR_NOTFOUND,
 	       "write into a missing directory fails");

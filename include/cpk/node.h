@@ -1,0 +1,94 @@
+/*
+ * One compute node as `cpk node add` describes it, and its fragment file
+ * nodes.d/NAME.yaml beside cluster.yaml (the admin's cluster.yaml itself is
+ * never rewritten; cpk_model_load() merges the fragments).
+ *
+ * Lifecycle:
+ *   1. struct cpk_nodespec s = CPK_NODESPEC_INIT;
+ *   2. fill it: set the fields by hand (each string a heap copy the spec
+ *      then owns), or from the node itself with cpk_nodespec_from_slurmd()
+ *      and cpk_nodespec_gpus_from_nvidia_smi() (include/cpk/slurm.h);
+ *   3. cpk_node_fragment_add(cluster_yaml, &s, &diags): validates the spec
+ *      and the whole merged description with it, then writes the fragment
+ *      atomically; or cpk_nodespec_yaml() for the text only;
+ *   4. cpk_nodespec_release(&s); cpk_diags_release(&diags).
+ * cpk_node_fragment_remove() deletes a fragment written by step 3.
+ */
+#ifndef CPK_NODE_H
+#define CPK_NODE_H
+
+#include <stdint.h>
+#include "error.h"
+#include "buf.h"
+#include "model.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The longest node name accepted (a DNS label). */
+#define CPK_NODE_NAME_MAX 63
+
+struct cpk_nodespec {
+	char *name;		/* owned; a DNS label, see cpk_node_name_check() */
+	char *address;		/* owned; an IPv4/IPv6 literal or a host name; NULL: none */
+	uint64_t cpus;		/* 0: sockets x cores x threads */
+	uint64_t sockets, cores_per_socket, threads_per_core;	/* 0: not given */
+	uint64_t memory_mb;	/* RealMemory, MiB; 0: not given */
+	char *gpu_type;		/* owned; e.g. "h100"; NULL: untyped or no GPUs */
+	uint64_t gpu_count;	/* 0: no GPUs */
+};
+#define CPK_NODESPEC_INIT { NULL, NULL, 0, 0, 0, 0, 0, NULL, 0 }
+
+/* Frees the strings; S may then be reused.  Accepts NULL. */
+void cpk_nodespec_release(struct cpk_nodespec *s);
+
+/*
+ * CPK_OK when NAME can name a node and its fragment file: 1 to
+ * CPK_NODE_NAME_MAX letters, digits and '-', starting with a letter or digit
+ * (so no '/', '.', white space, brackets or commas).  Else CPK_ERR_INVALID
+ * with cpk_errmsg() saying why.
+ */
+cpk_err_t cpk_node_name_check(const char *name);
+/* CPK_OK when ADDR is an IPv4 or IPv6 literal or a host name (letters,
+ * digits, '-' and '.', at most 253 bytes). */
+cpk_err_t cpk_node_address_check(const char *addr);
+
+/*
+ * Appends the fragment's YAML text for S ("nodes:" with one group) to OUT.
+ * S must have passed cpk_node_name_check() and cpk_node_address_check();
+ * CPK_ERR_INVALID otherwise (OUT unchanged).
+ */
+cpk_err_t cpk_nodespec_yaml(const struct cpk_nodespec *s, struct cpk_buf *out);
+
+/*
+ * Writes nodes.d/NAME.yaml beside CLUSTER_YAML (creating nodes.d, 0755, if
+ * missing).  Before anything is written: the name and address are checked
+ * (CPK_ERR_INVALID); the description as it is is loaded (CPK_ERR_CONFIG
+ * with DIAGS if it is already invalid); a name or address that a node or
+ * the control node already has is CPK_ERR_EXISTS naming it and where it is
+ * described; an existing nodes.d/NAME.yaml is CPK_ERR_EXISTS; then the
+ * whole description is loaded again with the new fragment added, and any
+ * problem there is CPK_ERR_CONFIG with every diagnostic in DIAGS.  nodes.d must be a real
+ * directory (a symbolic link there is refused, CPK_ERR_PERM).  The file is
+ * created O_EXCL|O_NOFOLLOW as a temporary in the opened nodes.d,
+ * fsync'ed, moved into place with renameat2(RENAME_NOREPLACE) (so a racing
+ * writer of the same name loses, it never replaces), and the directory is
+ * fsync'ed.  Mode 0644.
+ */
+cpk_err_t cpk_node_fragment_add(const char *cluster_yaml,
+				const struct cpk_nodespec *s,
+				struct cpk_diags *diags);
+
+/*
+ * Removes nodes.d/NAME.yaml beside CLUSTER_YAML.  CPK_ERR_NOTFOUND when no
+ * such fragment exists (a node described in cluster.yaml itself is the
+ * admin's to remove); CPK_ERR_PERM when nodes.d or the file is a symbolic
+ * link or not a regular file.  The directory is fsync'ed afterwards.
+ */
+cpk_err_t cpk_node_fragment_remove(const char *cluster_yaml, const char *name);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,269 @@
+/*
+ * cpk node list [-f FILE] [--json] [--slurm-conf FILE]
+ * cpk node add NAME --addr ADDR [--cpus N] [--mem MiB] [--gpus [TYPE:]N] --no-join
+ * cpk node del NAME --fragment-only
+ * Wiring only: the work is in lib/slurm (the live view) and lib/model
+ * (fragments).  add/del only write/remove nodes.d/NAME.yaml for now; the
+ * SSH part (joining the node, stopping its slurmd) is not there yet, so
+ * --no-join / --fragment-only are required to say so.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cpk/node.h"
+#include "cpk/parse.h"
+#include "cpk/slurm.h"
+#include "cli.h"
+
+enum { OPT_JSON = 256, OPT_SLURM_CONF, OPT_ADDR, OPT_CPUS, OPT_MEM, OPT_GPUS,
+       OPT_NO_JOIN, OPT_FRAGMENT_ONLY };
+
+#define FILE_OPT { "file", 'f', "FILE", "the description (default $CPK_CONFIG or " CPK_SYSCONFDIR "/clusterpack/cluster.yaml)" }
+
+static const struct cli_opt list_opts[] = {
+	FILE_OPT,
+	{ "json", OPT_JSON, NULL, "print JSON instead of a table" },
+	{ "slurm-conf", OPT_SLURM_CONF, "FILE", "Slurm's configuration (default $SLURM_CONF, else slurm.config_dir/slurm.conf of the description)" },
+	{ "help", 'h', NULL, "show this help" },
+	{ NULL, 0, NULL, NULL },
+};
+
+static const struct cli_opt add_opts[] = {
+	FILE_OPT,
+	{ "addr", OPT_ADDR, "ADDR", "the node's address (required)" },
+	{ "cpus", OPT_CPUS, "N", "CPUs of the node" },
+	{ "mem", OPT_MEM, "MiB", "memory Slurm may hand out (RealMemory), MiB" },
+	{ "gpus", OPT_GPUS, "[TYPE:]N", "GPUs of the node, e.g. h100:8" },
+	{ "no-join", OPT_NO_JOIN, NULL, "only write nodes.d/NAME.yaml (required for now: joining is not there yet)" },
+	{ "help", 'h', NULL, "show this help" },
+	{ NULL, 0, NULL, NULL },
+};
+
+static const struct cli_opt del_opts[] = {
+	FILE_OPT,
+	{ "fragment-only", OPT_FRAGMENT_ONLY, NULL, "only remove nodes.d/NAME.yaml (required for now: Slurm is not touched)" },
+	{ "help", 'h', NULL, "show this help" },
+	{ NULL, 0, NULL, NULL },
+};
+
+static int run_list(int argc, char **argv, const struct cli_verb *v)
+{
+	const char *path = NULL, *slurm_conf = NULL, *conf;
+	struct cpk_slurm_nodes sn = CPK_SLURM_NODES_INIT;
+	struct cpk_node_rows rows = CPK_NODE_ROWS_INIT;
+	struct cpk_buf out = CPK_BUF_INIT;
+	struct cpk_model *m = NULL;
+	int c, json = 0, rc;
+	size_t bad;
+
+	while ((c = cli_getopt(argc, argv, v)) != -1) {
+		switch (c) {
+		case 'f':
+			path = optarg;
+			break;
+		case OPT_JSON:
+			json = 1;
+			break;
+		case OPT_SLURM_CONF:
+			slurm_conf = optarg;
+			break;
+		default:
+			return cli_common_opt(c, argv, v);
+		}
+	}
+	if (optind != argc)
+		return cli_usage_err(v, "unexpected operand '%s'", argv[optind]);
+	if ((rc = cli_load_model(path, &m)) != EXIT_OK)
+		return rc;
+	rc = EXIT_FAIL;
+	if (cpk_slurm_conf_path(m, slurm_conf, &conf) != CPK_OK ||
+	    cpk_slurm_open(conf) != CPK_OK || cpk_slurm_load_nodes(&sn) != CPK_OK ||
+	    cpk_node_compare(m, &sn, &rows) != CPK_OK) {
+		cli_err("%s", cpk_errmsg());
+		goto out;
+	}
+	bad = cpk_node_rows_format(&rows, json, &out);
+	if (cpk_buf_failed(&out)) {
+		cli_err("out of memory");
+		goto out;
+	}
+	fwrite(out.buf, 1, out.len, stdout);
+	if (bad && !json)
+		fprintf(stderr, "cpk: %zu node%s disagree%s between the description and Slurm\n",
+			bad, bad == 1 ? "" : "s", bad == 1 ? "s" : "");
+	rc = fflush(stdout) == 0 ? EXIT_OK : EXIT_FAIL;
+out:
+	cpk_buf_release(&out);
+	cpk_node_rows_release(&rows);
+	cpk_slurm_nodes_release(&sn);
+	cpk_slurm_close();
+	cpk_model_free(m);
+	return rc;
+}
+
+static int parse_num(const struct cli_verb *v, const char *opt, const char *s,
+		     uint64_t max, uint64_t *out)
+{
+	if (cpk_parse_uint(s, 1, max, out) != CPK_OK)
+		return cli_usage_err(v, "%s %s: %s", opt, s, cpk_errmsg());
+	return EXIT_OK;
+}
+
+static int parse_gpus(const struct cli_verb *v, const char *s, struct cpk_nodespec *spec)
+{
+	const char *colon = strrchr(s, ':');
+
+	if (colon) {
+		if (colon == s)
+			return cli_usage_err(v, "--gpus %s: empty TYPE", s);
+		free(spec->gpu_type);
+		spec->gpu_type = strndup(s, (size_t)(colon - s));
+		if (!spec->gpu_type)
+			return cli_usage_err(v, "out of memory");
+		s = colon + 1;
+	}
+	return parse_num(v, "--gpus", s, 1024, &spec->gpu_count);
+}
+
+static int run_add(int argc, char **argv, const struct cli_verb *v)
+{
+	struct cpk_nodespec spec = CPK_NODESPEC_INIT;
+	struct cpk_diags d = CPK_DIAGS_INIT;
+	const char *path = NULL, *addr = NULL;
+	int c, no_join = 0, rc = EXIT_OK;
+	cpk_err_t r;
+
+	while (rc == EXIT_OK && (c = cli_getopt(argc, argv, v)) != -1) {
+		switch (c) {
+		case 'f':
+			path = optarg;
+			break;
+		case OPT_ADDR:
+			addr = optarg;
+			break;
+		case OPT_CPUS:
+			rc = parse_num(v, "--cpus", optarg, 1048576, &spec.cpus);
+			break;
+		case OPT_MEM:
+			rc = parse_num(v, "--mem", optarg, UINT64_C(1) << 40, &spec.memory_mb);
+			break;
+		case OPT_GPUS:
+			rc = parse_gpus(v, optarg, &spec);
+			break;
+		case OPT_NO_JOIN:
+			no_join = 1;
+			break;
+		default:
+			rc = cli_common_opt(c, argv, v);
+			goto out;
+		}
+	}
+	if (rc != EXIT_OK)
+		goto out;
+	if (optind + 1 != argc) {
+		rc = cli_usage_err(v, "give one node NAME");
+		goto out;
+	}
+	if (!addr) {
+		rc = cli_usage_err(v, "--addr ADDR is required");
+		goto out;
+	}
+	if (!no_join) {
+		rc = cli_usage_err(v, "joining a node over SSH is not there yet: give --no-join to only write its fragment");
+		goto out;
+	}
+	if (!(spec.name = strdup(argv[optind])) || !(spec.address = strdup(addr))) {
+		cli_err("out of memory");
+		rc = EXIT_FAIL;
+		goto out;
+	}
+	if (!path)
+		path = cpk_model_default_path();
+	r = cpk_node_fragment_add(path, &spec, &d);
+	if (r == CPK_ERR_CONFIG) {
+		struct cpk_buf b = CPK_BUF_INIT;
+
+		cpk_diags_format(&d, &b);
+		fputs(b.buf, stderr);
+		cli_err("node %s not added: the description would not be valid; nothing written",
+			spec.name);
+		cpk_buf_release(&b);
+		rc = EXIT_FAIL;
+	} else if (r != CPK_OK) {
+		cli_err("%s", cpk_errmsg());
+		rc = EXIT_FAIL;
+	}
+out:
+	cpk_diags_release(&d);
+	cpk_nodespec_release(&spec);
+	return rc;
+}
+
+static int run_del(int argc, char **argv, const struct cli_verb *v)
+{
+	const char *path = NULL;
+	int c, fragment_only = 0;
+
+	while ((c = cli_getopt(argc, argv, v)) != -1) {
+		switch (c) {
+		case 'f':
+			path = optarg;
+			break;
+		case OPT_FRAGMENT_ONLY:
+			fragment_only = 1;
+			break;
+		default:
+			return cli_common_opt(c, argv, v);
+		}
+	}
+	if (optind + 1 != argc)
+		return cli_usage_err(v, "give one node NAME");
+	if (!fragment_only)
+		return cli_usage_err(v, "draining and removing the node from Slurm is not there yet: give --fragment-only to only remove its fragment");
+	if (cpk_node_fragment_remove(path ? path : cpk_model_default_path(),
+				     argv[optind]) != CPK_OK) {
+		cli_err("%s", cpk_errmsg());
+		return EXIT_FAIL;
+	}
+	return EXIT_OK;
+}
+
+static const struct cli_verb node_list = {
+	"node list", "[-f FILE] [--json] [--slurm-conf FILE]",
+	"Show the description's nodes beside Slurm's view, flagging disagreement.",
+	list_opts, run_list,
+};
+static const struct cli_verb node_add = {
+	"node add", "NAME --addr ADDR [--cpus N] [--mem MiB] [--gpus [TYPE:]N] --no-join [-f FILE]",
+	"Write the node's fragment nodes.d/NAME.yaml after validating the whole description.",
+	add_opts, run_add,
+};
+static const struct cli_verb node_del = {
+	"node del", "NAME --fragment-only [-f FILE]",
+	"Remove the node's fragment nodes.d/NAME.yaml.",
+	del_opts, run_del,
+};
+static const struct cli_verb *const subs[] = { &node_list, &node_add, &node_del };
+
+static int run(int argc, char **argv, const struct cli_verb *v)
+{
+	size_t i;
+
+	if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+		cli_usage(v, 0);
+		return EXIT_OK;
+	}
+	for (i = 0; argc >= 2 && i < sizeof(subs) / sizeof(subs[0]); i++)
+		if (!strcmp(argv[1], subs[i]->name + 5))
+			return subs[i]->run(argc - 1, argv + 1, subs[i]);
+	if (argc < 2)
+		return cli_usage_err(v, "give list, add or del");
+	return cli_usage_err(v, "'%s' is not list, add or del", argv[1]);
+}
+
+const struct cli_verb cli_node = {
+	"node", "list|add|del ...",
+	"Compare the description's nodes with Slurm; add or remove node fragments.",
+	NULL, run,
+};
