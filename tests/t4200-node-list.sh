@@ -32,7 +32,7 @@ case $? in
 *) echo "Bail out! could not set up the test user namespace"; exit 1 ;;
 esac
 
-tap_plan 23
+tap_plan 24
 D=$RIG_DIR
 Y=$D/cluster.yaml
 
@@ -182,6 +182,14 @@ ls -A "$D/nodes.d" >"$D/nodes.after"
 [ "$rc" = 1 ] && grep -q "not a letter, digit or '-'" "$D/hostile.out" &&
 	cmp -s "$D/nodes.before" "$D/nodes.after"
 tap_ok $? "add 'x/../y': refused, nodes.d unchanged" || rig_show_file "$D/hostile.out"
+"$CPK" node add late --addr 127.0.0.10 --partition nope --no-join -f "$Y" >"$D/nopart.out" 2>&1
+rc=$?
+ls -A "$D/nodes.d" >"$D/nodes.after"
+[ "$rc" = 1 ] && grep -q "nodes.d/late.yaml:5:18: error: nodes\[[0-9]*\].partitions: no partition is named 'nope'" "$D/nopart.out" &&
+	grep -q "node late not added: the description would not be valid; nothing written" "$D/nopart.out" &&
+	cmp -s "$D/nodes.before" "$D/nodes.after"
+tap_ok $? "add --partition nope: refused at the fragment's line, nodes.d unchanged" ||
+	rig_show_file "$D/nopart.out"
 
 "$CPK" node del ghost --fragment-only -f "$Y" >"$D/del.out" 2>&1 && list_json &&
 	[ ! -e "$D/nodes.d/ghost.yaml" ] &&

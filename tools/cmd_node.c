@@ -17,7 +17,7 @@
 #include "cli.h"
 
 enum { OPT_JSON = 256, OPT_SLURM_CONF, OPT_ADDR, OPT_CPUS, OPT_MEM, OPT_GPUS,
-       OPT_NO_JOIN, OPT_FRAGMENT_ONLY };
+       OPT_NO_JOIN, OPT_FRAGMENT_ONLY, OPT_PARTITION };
 
 #define FILE_OPT { "file", 'f', "FILE", "the description (default $CPK_CONFIG or " CPK_SYSCONFDIR "/clusterpack/cluster.yaml)" }
 
@@ -35,6 +35,7 @@ static const struct cli_opt add_opts[] = {
 	{ "cpus", OPT_CPUS, "N", "CPUs of the node" },
 	{ "mem", OPT_MEM, "MiB", "memory Slurm may hand out (RealMemory), MiB" },
 	{ "gpus", OPT_GPUS, "[TYPE:]N", "GPUs of the node, e.g. h100:8" },
+	{ "partition", OPT_PARTITION, "P[,P...]", "partitions it joins besides those on ALL (their NodeSet)" },
 	{ "no-join", OPT_NO_JOIN, NULL, "only write nodes.d/NAME.yaml (required for now: joining is not there yet)" },
 	{ "help", 'h', NULL, "show this help" },
 	{ NULL, 0, NULL, NULL },
@@ -151,6 +152,13 @@ static int run_add(int argc, char **argv, const struct cli_verb *v)
 		case OPT_GPUS:
 			rc = parse_gpus(v, optarg, &spec);
 			break;
+		case OPT_PARTITION:
+			free(spec.partitions);
+			if (!(spec.partitions = strdup(optarg))) {
+				cli_err("out of memory");
+				rc = EXIT_FAIL;
+			}
+			break;
 		case OPT_NO_JOIN:
 			no_join = 1;
 			break;
@@ -235,7 +243,7 @@ static const struct cli_verb node_list = {
 	list_opts, run_list,
 };
 static const struct cli_verb node_add = {
-	"node add", "NAME --addr ADDR [--cpus N] [--mem MiB] [--gpus [TYPE:]N] --no-join [-f FILE]",
+	"node add", "NAME --addr ADDR [--cpus N] [--mem MiB] [--gpus [TYPE:]N] [--partition P] --no-join [-f FILE]",
 	"Write the node's fragment nodes.d/NAME.yaml after validating the whole description.",
 	add_opts, run_add,
 };

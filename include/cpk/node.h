@@ -37,8 +37,10 @@ struct cpk_nodespec {
 	uint64_t memory_mb;	/* RealMemory, MiB; 0: not given */
 	char *gpu_type;		/* owned; e.g. "h100"; NULL: untyped or no GPUs */
 	uint64_t gpu_count;	/* 0: no GPUs */
+	char *partitions;	/* owned; comma-separated partition names the
+				 * node joins besides ALL ones; NULL: none */
 };
-#define CPK_NODESPEC_INIT { NULL, NULL, 0, 0, 0, 0, 0, NULL, 0 }
+#define CPK_NODESPEC_INIT { NULL, NULL, 0, 0, 0, 0, 0, NULL, 0, NULL }
 
 /* Frees the strings; S may then be reused.  Accepts NULL. */
 void cpk_nodespec_release(struct cpk_nodespec *s);

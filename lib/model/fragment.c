@@ -26,6 +26,7 @@ void cpk_nodespec_release(struct cpk_nodespec *s)
 	free(s->name);
 	free(s->address);
 	free(s->gpu_type);
+	free(s->partitions);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -94,6 +95,32 @@ static cpk_err_t gpu_type_check(const char *t)
 	return CPK_OK;
 }
 
+/* A comma-separated list of partition names (as the model's feature
+ * syntax: letters, digits, '_', '-', '.'), nothing else: it goes into
+ * YAML flow syntax as it is. */
+static cpk_err_t partitions_check(const char *s)
+{
+	const char *p = s;
+	size_t n = 0;
+
+	for (;; p++) {
+		if (*p == ',' || !*p) {
+			if (!n)
+				return cpk_err_set(CPK_ERR_INVALID, "partitions '%s': an empty name", s);
+			if (!*p)
+				return CPK_OK;
+			n = 0;
+		} else if (is_alnum(*p) || *p == '_' || *p == '-' || *p == '.') {
+			if (++n > 64)
+				return cpk_err_set(CPK_ERR_INVALID, "partitions: a name longer than 64");
+		} else {
+			return cpk_err_set(CPK_ERR_INVALID,
+					   "partitions '%s': only letters, digits, '_', '-' and '.' in names, "
+					   "separated by commas", s);
+		}
+	}
+}
+
 cpk_err_t cpk_nodespec_yaml(const struct cpk_nodespec *s, struct cpk_buf *out)
 {
 	struct cpk_buf b = CPK_BUF_INIT;
@@ -107,8 +134,14 @@ cpk_err_t cpk_nodespec_yaml(const struct cpk_nodespec *s, struct cpk_buf *out)
 		return r;
 	if (s->gpu_type && !s->gpu_count)
 		return cpk_err_set(CPK_ERR_INVALID, "GPU type %s given with no GPUs", s->gpu_type);
+	if (s->partitions && (r = partitions_check(s->partitions)) != CPK_OK)
+		return r;
+	/* a node added to a running cluster is a dynamic one: slurm.conf
+	 * stays as it is (docs/internals/render.md) */
 	cpk_buf_addf(&b, "# Node %s, written by cpk node add; cpk node del removes it.\n"
-		     "nodes:\n  - names: %s\n", s->name, s->name);
+		     "nodes:\n  - names: %s\n    dynamic: true\n", s->name, s->name);
+	if (s->partitions)
+		cpk_buf_addf(&b, "    partitions: [%s]\n", s->partitions);
 	if (s->address)
 		cpk_buf_addf(&b, "    addresses: \"%s\"\n", s->address);
 	if (s->cpus)

@@ -234,6 +234,23 @@ static void test_yaml_text(void)
 	s.gpu_type = strdup("h200: {x}");
 	cpk_buf_reset(&b);
 	ok(cpk_nodespec_yaml(&s, &b) == CPK_ERR_INVALID && b.len == 0, "a GPU type with YAML in it refused");
+	free(s.gpu_type);
+	s.gpu_type = NULL;
+	s.partitions = strdup("gpu,batch-2");
+	cpk_buf_reset(&b);
+	ok(cpk_nodespec_yaml(&s, &b) == CPK_OK &&
+	   strstr(b.buf, "  - names: g1\n    dynamic: true\n    partitions: [gpu,batch-2]\n"),
+	   "a node added is dynamic, with the partitions it joins");
+	free(s.partitions);
+	s.partitions = strdup("gpu, {x: y}");
+	cpk_buf_reset(&b);
+	ok(cpk_nodespec_yaml(&s, &b) == CPK_ERR_INVALID && b.len == 0 &&
+	   strstr(cpk_errmsg(), "only letters, digits"), "partitions with YAML in them refused: %s",
+	   cpk_errmsg());
+	free(s.partitions);
+	s.partitions = strdup("gpu,,x");
+	ok(cpk_nodespec_yaml(&s, &b) == CPK_ERR_INVALID && strstr(cpk_errmsg(), "an empty name"),
+	   "an empty partition name refused");
 	cpk_nodespec_release(&s);
 	cpk_buf_release(&b);
 }
