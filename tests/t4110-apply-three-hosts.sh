@@ -45,7 +45,7 @@ D=$RIG_DIR
 # The machine's own files that the hosts see other versions of.
 machine_files() {
 	find /etc/nsswitch.conf /etc/hosts /etc/pam.d /etc/ssh /etc/slurm /etc/munge /etc/ldap /etc/sssd \
-		/var/lib/ldap /var/lib/slurm /var/lib/munge /var/spool/slurmd /var/spool/slurmctld /home \
+		/var/lib/ldap /var/lib/slurm /var/lib/munge /var/spool/slurmd /var/spool/slurmctld /home/alice \
 		-maxdepth 2 -printf '%y %m %u %s %T@ %p\n' 2>&1 | sort
 }
 before=$(machine_files)
@@ -245,7 +245,7 @@ sed -i 's/^    max_time: UNLIMITED$/    max_time: 2-00:00:00/' "$D/cluster.yaml"
 old=$(grep '^PartitionName=debug ' "$RC/etc/slurm/slurm.conf")
 new=${old/MaxTime=UNLIMITED/MaxTime=2-00:00:00}
 ok=0
-for h in ctl c1; do
+for h in ctl c1 c2; do
 	# shellcheck disable=SC2046
 	apply "$h" $(apply_args "$h") --dry-run || ok=1
 	got=$(grep '^[-+]' "$D/apply-$h.out" | grep -v '^---\|^+++')
@@ -258,7 +258,7 @@ for h in ctl c1; do
 	hosts_tree "$D/root-$h" >"$D/tree-$h.3"
 	cmp -s "$D/tree-$h.1" "$D/tree-$h.3" || { rig_log "the dry-run changed $h's root"; ok=1; }
 done
-tap_ok $ok "after max_time is edited, apply --dry-run on ctl and c1 shows exactly the PartitionName line, touches nothing"
+tap_ok $ok "after max_time is edited, apply --dry-run on every host shows exactly the PartitionName line, touches nothing"
 rig_lap "apply again, dry-run"
 
 # --- stop ------------------------------------------------------------------------------------

@@ -36,10 +36,12 @@ fi
 RIG_HOSTS_LOADED=1
 
 # hosts_fetch_sssd: sssd's packages, unpacked (sssd.sh's sssd_fetch; needs
-# TOP); sets SSSD_PKG.
+# TOP); sets SSSD_PKG.  Once they are there, apt is not asked again (its
+# simulated install, for the list, takes seconds on a loaded machine).
 hosts_fetch_sssd() {
 	# shellcheck source=tests/rig/sssd.sh
-	. "$RIG_LIB_DIR/sssd.sh" && sssd_fetch
+	. "$RIG_LIB_DIR/sssd.sh" || return 1
+	[ -e "$SSSD_PKG/usr/sbin/sssd" ] || sssd_fetch
 }
 
 # hosts_seed_root ROOT: put in ROOT what a node's Debian packages leave
