@@ -165,7 +165,6 @@ AUID=$(stat -c %u "$D/home/alice" 2>/dev/null)
 tap_ok $? "cpk user add alice --ssh-key on ctl: her home in the shared /home, owned by her ($AUID)" ||
 	{ rig_show_file "$D/add.out"; rig_stop_here "no user"; }
 AGID=$(stat -c %g "$D/home/alice")
-got=""
 rig_poll 20 rig_host_exec c1 getent passwd alice
 got="$(rig_host_exec c1 getent passwd alice | cut -d: -f1,3,4,6);$(rig_host_exec c1 id alice)"
 tap_is "$got" "alice:$AUID:$AGID:/home/alice;uid=$AUID(alice) gid=$AGID(alice) groups=$AGID(alice)" \
@@ -174,6 +173,9 @@ tap_is "$got" "alice:$AUID:$AGID:/home/alice;uid=$AUID(alice) gid=$AGID(alice) g
 rig_lap "sssd, user add, getent"
 
 # --- ssh ---------------------------------------------------------------------------
+# The drop-in first, as Debian's sshd_config includes it (sshd keeps the
+# first value of a keyword); no authorized_keys files, so a key that works
+# came from LDAP.
 ok=0
 for h in ctl c1 c2; do
 	rig_host_sshd "$h" "Include /etc/ssh/sshd_config.d/clusterpack.conf
