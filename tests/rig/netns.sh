@@ -17,7 +17,8 @@
 # exec`, which remounts /sys: slurmd then finds no cgroups and dies), in a
 # UTS namespace of their own whose host name is the test host's name, and,
 # when the host was given files of its own (rig_host_bind), in a private
-# mount namespace where those are bound over the shared paths.  The
+# mount namespace where those are bound over the shared paths (made anew for
+# each command, or, after rig_host_mntns, one kept for the whole test).  The
 # machine's /etc is never written.
 #
 # Everything is undone by lib.sh's clean-up stack, also when the test fails
