@@ -20,26 +20,13 @@ here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/rig/netns.sh
 . "$here/rig/netns.sh"
 
-rig_net_test_begin "munged munge unmunge slurmctld slurmd scontrol sinfo squeue scancel srun sbatch setpriv ssh ssh-keygen /usr/sbin/sshd perl timeout stat" "$0" "$@"
+RIG_NET_NEEDS=(munged munge unmunge slurmctld slurmd scontrol sinfo squeue scancel srun sbatch setpriv
+	ssh ssh-keygen /usr/sbin/sshd perl timeout stat)
+rig_net_test_start "$0" "$@"
 
 tap_plan 17
 D=$RIG_DIR
 H=$RIG_USER_HOME
-T0=$EPOCHREALTIME
-TL=$T0
-# lap WHAT: a TAP comment with the seconds since the last lap.
-lap() {
-	local now=$EPOCHREALTIME
-	awk -v w="$1" -v a="$TL" -v b="$now" -v t="$T0" \
-		'BEGIN { printf "# timing: %-26s %6.2f s (total %6.2f s)\n", w, b - a, b - t }'
-	TL=$now
-}
-# stop_here REASON: fail what is left and end (clean-up runs at exit).
-stop_here() {
-	tap_fail_rest "$*"
-	tap_done
-}
-
 # --- the network ------------------------------------------------------------
 ok=0
 rig_net_create && rig_host_add ctl 1 && rig_host_add c1 2 && rig_host_add c2 3 || ok=1
@@ -47,7 +34,7 @@ rig_net_create && rig_host_add ctl 1 && rig_host_add c1 2 && rig_host_add c2 3 |
 n=$(rig_net_leftovers | grep -c -e '^namespace ' -e ' in a namespace of the test$')
 [ "$n" = 4 ] || { rig_log "rig_net_leftovers sees $n of the 4 namespaces:"; rig_net_leftovers >&2; ok=1; }
 tap_ok $ok "three test hosts on a private bridge ($RIG_NET_PREFIX.0/24, namespaces $RIG_NET_ID-*)" ||
-	stop_here "no test network"
+	rig_stop_here "no test network"
 P=$RIG_NET_PREFIX
 got=""
 for h in ctl c1 c2; do
@@ -58,13 +45,13 @@ tap_is "$got" "ctl: ctl $P.1/24 routes: $P.0/24;c1: c1 $P.2/24 routes: $P.0/24;c
 	"each host has its name, its address, and no route but the test network"
 got=$(ip -n "$RIG_NET_BR" -o link show | awk -F': ' '{ sub(/@.*/, "", $2); print $2 }' | sort | tr '\n' ' ')
 tap_is "$got" "br0 lo v-c1 v-c2 v-ctl " "the bridge's namespace has the bridge and the hosts' links only"
-lap network
+rig_lap network
 
 # --- describe and render ----------------------------------------------------
-rig_host_facts || stop_here "slurmd -C failed"
+rig_host_facts || rig_stop_here "slurmd -C failed"
 # Ports need not be free ones: each host has its own.
 rig_yaml "$D" netrig ctl "$P.1" 'c[1-2]' "$P.[2-3]" 6817 6818 >"$D/cluster.yaml" ||
-	stop_here "cannot write cluster.yaml"
+	rig_stop_here "cannot write cluster.yaml"
 "$CPK" render -f "$D/cluster.yaml" --role control --out "$D/etc" >"$D/render.out" 2>&1
 rc=$?
 conf=$D/etc/slurm.conf
@@ -75,9 +62,9 @@ if ! tap_ok $? "cpk render writes slurm.conf with SlurmctldHost=ctl($P.1) and No
 	rig_log "cpk render exited $rc"
 	rig_show_file "$D/render.out"
 	rig_show_file "$conf" 60
-	stop_here "no slurm.conf"
+	rig_stop_here "no slurm.conf"
 fi
-chmod a+rx "$D/etc" || stop_here "chmod"
+chmod a+rx "$D/etc" || rig_stop_here "chmod"
 # Every host has an /etc/hosts of its own that names the three; the compute
 # hosts have their own spool, run and log directories.
 ok=0
@@ -96,7 +83,7 @@ done
 	[ "$(rig_host_exec c1 getent hosts c2 | awk '{ print $1, $2 }')" = "$P.3 c2" ] &&
 	[ "$(getent hosts c2 | awk '{ print $1 }')" != "$P.3" ]
 tap_ok $? "own /etc/hosts on each host, own Slurm directories on c1 and c2 (the machine's untouched)"
-lap "render"
+rig_lap "render"
 
 # --- daemons ----------------------------------------------------------------
 ok=0
@@ -110,38 +97,32 @@ done
 	[ "$(rig_host_exec c1 munge -n -S "$RIG_MUNGE_SOCKET" | rig_host_exec c2 unmunge -S "$RIG_MUNGE_SOCKET" |
 		awk '$1 == "STATUS:" { print $2 }')" = Success ]
 tap_ok $? "a munged of its own on each host, one key: a credential made on c1 decodes on c2" ||
-	stop_here "no munged"
+	rig_stop_here "no munged"
 rig_host_slurmctld ctl "$conf"
-tap_ok $? "slurmctld on ctl answers scontrol ping from ctl's namespace" || stop_here "no slurmctld"
-lap "munged, slurmctld"
+tap_ok $? "slurmctld on ctl answers scontrol ping from ctl's namespace" || rig_stop_here "no slurmctld"
+rig_lap "munged, slurmctld"
 ok=0
 rig_host_slurmd c1 "$conf" && rig_host_slurmd c2 "$conf" || ok=1
-tap_ok $ok "slurmd -N c1 on c1 and slurmd -N c2 on c2 register" || stop_here "no slurmd"
-lap "slurmd c1, c2"
+tap_ok $ok "slurmd -N c1 on c1 and slurmd -N c2 on c2 register" || rig_stop_here "no slurmd"
+rig_lap "slurmd c1, c2"
 got=$(rig_host_exec c2 timeout 10 sinfo -h -N -o '%N %T' 2>&1 | sed 's/-$//' | sort | tr '\n' ' ')
 tap_is "$got" "c1 idle c2 idle " "sinfo (run on c2) shows both nodes idle"
 
 # --- jobs -------------------------------------------------------------------
 got=$(rig_host_exec ctl timeout 60 srun -N2 hostname 2>"$D/srun.err" | sort | tr '\n' ' ')
 tap_is "$got" "c1 c2 " "srun -N2 hostname from ctl runs on c1 and c2" || rig_show_file "$D/srun.err"
-lap "srun -N2"
+rig_lap "srun -N2"
 j=$(cd "$H" && rig_host_user ctl timeout 30 sbatch --parsable -N2 -J n2 --chdir="$H" -o "$H/n2.out" \
 	--wrap 'srun hostname | sort; id -un' 2>"$D/sbatch.err")
-j=${j%%;*}
-if [ -n "$j" ] && rig_wait_job "$j" 60; then
-	tap_is "$RIG_JOB_STATE $RIG_JOB_EXIT" "COMPLETED 0:0" "batch job $j -N2 of $RIG_USER completes with 0:0"
-else
-	tap_ok 1 "batch job ${j:-?} -N2 of $RIG_USER completes"
-	rig_show_file "$D/sbatch.err"
-fi
+rig_tap_job "$j" "batch job -N2 of $RIG_USER" "$D/sbatch.err"
 got="$(stat -c %u "$H/n2.out" 2>/dev/null) $(tr '\n' ' ' <"$H/n2.out" 2>/dev/null)"
 tap_is "$got" "$RIG_UID c1 c2 $RIG_USER " "its output in $RIG_USER's home: owned by it, from c1 and c2"
-lap "sbatch -N2 as $RIG_USER"
+rig_lap "sbatch -N2 as $RIG_USER"
 
 # --- ssh --------------------------------------------------------------------
 ok=0
 rig_host_sshd c1 && rig_host_sshd c2 || ok=1
-tap_ok $ok "sshd on c1 and on c2 listen on port 22 of their addresses" || stop_here "no sshd"
+tap_ok $ok "sshd on c1 and on c2 listen on port 22 of their addresses" || rig_stop_here "no sshd"
 for h in c1 c2; do
 	# shellcheck disable=SC2016 # expanded on the far side
 	got=$(rig_host_user ctl timeout 30 ssh -F /dev/null -o BatchMode=yes -o IdentitiesOnly=yes \
@@ -153,12 +134,12 @@ for h in c1 c2; do
 		rig_daemon_logs "sshd-$h"
 	}
 done
-lap "sshd, ssh"
+rig_lap "sshd, ssh"
 
 # --- stop -------------------------------------------------------------------
 rig_check_stopped "$D"
 left=$(rig_net_leftovers)
 tap_is "$left" "" "no namespace, mount, process or link of the test network is left"
-lap "stop"
+rig_lap "stop"
 
 tap_done

@@ -18,27 +18,24 @@ here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/rig/netns.sh
 . "$here/rig/netns.sh"
 
-rig_net_test_begin "munged munge slurmctld slurmd scontrol sinfo squeue scancel srun sbatch perl timeout cmp" "$0" "$@"
+RIG_NET_NEEDS=(munged munge slurmctld slurmd scontrol sinfo squeue scancel srun sbatch perl timeout cmp)
+rig_net_test_start "$0" "$@"
 
 tap_plan 12
 D=$RIG_DIR
-stop_here() {
-	tap_fail_rest "$*"
-	tap_done
-}
 
 rig_net_create && rig_host_add ctl 1 && rig_host_add c1 2 && rig_host_add c2 3 ||
-	stop_here "no test network"
+	rig_stop_here "no test network"
 P=$RIG_NET_PREFIX
-rig_host_facts || stop_here "slurmd -C failed"
+rig_host_facts || rig_stop_here "slurmd -C failed"
 
 # --- describe: c1 static; then c2 in a nodes.d fragment, dynamic ----------
 # a second partition "late" of c1 that c2 joins by its NodeSet
 rig_yaml "$D" dynrig ctl "$P.1" c1 "$P.2" 6817 6818 |
 	awk '/^slurm:/ { print "  - name: late"; print "    nodes: c1"; print "    max_time: UNLIMITED" } { print }' \
-		>"$D/cluster.yaml" || stop_here "cannot write cluster.yaml"
+		>"$D/cluster.yaml" || rig_stop_here "cannot write cluster.yaml"
 "$CPK" render -q -f "$D/cluster.yaml" --role control --out "$D/before" 2>"$D/render.err" ||
-	{ rig_show_file "$D/render.err"; stop_here "cpk render failed"; }
+	{ rig_show_file "$D/render.err"; rig_stop_here "cpk render failed"; }
 install -d -m 0755 "$D/nodes.d" && cat >"$D/nodes.d/c2.yaml" <<EOF
 nodes:
   - names: c2
@@ -54,7 +51,7 @@ EOF
 "$CPK" render -q -f "$D/cluster.yaml" --role control --out "$D/etc" 2>"$D/render.err" &&
 	"$CPK" render -q -f "$D/cluster.yaml" --role compute --node c2 --out "$D/c2" 2>>"$D/render.err"
 tap_ok $? "cpk render with the fragment: control, and compute for c2" ||
-	{ rig_show_file "$D/render.err"; stop_here "no files"; }
+	{ rig_show_file "$D/render.err"; rig_stop_here "no files"; }
 conf=$D/etc/slurm.conf
 cmp -s "$D/before/slurm.conf" "$conf" && ! grep -q '^NodeName=c2' "$conf" &&
 	grep -qx 'NodeSet=cpk_late Feature=cpk_late' "$conf" &&
@@ -72,8 +69,8 @@ tap_is "$(grep -c '^ExecStart=$' "$dropin" 2>/dev/null) $line" \
 val=${line#*--conf \"}
 val=${val%%\"*}
 
-chmod a+rx "$D/etc" || stop_here "chmod"
-printf '%s\n' "127.0.0.1 localhost" "$P.1 ctl" "$P.2 c1" "$P.3 c2" >"$D/hosts.txt" || stop_here "hosts"
+chmod a+rx "$D/etc" || rig_stop_here "chmod"
+printf '%s\n' "127.0.0.1 localhost" "$P.1 ctl" "$P.2 c1" "$P.3 c2" >"$D/hosts.txt" || rig_stop_here "hosts"
 ok=0
 for h in ctl c1 c2; do
 	rig_host_bind "$h" "$D/hosts.txt" /etc/hosts || ok=1
@@ -87,11 +84,11 @@ done
 for h in ctl c1 c2; do
 	rig_host_munge "$h" "$D" || ok=1
 done
-[ "$ok" = 0 ] || stop_here "host set-up failed"
+[ "$ok" = 0 ] || rig_stop_here "host set-up failed"
 
 # --- the cluster without c2, a job running on c1 -----------------------------
 rig_host_slurmctld ctl "$conf" && rig_host_slurmd c1 "$conf"
-tap_ok $? "slurmctld on ctl and the static node c1 are up" || stop_here "no cluster"
+tap_ok $? "slurmctld on ctl and the static node c1 are up" || rig_stop_here "no cluster"
 j=$(rig_host_exec ctl timeout 30 sbatch --parsable -w c1 -N1 -o /dev/null --wrap 'sleep 600' 2>"$D/sbatch.err")
 j=${j%%;*}
 # shellcheck disable=SC2317 # called through rig_poll
@@ -102,9 +99,9 @@ start=$(rig_host_exec ctl squeue -h -j "$j" -o %S 2>/dev/null)
 ctld_pid=$(rig_daemon_pid slurmctld 2>/dev/null)
 
 # --- c2 joins with the drop-in's --conf ---------------------------------------
-rig_host_slurmd c2 "$conf" c2 -Z --conf "$val"
+rig_host_slurmd c2 "$conf" c2 "" -Z --conf "$val"
 tap_ok $? "slurmd -Z -N c2 --conf \"$val\" on c2: the node registers and is idle" ||
-	stop_here "c2 did not join"
+	rig_stop_here "c2 did not join"
 got=$(rig_host_exec ctl timeout 10 sinfo -h -N -o '%N %P %T' 2>&1 | sed 's/\*//; s/-$//' | sort | tr '\n' ' ')
 tap_is "$got" "c1 debug mixed c1 late mixed c2 debug idle c2 late idle " \
 	"sinfo: c2 in the ALL partition and, through its NodeSet, in late"

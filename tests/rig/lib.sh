@@ -587,6 +587,20 @@ rig_wait_job() {
 	RIG_JOB_EXIT=$(rig_job_field "$id" ExitCode)
 }
 
+# rig_tap_job JOBID DESC [ERRFILE]: one TAP check that job JOBID (sbatch
+# --parsable's output, may be empty) completes with 0:0 within 60 s; shows
+# ERRFILE (sbatch's stderr) when there is no job.
+rig_tap_job() {
+	local j=${1%%;*}
+	if [ -n "$j" ] && rig_wait_job "$j" 60; then
+		tap_is "$RIG_JOB_STATE $RIG_JOB_EXIT" "COMPLETED 0:0" "$2: job $j completes with 0:0"
+	else
+		tap_ok 1 "$2: job ${j:-?} completes with 0:0"
+		[ -z "${3:-}" ] || rig_show_file "$3"
+		return 1
+	fi
+}
+
 # ---------------------------------------------------- the test user cpktest
 
 # rig_make_user: prepare (once) RIG_DIR/nsetc/{passwd,group,shadow}: copies
@@ -742,22 +756,21 @@ rig_cluster_yaml() {
 		"$RIG_CTLD_PORT" "$RIG_SLURMD_PORT" >"$d/cluster.yaml"
 }
 
-# rig_yaml DIR CLUSTER CONTROL CONTROL-ADDR NODES NODE-ADDRS CTLD-PORT
-# SLURMD-PORT: print a cluster.yaml of one node group NODES (a hostlist) at
-# NODE-ADDRS, each like this host (rig_host_facts must have run), one
-# partition "debug" of all, every path under DIR (configuration in DIR/etc,
-# munge key and socket as rig_start_munge DIR makes them).
-rig_yaml() {
+# rig_yaml_head CLUSTER CONTROL CONTROL-ADDR NODES NODE-ADDRS: print the
+# start of a cluster.yaml (cluster, control, nodes, partitions): one node
+# group NODES (a hostlist) at NODE-ADDRS, each like this host
+# (rig_host_facts must have run), one partition "debug" of all.
+rig_yaml_head() {
 	cat <<EOF
 # Written by the rig (tests/rig/lib.sh).
 cluster:
-  name: $2
+  name: $1
 control:
-  name: $3
-  address: $4
+  name: $2
+  address: $3
 nodes:
-  - names: $5
-    addresses: $6
+  - names: $4
+    addresses: $5
     sockets: $RIG_SOCKETS
     cores_per_socket: $RIG_CORES
     threads_per_core: $RIG_THREADS
@@ -767,6 +780,17 @@ partitions:
     nodes: ALL
     default: true
     max_time: UNLIMITED
+EOF
+}
+
+# rig_yaml DIR CLUSTER CONTROL CONTROL-ADDR NODES NODE-ADDRS CTLD-PORT
+# SLURMD-PORT: print a cluster.yaml of one node group NODES (a hostlist) at
+# NODE-ADDRS, each like this host (rig_host_facts must have run), one
+# partition "debug" of all, every path under DIR (configuration in DIR/etc,
+# munge key and socket as rig_start_munge DIR makes them).
+rig_yaml() {
+	rig_yaml_head "$2" "$3" "$4" "$5" "$6"
+	cat <<EOF
 slurm:
   config_dir: $1/etc
   controller_port: $7
@@ -928,6 +952,23 @@ tap_fail_rest() {
 	while [ "$TAP_N" -lt "$TAP_PLANNED" ]; do
 		tap_ok 1 "not run: $*"
 	done
+}
+
+# rig_stop_here REASON: fail every planned test not yet run and end (the
+# clean-up runs at exit).
+rig_stop_here() {
+	tap_fail_rest "$*"
+	tap_done
+}
+
+# rig_lap WHAT: a TAP comment with the seconds since the last rig_lap (the
+# first: since this file was loaded) and since it was loaded.
+RIG_T0=$EPOCHREALTIME RIG_TL=$EPOCHREALTIME
+rig_lap() {
+	local now=$EPOCHREALTIME
+	awk -v w="$1" -v a="$RIG_TL" -v b="$now" -v t="$RIG_T0" \
+		'BEGIN { printf "# timing: %-26s %6.2f s (total %6.2f s)\n", w, b - a, b - t }'
+	RIG_TL=$now
 }
 
 # tap_done: exit 0 if every test passed, 1 otherwise.

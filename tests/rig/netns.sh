@@ -17,7 +17,8 @@
 # exec`, which remounts /sys: slurmd then finds no cgroups and dies), in a
 # UTS namespace of their own whose host name is the test host's name, and,
 # when the host was given files of its own (rig_host_bind), in a private
-# mount namespace where those are bound over the shared paths.  The
+# mount namespace where those are bound over the shared paths (made anew for
+# each command, or, after rig_host_mntns, one kept for the whole test).  The
 # machine's /etc is never written.
 #
 # Everything is undone by lib.sh's clean-up stack, also when the test fails
@@ -43,38 +44,14 @@ RIG_NET_NSS=()                 # every namespace created, in order
 RIG_NET_INODES=()              # their nsfs inodes, to check they are gone
 RIG_HOSTS=()                   # the test hosts, in order
 declare -A RIG_HOST_NS=() RIG_HOST_ADDR=() RIG_HOST_BINDS=()
+# rig_host_mntns: a host's own mount namespace (/proc/PID/ns/mnt of the
+# process that holds it); rig_host_map: paths for rig_host_path ("SRC DST")
+declare -A RIG_HOST_MNTNS=() RIG_HOST_MAP=()
 RIG_HOST_CMD=()                # set by rig_host_argv
 RIG_NET_OWN_RUN=""             # 1 while /run/netns is our tmpfs
 
 # rig_net_tools: print the programs this file needs that are missing.
 rig_net_tools() { rig_missing_cmds ip nsenter unshare mount hostname; }
-
-# rig_net_test_begin "CMD..." SCRIPT ARG...: the start of a multi-host
-# test (call it as rig_net_test_begin "..." "$0" "$@"): SKIP unless root;
-# one failing check naming what is missing of CMDs, the network's programs
-# and $CPK; re-executes SCRIPT in the test's private mount namespace
-# (rig_reexec_in_userns); SKIP when the kernel refuses the namespaces.
-rig_net_test_begin() {
-	local cmds=$1 missing why
-	shift
-	[ "$(id -u)" = 0 ] || tap_skip_all "needs root"
-	# shellcheck disable=SC2086 # a list of names
-	missing="$(rig_missing_cmds $cmds) $(rig_net_tools)"
-	[ -n "${CPK:-}" ] && [ -x "$CPK" ] || missing="$missing CPK(the cpk binary)"
-	if [ -n "${missing// /}" ]; then
-		tap_plan 1
-		tap_ok 1 "the programs this test needs are installed; missing:$missing"
-		tap_done
-	fi
-	rig_reexec_in_userns "$@"
-	case $? in
-	0) ;;
-	77) tap_skip_all "the kernel refuses a private mount namespace here (unshare -m)" ;;
-	*) echo "Bail out! could not set up the test user namespace"; exit 1 ;;
-	esac
-	why=$(rig_net_probe) ||
-		tap_skip_all "the kernel refuses network namespaces with a bridge and veths here: $why"
-}
 
 # rig_net_probe: true if this kernel lets us make network namespaces with a
 # bridge and a veth pair (tried in a throwaway namespace); otherwise print
@@ -85,6 +62,33 @@ rig_net_probe() {
 		ip link add cpkv0 type veth peer name cpkv1' 2>&1) && return 0
 	printf '%s\n' "${out:-unshare --net failed}" | head -n 3 | tr '\n' ' '
 	return 1
+}
+
+# rig_net_test_start "$0" "$@": the start of a test of several hosts, before
+# its plan.  Skips unless root; fails (one TAP check naming them) when a
+# program of the array RIG_NET_NEEDS or of this file, or CPK (the cpk
+# binary), is missing; re-executes the test in a private mount namespace of
+# its own (rig_reexec_in_userns); skips when the kernel refuses the
+# namespaces.
+rig_net_test_start() {
+	local missing why
+	[ "$(id -u)" = 0 ] || tap_skip_all "needs root"
+	missing="$(rig_missing_cmds "${RIG_NET_NEEDS[@]}") $(rig_net_tools)"
+	[ -n "${CPK:-}" ] && [ -x "$CPK" ] || missing="$missing CPK(the cpk binary)"
+	if [ -n "${missing// /}" ]; then
+		tap_plan 1
+		tap_ok 1 "the programs the test needs are installed; missing:$missing"
+		tap_done
+	fi
+	rig_reexec_in_userns "$@"
+	case $? in
+	0) ;;
+	77) tap_skip_all "the kernel refuses a private mount namespace here (unshare -m)" ;;
+	*) echo "Bail out! could not set up the test user namespace"; exit 1 ;;
+	esac
+	if ! why=$(rig_net_probe); then
+		tap_skip_all "the kernel refuses network namespaces with a bridge and veths here: $why"
+	fi
 }
 
 rig__ns_add() {
@@ -164,6 +168,7 @@ rig_host_addr() { printf '%s\n' "${RIG_HOST_ADDR[$1]:-}"; }
 rig_host_bind() {
 	local name=$1 src=$2 dst=$3
 	[ -n "${RIG_HOST_NS[$name]:-}" ] || { rig_log "rig_host_bind: no host $name"; return 1; }
+	[ -z "${RIG_HOST_MNTNS[$name]:-}" ] || { rig_log "rig_host_bind: $name's mounts are made already"; return 1; }
 	if [ ! -e "$src" ] || [ ! -e "$dst" ]; then
 		rig_log "rig_host_bind: $src or $dst does not exist"
 		return 1
@@ -172,11 +177,60 @@ rig_host_bind() {
 	RIG_HOST_BINDS[$name]="${RIG_HOST_BINDS[$name]:-} $src $dst"
 }
 
+# rig_host_mntns NAME [SETUP...]: from now on host NAME has one mount
+# namespace of its own, kept for the whole test, instead of one made anew
+# for each command: what its daemons mount or write on a tmpfs there is seen
+# by every later command on the host.  A process of the rig holds it (daemon
+# mntns-NAME, `sleep infinity` under `unshare -m`: binding the namespace on
+# a file with `unshare --mount=FILE` fails now and then here, EINVAL);
+# stopped at clean-up after the daemons started later.  SETUP (a command)
+# runs in it first, then the rig_host_bind mounts recorded so far are made;
+# rig_host_bind is refused afterwards.
+rig_host_mntns() {
+	local name=$1 pid mine
+	shift
+	[ -n "${RIG_HOST_NS[$name]:-}" ] || { rig_log "rig_host_mntns: no host $name"; return 1; }
+	[ -z "${RIG_HOST_MNTNS[$name]:-}" ] || { rig_log "rig_host_mntns: $name has one"; return 1; }
+	rig__in_private_mntns || { rig_log "rig_host_mntns: not in the test's private mount namespace"; return 1; }
+	install -d -m 0755 "$RIG_DIR/hosts/$name" || return 1
+	rig_daemon_start "mntns-$name" "$RIG_DIR/hosts/$name/mntns.out" \
+		unshare -m --propagation private -- sleep infinity || return 1
+	pid=$RIG_PID
+	mine=$(readlink /proc/self/ns/mnt)
+	# shellcheck disable=SC2016 # eval'ed by rig_wait_ready
+	rig_wait_ready "mntns-$name" "$RIG_TIMEOUT" eval \
+		'[ "$(readlink /proc/$pid/ns/mnt)" != "$mine" ] && [ "$(cat /proc/$pid/comm)" = sleep ]' || return 1
+	if [ $# -gt 0 ] && ! nsenter "--mount=/proc/$pid/ns/mnt" "$@"; then
+		rig_log "rig_host_mntns: the set-up of $name's mounts failed: $*"
+		return 1
+	fi
+	# shellcheck disable=SC2016 # for the inner sh
+	nsenter "--mount=/proc/$pid/ns/mnt" sh -c 'set -f
+		for p in $1; do
+			if [ -z "${s:-}" ]; then s=$p; continue; fi
+			mount --bind "$s" "$p" || exit 1
+			s=""
+		done' rig-binds "${RIG_HOST_BINDS[$name]:-}" || { rig_log "rig_host_mntns: binds of $name failed"; return 1; }
+	RIG_HOST_MNTNS[$name]=/proc/$pid/ns/mnt
+}
+
+# rig_host_map NAME SRC DST: tell rig_host_path that what host NAME sees
+# under DST lies under SRC (a mount that rig_host_mntns's SETUP made).
+rig_host_map() { RIG_HOST_MAP[$1]="${RIG_HOST_MAP[$1]:-} $2 $3"; }
+
 # rig_host_argv NAME: set RIG_HOST_CMD to the command prefix that runs a
 # command on host NAME (same pid: nsenter, unshare and sh all exec).
 rig_host_argv() {
 	local name=$1 ns=${RIG_HOST_NS[$1]:-}
 	[ -n "$ns" ] || { rig_log "no test host $name"; return 1; }
+	if [ -n "${RIG_HOST_MNTNS[$name]:-}" ]; then
+		# Entering a mount namespace moves to its root: back to $PWD.
+		# shellcheck disable=SC2016 # for the inner sh
+		RIG_HOST_CMD=(nsenter "--net=/run/netns/$ns" "--mount=${RIG_HOST_MNTNS[$name]}" unshare --uts
+			-- sh -c 'cd "$2" 2>/dev/null || cd /; hostname "$1" || exit 125; shift 2; exec "$@"'
+			rig-host "$name" "$PWD")
+		return 0
+	fi
 	RIG_HOST_CMD=(nsenter "--net=/run/netns/$ns" unshare --uts)
 	[ -z "${RIG_HOST_BINDS[$name]:-}" ] || RIG_HOST_CMD+=(--mount --propagation private)
 	# shellcheck disable=SC2016 # for the inner sh
@@ -247,11 +301,12 @@ rig_host_slurmctld() {
 }
 
 # rig_host_path NAME PATH: print where PATH, as host NAME sees it, lies in
-# the test's own view (through the host's rig_host_bind mounts).
+# the test's own view (through the host's rig_host_bind mounts, then its
+# rig_host_map paths).
 rig_host_path() {
 	local p=$2 src="" x
 	set -f
-	for x in ${RIG_HOST_BINDS[$1]:-}; do
+	for x in ${RIG_HOST_BINDS[$1]:-} ${RIG_HOST_MAP[$1]:-}; do
 		if [ -z "$src" ]; then src=$x; continue; fi
 		case $p in "$x" | "$x"/*) p=$src${p#"$x"}; break ;; esac
 		src=""
@@ -260,14 +315,16 @@ rig_host_path() {
 	printf '%s\n' "$p"
 }
 
-# rig_host_slurmd NAME CONF [NODE [ARG...]]: `slurmd -D -N NODE ARG...`
-# (NODE defaults to NAME; ARGs such as -Z --conf "..." for a dynamic node)
-# on host NAME; the directories CONF names are made as the host sees them
-# (%n and %h become NODE); waits until the node is idle.  Daemon name:
-# slurmd-NODE.  Moves rig_slurm_cancel_all to the top of the clean-up stack.
+# rig_host_slurmd NAME CONF [NODE [HOSTCONF [ARG...]]]: `slurmd -D -N NODE
+# ARG...` (NODE defaults to NAME; ARGs such as -Z --conf "..." for a dynamic
+# node) on host NAME; the directories CONF names are made as the host sees
+# them (%n and %h become NODE); waits until the node is idle.  slurmd reads
+# HOSTCONF (empty or not given: CONF): the path under which the host sees
+# CONF, when that differs.  Daemon name: slurmd-NODE.  Moves
+# rig_slurm_cancel_all to the top of the clean-up stack.
 rig_host_slurmd() {
-	local name=$1 conf=$2 node=${3:-$1} k v log=""
-	shift $(($# < 3 ? $# : 3))
+	local name=$1 conf=$2 node=${3:-$1} hconf=${4:-$2} k v log="" out
+	shift $(($# < 4 ? $# : 4))
 	for k in SlurmdSpoolDir SlurmdLogFile SlurmdPidFile; do
 		v=$(rig_conf_get "$conf" "$k") || continue
 		v=$(rig__pct "$v" "$node")
@@ -275,8 +332,11 @@ rig_host_slurmd() {
 		[ "$k" = SlurmdSpoolDir ] || v=$(dirname "$v")
 		rig_host_exec "$name" install -d -m 0755 "$v" || return 1
 	done
-	rig_host_daemon "$name" "slurmd-$node" "${log:-$RIG_DIR/slurmd-$node.log}.out" \
-		slurmd -D -f "$conf" -N "$node" "$@" || return 1
+	out=${log:-$RIG_DIR/slurmd-$node.log}.out
+	# (a directory that only the host's overlay shows may not be there yet)
+	[ -d "${out%/*}" ] || out=$RIG_DIR/slurmd-$node.out
+	rig_host_daemon "$name" "slurmd-$node" "$out" \
+		slurmd -D -f "$hconf" -N "$node" "$@" || return 1
 	[ -z "$log" ] || rig_daemon_add_log "slurmd-$node" "$log"
 	# Jobs are cancelled while every slurmd still runs: on top of them all.
 	local e keep=()
@@ -293,12 +353,14 @@ rig_host_slurmd() {
 
 rig__sshd_up() { grep -q "Server listening on $2 port 22" "$1"; }
 
-# rig_host_sshd NAME: an sshd of its own on host NAME, port 22 of its
+# rig_host_sshd NAME [HEAD]: an sshd of its own on host NAME, port 22 of its
 # address (each namespace has its own ports), keys only, files in
-# RIG_DIR/hosts/NAME/sshd.  Appends the host key for NAME and its address
+# RIG_DIR/hosts/NAME/sshd.  HEAD (lines) starts its sshd_config: sshd
+# takes the first value of a keyword, so HEAD's win (an Include of a
+# node's drop-in, say).  Appends the host key for NAME and its address
 # to RIG_DIR/known_hosts.  Daemon name: sshd-NAME.
 rig_host_sshd() {
-	local name=$1 addr=${RIG_HOST_ADDR[$1]:-} d log
+	local name=$1 addr=${RIG_HOST_ADDR[$1]:-} head=${2:-} d log
 	[ -n "$addr" ] || { rig_log "rig_host_sshd: no host $name"; return 1; }
 	d=$RIG_DIR/hosts/$name/sshd
 	log=$d/sshd.log
@@ -306,6 +368,7 @@ rig_host_sshd() {
 	[ -d /run/sshd ] || install -d -m 0755 /run/sshd || return 1
 	ssh-keygen -q -t ed25519 -N '' -C "host-$name" -f "$d/host_ed25519" || return 1
 	cat >"$d/sshd_config" <<EOF
+$head
 ListenAddress $addr
 Port 22
 HostKey $d/host_ed25519
@@ -319,7 +382,7 @@ AuthorizedKeysFile .ssh/authorized_keys
 PrintMotd no
 LogLevel VERBOSE
 EOF
-	/usr/sbin/sshd -t -f "$d/sshd_config" || return 1
+	rig_host_exec "$name" /usr/sbin/sshd -t -f "$d/sshd_config" || return 1
 	printf '%s,%s %s\n' "$name" "$addr" "$(cut -d' ' -f1,2 "$d/host_ed25519.pub")" >>"$RIG_DIR/known_hosts"
 	rig_host_daemon "$name" "sshd-$name" "$log" /usr/sbin/sshd -D -e -f "$d/sshd_config" || return 1
 	rig_wait_ready "sshd-$name" "$RIG_TIMEOUT" rig__sshd_up "$log" "$addr"
