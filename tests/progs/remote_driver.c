@@ -65,6 +65,67 @@ static int count_entries(const char *dir, const char *needle)
 	return n;
 }
 
+/* The whole of FILE, NUL-terminated (free()), or NULL. */
+static char *slurp(const char *file)
+{
+	FILE *f = fopen(file, "r");
+	struct cpk_buf b = CPK_BUF_INIT;
+	char chunk[4096];
+	size_t n;
+
+	if (!f)
+		return NULL;
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		cpk_buf_add(&b, chunk, n);
+	fclose(f);
+	return cpk_buf_detach(&b, NULL);
+}
+
+/*
+ * Whether sftp-server's log (SFTP_LOG) shows the put of DIR/NAME with MODE
+ * done in this order: the temporary opened CREATE,EXCL with MODE, MODE set,
+ * the data written, fsync, close, renamed over DIR/NAME, then (FAILED) the
+ * temporary removed.  The first temporary of NAME in the log is taken.
+ */
+static int put_logged(const char *dir, const char *name, const char *mode,
+		      int failed)
+{
+	char *log = slurp(env("SFTP_LOG")), *p, *q;
+	char tmp[4096], want[8][4200];
+	int i, n = 0, good = 1;
+
+	if (!log)
+		return 0;
+	snprintf(want[0], sizeof(want[0]), "open \"%s/.%s.cpk-", dir, name);
+	if (!(p = strstr(log, want[0])) ||
+	    !(q = strchr(p + 6, '"')) || (size_t)(q - p - 6) >= sizeof(tmp)) {
+		free(log);
+		return 0;
+	}
+	snprintf(tmp, sizeof(tmp), "%.*s", (int)(q - p - 6), p + 6);
+	snprintf(want[n++], sizeof(want[0]), "open \"%s\" flags "
+		 "WRITE,CREATE,EXCL mode %s", tmp, mode);
+	snprintf(want[n++], sizeof(want[0]), "set \"%s\" mode %s", tmp, mode);
+	snprintf(want[n++], sizeof(want[0]), "write \"%s\"", tmp);
+	snprintf(want[n++], sizeof(want[0]), "fsync \"%s\"", tmp);
+	snprintf(want[n++], sizeof(want[0]), "close \"%s\"", tmp);
+	snprintf(want[n++], sizeof(want[0]), "posix-rename old \"%s\" new "
+		 "\"%s/%s\"", tmp, dir, name);
+	if (failed)
+		snprintf(want[n++], sizeof(want[0]), "remove name \"%s\"", tmp);
+	for (i = 0, p = log; i < n && good; i++) {
+		if (!(q = strstr(p, want[i]))) {
+			printf("# not in the log after the previous: %s\n",
+			       want[i]);
+			good = 0;
+		} else {
+			p = q + strlen(want[i]);
+		}
+	}
+	free(log);
+	return good;
+}
+
 static void test_hostkey(void)
 {
 	struct cpk_remote_opts o = { 0 };
@@ -276,6 +337,9 @@ static void test_put(struct cpk_remote *r)
 		fclose(f);
 	}
 	ok(n == 6 && !memcmp(buf, "SECRET", 6), "and its content");
+	ok(put_logged(dir, "munge.key", "0400", 0), "sftp-server's log: a "
+	   "temporary created exclusively with mode 0400, mode set, then the "
+	   "data, fsync, close, renamed over the name");
 
 	err = cpk_remote_put(r, dir, "munge.key", "NEWER!!", 7, 0664);
 	ok(err == 0 && stat(P("put/munge.key"), &sb) == 0 &&
@@ -292,6 +356,8 @@ static void test_put(struct cpk_remote *r)
 	   "put over a directory fails: %s", cpk_errmsg());
 	ok(stat(P("put/adir"), &sb) == 0 && S_ISDIR(sb.st_mode),
 	   "the directory is still there");
+	ok(put_logged(dir, "adir", "0644", 1), "sftp-server's log: the "
+	   "rename over the directory failed, the temporary was removed");
 
 	err = cpk_remote_put(r, P("nosuchdir"), "f", "x", 1, 0644);
 	ok(err != 0, "put into a missing directory fails: %s", cpk_errmsg());
