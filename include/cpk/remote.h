@@ -79,10 +79,11 @@ void cpk_remote_out_release(struct cpk_remote_out *o);
  * (what came before it).  *EXIT_STATUS receives the command's exit status
  * (0..255); a command that exits non-zero is not an error of this call.
  * Errors: the command killed by a signal (CPK_ERR_IO, naming the signal),
- * no exit status, the run_timeout_ms passed (CPK_ERR_IO: the channel is
- * closed, after asking the server to send the command SIGKILL, which
- * OpenSSH's sshd refuses for root: the command may go on running there;
- * bound it on the host too, e.g. with timeout(1)), the connection broken.
+ * no exit status, the run_timeout_ms passed (CPK_ERR_IO: the command's
+ * process group is killed on the host through a second channel, and the
+ * message says whether that worked), the connection broken.
+ * The shell first runs `echo "cpk-pid $$" >&2` (its pid: the session's
+ * process group, for that kill); that line is taken out of the output.
  */
 cpk_err_t cpk_remote_run(struct cpk_remote *r, const char *const *argv,
 			 const void *in, size_t in_len,

@@ -20,6 +20,11 @@
 
 #define SLICE_MS 100
 #define IN_CHUNK 32768
+#define KILL_MS 20000
+/* What the remote shell runs first: its pid (the session's process group,
+ * sshd calls setsid()), the first line of stderr, taken out of the output;
+ * a timed-out command is killed by it. */
+#define PID_CMD "echo \"cpk-pid $$\" >&2; "
 
 struct run {
 	struct cpk_remote *r;
@@ -30,6 +35,11 @@ struct run {
 	struct cpk_buf out;
 	size_t total;		/* output bytes received (kept or not) */
 	int64_t deadline;
+	int timed_out;
+	long pid;		/* the remote shell's, from PID_LINE; 0 */
+	int pid_done;		/* PID_LINE seen on stderr */
+	char line[128];		/* stderr's line before it so far */
+	size_t line_len;
 };
 
 static int64_t now_ms(void)
@@ -70,10 +80,12 @@ static cpk_err_t wait_slice(struct run *u, const char *doing)
 	struct pollfd p = { .fd = ssh_get_fd(u->r->ss), .events = POLLIN };
 	int64_t left = u->deadline - now_ms();
 
-	if (left <= 0)
+	if (left <= 0) {
+		u->timed_out = 1;
 		return cpk_err_set(CPK_ERR_IO, "timed out after %d s on %s "
 				   "while %s", u->r->run_timeout_ms / 1000,
 				   u->r->where, doing);
+	}
 	(void)poll(&p, 1, left < SLICE_MS ? (int)left : SLICE_MS);
 	return CPK_OK;
 }
@@ -120,6 +132,29 @@ static void keep(struct run *u, const char *p, size_t n)
 	u->total += n;
 }
 
+/* Takes stderr's bytes P[0..N) up to and with PID_LINE's line, passing
+ * lines before it (a login script's) to the output; returns how many it
+ * took. */
+static size_t take_pid(struct run *u, const char *p, size_t n)
+{
+	size_t i;
+	char end;
+
+	for (i = 0; i < n && !u->pid_done; i++) {
+		u->line[u->line_len++] = p[i];
+		if (p[i] != '\n' && u->line_len < sizeof(u->line) - 1)
+			continue;
+		u->line[u->line_len] = '\0';
+		if (sscanf(u->line, "cpk-pid %ld%c", &u->pid, &end) == 2 &&
+		    end == '\n' && u->pid > 1)
+			u->pid_done = 1;
+		else
+			keep(u, u->line, u->line_len);
+		u->line_len = 0;
+	}
+	return i;
+}
+
 /* Sends what the window allows of IN[*SENT..LEN), then EOF when all went.
  * Returns bytes sent now, or -1. */
 static long feed(struct run *u, const char *in, size_t len, size_t *sent)
@@ -160,15 +195,21 @@ static cpk_err_t pump(struct run *u, const void *in, size_t in_len)
 		    !ssh_channel_is_eof(u->ch)) {
 			long w = feed(u, in, in_len, &sent);
 
-			if (w < 0)
+			/* a command that ended may have closed the channel
+			 * since the check: then its input is not wanted */
+			if (w < 0 && !ssh_channel_is_closed(u->ch))
 				return ssh_fail(u, "send the command's input");
 			moved |= w > 0;
-			in_open = sent < in_len;
+			in_open = w >= 0 && sent < in_len;
 		}
 		for (is_err = 0; is_err < 2 && !eof; is_err++) {
 			while ((n = ssh_channel_read_nonblocking(u->ch, buf,
 					sizeof(buf), is_err)) > 0) {
-				keep(u, buf, (size_t)n);
+				size_t took = 0;
+
+				if (is_err && !u->pid_done)
+					took = take_pid(u, buf, (size_t)n);
+				keep(u, buf + took, (size_t)n - took);
 				moved = 1;
 			}
 			if (n == SSH_ERROR)
@@ -228,6 +269,66 @@ static cpk_err_t give(struct run *u, struct cpk_remote_out *out)
 	return CPK_OK;
 }
 
+/* Runs the command line CMD (PID_CMD prepended) in a new channel until it
+ * ends or U's deadline passes; closes the channel. */
+static cpk_err_t run_cmd(struct run *u, const char *cmd, const void *in,
+			 size_t in_len)
+{
+	struct cpk_buf line = CPK_BUF_INIT;
+	cpk_err_t err;
+
+	cpk_buf_addstr(&line, PID_CMD);
+	cpk_buf_addstr(&line, cmd);
+	if (cpk_buf_failed(&line))
+		return cpk_err_set(CPK_ERR_NOMEM, "out of memory");
+	ssh_set_blocking(u->r->ss, 0);
+	if ((err = start(u, line.buf)) == 0)
+		err = pump(u, in, in_len);
+	if (u->ch) {
+		/* libssh keeps a channel closed by us until the server's
+		 * close comes: no callback may reach U after this call */
+		(void)ssh_remove_channel_callbacks(u->ch, &u->cbs);
+		(void)ssh_channel_close(u->ch);
+		ssh_channel_free(u->ch);
+		u->ch = NULL;
+	}
+	ssh_set_blocking(u->r->ss, 1);
+	if (u->line_len)	/* stderr ended inside a line */
+		keep(u, u->line, u->line_len);
+	cpk_buf_release(&line);
+	return err;
+}
+
+/* After a timeout: kills the process group of U's command on the host (by
+ * its pid: sshd refuses "signal" requests for root's sessions), and says so
+ * after the timeout's message. */
+static cpk_err_t kill_group(struct run *u, cpk_err_t err)
+{
+	struct run k = { .r = u->r, .out = CPK_BUF_INIT };
+	char msg[1024], pg[32], *cmd = NULL;
+	const char *argv[] = { "kill", "-s", "KILL", "--", pg, NULL };
+	cpk_err_t e2;
+
+	snprintf(msg, sizeof(msg), "%s", cpk_errmsg());
+	if (!u->pid)
+		return cpk_err_set(err, "%s (its process id on the host is "
+				   "unknown: it may still run there)", msg);
+	snprintf(pg, sizeof(pg), "-%ld", u->pid);
+	k.deadline = now_ms() + KILL_MS;
+	if ((e2 = cpk_remote_command(argv, &cmd)) == 0)
+		e2 = run_cmd(&k, cmd, NULL, 0);
+	if (!e2 && (!k.got_status || k.status != 0))
+		e2 = cpk_err_set(CPK_ERR_IO, "kill -s KILL -- %s: %s", pg,
+				 k.got_status ? k.out.buf : "no exit status");
+	cpk_buf_release(&k.out);
+	free(cmd);
+	if (e2)
+		return cpk_err_set(err, "%s (it may still run there: %s)", msg,
+				   cpk_errmsg());
+	return cpk_err_set(err, "%s (killed there: process group %ld)", msg,
+			   u->pid);
+}
+
 cpk_err_t cpk_remote_run(struct cpk_remote *r, const char *const *argv,
 			 const void *in, size_t in_len,
 			 struct cpk_remote_out *out, int *exit_status)
@@ -246,29 +347,17 @@ cpk_err_t cpk_remote_run(struct cpk_remote *r, const char *const *argv,
 	if ((err = cpk_remote_command(argv, &cmd)) != 0)
 		return err;
 	u.deadline = now_ms() + r->run_timeout_ms;
-	ssh_set_blocking(r->ss, 0);
-	if ((err = start(&u, cmd)) == 0 && (err = pump(&u, in, in_len)) == 0) {
-		if (u.signal[0])
-			err = cpk_err_set(CPK_ERR_IO, "%s on %s was killed by "
-					  "signal %s", argv[0], r->where,
-					  u.signal);
-		else if (!u.got_status)
-			err = cpk_err_set(CPK_ERR_IO, "%s on %s ended without "
-					  "an exit status", argv[0], r->where);
-		else if (exit_status)
-			*exit_status = u.status;
-	}
-	if (u.ch) {
-		/* a command still running (timeout) is asked to die */
-		if (err && !ssh_channel_is_closed(u.ch))
-			(void)ssh_channel_request_send_signal(u.ch, "KILL");
-		/* libssh keeps a channel closed by us until the server's
-		 * close comes: no callback may reach U after this call */
-		(void)ssh_remove_channel_callbacks(u.ch, &u.cbs);
-		(void)ssh_channel_close(u.ch);
-		ssh_channel_free(u.ch);
-	}
-	ssh_set_blocking(r->ss, 1);
+	err = run_cmd(&u, cmd, in, in_len);
+	if (err && u.timed_out)
+		err = kill_group(&u, err);
+	else if (!err && u.signal[0])
+		err = cpk_err_set(CPK_ERR_IO, "%s on %s was killed by signal "
+				  "%s", argv[0], r->where, u.signal);
+	else if (!err && !u.got_status)
+		err = cpk_err_set(CPK_ERR_IO, "%s on %s ended without an exit "
+				  "status", argv[0], r->where);
+	else if (!err && exit_status)
+		*exit_status = u.status;
 	snprintf(msg, sizeof(msg), "%s", cpk_errmsg());
 	e2 = give(&u, out);
 	if (err)

@@ -264,6 +264,16 @@ static void test_stdin_and_bounds(struct cpk_remote *r)
 	ok(err == 0 && st == 0 && out.data && atol(out.data) == (long)n,
 	   "3 MiB of stdin all arrive (%ld)", out.data ? atol(out.data) : -1);
 	cpk_remote_out_release(&out);
+	for (i = 0; i < 3; i++) {
+		const char *const stop[] = { "head", "-c", "10", NULL };
+		const char *const none[] = { "true", NULL };
+
+		err = cpk_remote_run(r, i ? none : stop, data, n, &out, &st);
+		ok(err == 0 && st == 0 && out.len == (i ? 0 : 10),
+		   "a command that stops reading its stdin (%s) ends the run: "
+		   "%s", i ? "true" : "head -c 10", err ? cpk_errmsg() : "ok");
+		cpk_remote_out_release(&out);
+	}
 	free(data);
 
 	err = cpk_remote_run(r, big, NULL, 0, &out, &st);
@@ -284,12 +294,12 @@ static void test_stdin_and_bounds(struct cpk_remote *r)
 
 static void test_timeout(void)
 {
-	struct cpk_remote *r = open_or_bail(2000, 0);
+	struct cpk_remote *r = open_or_bail(5000, 0);
 	char script[4096];
 	const char *argv[] = { "sh", "-c", script, NULL };
 	const char *const t[] = { "true", NULL };
 	double t0 = now_s();
-	int st = -2, pid = 0;
+	int st = -2, pid = 0, k;
 	FILE *f;
 	cpk_err_t err;
 
@@ -303,12 +313,14 @@ static void test_timeout(void)
 			pid = 0;
 		fclose(f);
 	}
-	/* The server was asked to send it SIGKILL, but OpenSSH's sshd
-	 * refuses signals to root's sessions ("session signalling requires
-	 * privilege separation"), so it may still run: ours, stop it. */
-	ok(pid > 0, "the command had started (pid %d)", pid);
-	if (pid > 0)
-		kill(pid, SIGKILL);
+	/* killed by its process group (sshd refuses to signal root's
+	 * sessions); give the host a moment */
+	for (k = 0; k < 100 && pid > 0 && kill(pid, 0) == 0; k++)
+		usleep(100000);
+	ok(pid > 0 && kill(pid, 0) != 0 && has(cpk_errmsg(), "killed there"),
+	   "the timed-out command was killed on the host (pid %d)", pid);
+	if (pid > 0 && kill(pid, 0) == 0)
+		kill(pid, SIGKILL);	/* ours: never leave it */
 	err = cpk_remote_run(r, t, NULL, 0, NULL, &st);
 	ok(err == 0 && st == 0, "the connection works after a timeout: %s",
 	   err ? cpk_errmsg() : "ok");
