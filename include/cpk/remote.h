@@ -77,7 +77,8 @@ void cpk_remote_out_release(struct cpk_remote_out *o);
  * then end of file.  *OUT (may be NULL: output dropped) receives the
  * output, owned by the caller (cpk_remote_out_release()), also on failure
  * (what came before it).  *EXIT_STATUS receives the command's exit status
- * (0..255); a command that exits non-zero is not an error of this call.
+ * (0..255; EXIT_STATUS may be NULL); a command that exits non-zero is not
+ * an error of this call.
  * Errors: the command killed by a signal (CPK_ERR_IO, naming the signal),
  * no exit status, the run_timeout_ms passed (CPK_ERR_IO: the command's
  * process group is killed on the host through a second channel, and the
@@ -90,9 +91,10 @@ cpk_err_t cpk_remote_run(struct cpk_remote *r, const char *const *argv,
 			 struct cpk_remote_out *out, int *exit_status);
 
 /*
- * The command line cpk_remote_run() sends for ARGV: every word in single
- * quotes, each ' inside one written '\'' , words separated by spaces.
- * *OUT: a new string (free()).  CPK_ERR_INVALID for an empty ARGV.
+ * The words of ARGV as cpk_remote_run() sends them (after the pid line
+ * above): every word in single quotes, each ' inside one written '\'' ,
+ * words separated by spaces.  *OUT: a new string (free()).
+ * CPK_ERR_INVALID for an empty ARGV.
  */
 cpk_err_t cpk_remote_command(const char *const *argv, char **out);
 

@@ -36,8 +36,8 @@ struct run {
 	size_t total;		/* output bytes received (kept or not) */
 	int64_t deadline;
 	int timed_out;
-	long pid;		/* the remote shell's, from PID_LINE; 0 */
-	int pid_done;		/* PID_LINE seen on stderr */
+	long pid;		/* the remote shell's, from PID_CMD; 0: unknown */
+	int pid_done;		/* PID_CMD's line seen on stderr */
 	char line[128];		/* stderr's line before it so far */
 	size_t line_len;
 };
@@ -132,7 +132,7 @@ static void keep(struct run *u, const char *p, size_t n)
 	u->total += n;
 }
 
-/* Takes stderr's bytes P[0..N) up to and with PID_LINE's line, passing
+/* Takes stderr's bytes P[0..N) up to and with PID_CMD's line, passing
  * lines before it (a login script's) to the output; returns how many it
  * took. */
 static size_t take_pid(struct run *u, const char *p, size_t n)
