@@ -203,6 +203,10 @@ CPK_INTERNAL cpk_err_t cpk_sftp_fsetstat(struct cpk_sftp *s,
 			    const struct cpk_sftp_attr *attr);
 CPK_INTERNAL cpk_err_t cpk_sftp_mkdir(struct cpk_sftp *s, const char *path, uint32_t mode);
 CPK_INTERNAL cpk_err_t cpk_sftp_rmdir(struct cpk_sftp *s, const char *path);
+/* Flushes open file H to disk on the server (fsync@openssh.com;
+ * CPK_ERR_INVALID if the server lacks it: see cpk_sftp_info()). */
+CPK_INTERNAL cpk_err_t cpk_sftp_fsync(struct cpk_sftp *s,
+				      const struct cpk_sftp_handle *h);
 CPK_INTERNAL cpk_err_t cpk_sftp_remove(struct cpk_sftp *s, const char *path);
 /* Renames FROM to TO.  With CPK_SFTP_RENAME_OVERWRITE an existing TO is
  * replaced atomically (posix-rename@openssh.com; CPK_ERR_INVALID if the

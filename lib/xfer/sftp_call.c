@@ -441,6 +441,27 @@ cpk_err_t xsftp_ext_path(struct cpk_sftp *s, const char *ext, unsigned bit,
 	return err;
 }
 
+cpk_err_t cpk_sftp_fsync(struct cpk_sftp *s, const struct cpk_sftp_handle *h)
+{
+	struct sync y = SYNC_INIT;
+	unsigned char buf[4 + CPK_SFTP_HANDLE_MAX], *w = buf;
+	cpk_err_t err;
+
+	if ((err = xsftp_sync_guard(s)) != 0)
+		return err;
+	if (!(s->ext & EXT_FSYNC))
+		return cpk_err_set(CPK_ERR_INVALID, "the sftp server on %s has "
+				   "no fsync@openssh.com", s->where);
+	if (h->len > CPK_SFTP_HANDLE_MAX)
+		return cpk_err_set(CPK_ERR_INVALID, "sftp: bad handle");
+	put_u32(&w, h->len);
+	memcpy(w, h->data, h->len);
+	if ((err = cpk_sftp_req_extended(s, "fsync@openssh.com", buf,
+					 4 + h->len, sync_cb, &y)) != 0)
+		return err;
+	return sync_wait(s, &y, "flush a file to disk", NULL);
+}
+
 cpk_err_t cpk_sftp_expand_path(struct cpk_sftp *s, const char *path, char **out)
 {
 	struct sync y = SYNC_INIT;
