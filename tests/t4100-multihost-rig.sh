@@ -68,16 +68,7 @@ chmod a+rx "$D/etc" || rig_stop_here "chmod"
 # Every host has an /etc/hosts of its own that names the three; the compute
 # hosts have their own spool, run and log directories.
 ok=0
-printf '%s\n' "127.0.0.1 localhost" "$P.1 ctl" "$P.2 c1" "$P.3 c2" >"$D/hosts.txt" || ok=1
-for h in ctl c1 c2; do
-	rig_host_bind "$h" "$D/hosts.txt" /etc/hosts || ok=1
-done
-install -d -m 0755 "$D/spool" "$D/run" "$D/log" || ok=1
-for h in c1 c2; do
-	for s in spool run log; do
-		install -d -m 0755 "$D/hosts/$h/$s" && rig_host_bind "$h" "$D/hosts/$h/$s" "$D/$s" || ok=1
-	done
-done
+rig_net_slurm_hosts "$D" c1 c2 || ok=1
 [ "$ok" = 0 ] && rig_host_exec c1 touch "$D/log/mine" && [ -e "$D/hosts/c1/log/mine" ] &&
 	[ ! -e "$D/log/mine" ] && [ ! -e "$D/hosts/c2/log/mine" ] &&
 	[ "$(rig_host_exec c1 getent hosts c2 | awk '{ print $1, $2 }')" = "$P.3 c2" ] &&

@@ -24,8 +24,9 @@ rig_net_test_start "$0" "$@"
 tap_plan 12
 D=$RIG_DIR
 
-rig_net_create && rig_host_add ctl 1 && rig_host_add c1 2 && rig_host_add c2 3 ||
+if ! { rig_net_create && rig_host_add ctl 1 && rig_host_add c1 2 && rig_host_add c2 3; }; then
 	rig_stop_here "no test network"
+fi
 P=$RIG_NET_PREFIX
 rig_host_facts || rig_stop_here "slurmd -C failed"
 
@@ -70,17 +71,8 @@ val=${line#*--conf \"}
 val=${val%%\"*}
 
 chmod a+rx "$D/etc" || rig_stop_here "chmod"
-printf '%s\n' "127.0.0.1 localhost" "$P.1 ctl" "$P.2 c1" "$P.3 c2" >"$D/hosts.txt" || rig_stop_here "hosts"
 ok=0
-for h in ctl c1 c2; do
-	rig_host_bind "$h" "$D/hosts.txt" /etc/hosts || ok=1
-done
-install -d -m 0755 "$D/spool" "$D/run" "$D/log" || ok=1
-for h in c1 c2; do
-	for s in spool run log; do
-		install -d -m 0755 "$D/hosts/$h/$s" && rig_host_bind "$h" "$D/hosts/$h/$s" "$D/$s" || ok=1
-	done
-done
+rig_net_slurm_hosts "$D" c1 c2 || ok=1
 for h in ctl c1 c2; do
 	rig_host_munge "$h" "$D" || ok=1
 done

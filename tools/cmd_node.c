@@ -1,11 +1,12 @@
 /*
  * cpk node list [-f FILE] [--json] [--slurm-conf FILE]
- * cpk node add NAME --addr ADDR [--cpus N] [--mem MiB] [--gpus [TYPE:]N] --no-join
+ * cpk node add NAME --addr ADDR [--cpus N] [--mem MiB] [--gpus [TYPE:]N]
+ *          [--partition P] [--no-join] [-F SSH_CONFIG] [-i KEY] [-l USER] ...
  * cpk node del NAME --fragment-only
- * Wiring only: the work is in lib/slurm (the live view) and lib/model
- * (fragments).  add/del only write/remove nodes.d/NAME.yaml for now; the
- * SSH part (joining the node, stopping its slurmd) is not there yet, so
- * --no-join / --fragment-only are required to say so.
+ * Wiring only: the work is in lib/slurm (the live view), lib/model
+ * (fragments) and lib/node (joining over SSH).  del only removes
+ * nodes.d/NAME.yaml for now (draining and removing from Slurm is not
+ * there yet), so --fragment-only is required to say so.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +18,8 @@
 #include "cli.h"
 
 enum { OPT_JSON = 256, OPT_SLURM_CONF, OPT_ADDR, OPT_CPUS, OPT_MEM, OPT_GPUS,
-       OPT_NO_JOIN, OPT_FRAGMENT_ONLY, OPT_PARTITION };
+       OPT_NO_JOIN, OPT_FRAGMENT_ONLY, OPT_PARTITION, OPT_APPLY_ROOT, OPT_REMOTE_CPK,
+       OPT_WAIT };
 
 #define FILE_OPT { "file", 'f', "FILE", "the description (default $CPK_CONFIG or " CPK_SYSCONFDIR "/clusterpack/cluster.yaml)" }
 
@@ -36,7 +38,14 @@ static const struct cli_opt add_opts[] = {
 	{ "mem", OPT_MEM, "MiB", "memory Slurm may hand out (RealMemory), MiB" },
 	{ "gpus", OPT_GPUS, "[TYPE:]N", "GPUs of the node, e.g. h100:8" },
 	{ "partition", OPT_PARTITION, "P[,P...]", "partitions it joins besides those on ALL (their NodeSet)" },
-	{ "no-join", OPT_NO_JOIN, NULL, "only write nodes.d/NAME.yaml (required for now: joining is not there yet)" },
+	{ "no-join", OPT_NO_JOIN, NULL, "only write nodes.d/NAME.yaml; do not touch the node" },
+	{ "ssh-config", 'F', "FILE", "ssh_config for reaching the node (like ssh -F)" },
+	{ "identity", 'i', "FILE", "private key to try first" },
+	{ "login", 'l', "USER", "user on the node (default root)" },
+	{ "slurm-conf", OPT_SLURM_CONF, "FILE", "Slurm's configuration for the wait (as cpk node list)" },
+	{ "wait", OPT_WAIT, "S", "seconds to wait for slurmctld to have the node up (default 120; 0: do not wait)" },
+	{ "remote-cpk", OPT_REMOTE_CPK, "PATH", "cpk on the node (default: cpk on its PATH)" },
+	{ "apply-root", OPT_APPLY_ROOT, "DIR", "apply into DIR on the node instead of / (tests, images)" },
 	{ "help", 'h', NULL, "show this help" },
 	{ NULL, 0, NULL, NULL },
 };
@@ -127,14 +136,50 @@ static int parse_gpus(const struct cli_verb *v, const char *s, struct cpk_nodesp
 	return parse_num(v, "--gpus", s, 1024, &spec->gpu_count);
 }
 
+static void progress(void *arg, const char *line)
+{
+	(void)arg;
+	printf("%s\n", line);
+	fflush(stdout);
+}
+
+/* The fragment, refused with every diagnostic when the description would
+ * not be valid; CHECK_ONLY: write nothing. */
+static int fragment(const char *path, const struct cpk_nodespec *spec, int check_only)
+{
+	struct cpk_diags d = CPK_DIAGS_INIT;
+	cpk_err_t r = check_only ? cpk_node_fragment_check(path, spec, &d)
+				 : cpk_node_fragment_add(path, spec, &d);
+	int rc = EXIT_OK;
+
+	if (r == CPK_ERR_CONFIG) {
+		struct cpk_buf b = CPK_BUF_INIT;
+
+		cpk_diags_format(&d, &b);
+		fputs(b.buf, stderr);
+		cli_err("node %s not added: the description would not be valid; nothing written",
+			spec->name);
+		cpk_buf_release(&b);
+		rc = EXIT_FAIL;
+	} else if (r != CPK_OK) {
+		cli_err("node %s not added: %s", spec->name, cpk_errmsg());
+		rc = EXIT_FAIL;
+	}
+	cpk_diags_release(&d);
+	return rc;
+}
+
 static int run_add(int argc, char **argv, const struct cli_verb *v)
 {
 	struct cpk_nodespec spec = CPK_NODESPEC_INIT;
-	struct cpk_diags d = CPK_DIAGS_INIT;
-	const char *path = NULL, *addr = NULL;
+	struct cpk_node_join_opts jo;
+	struct cpk_node_join *j = NULL;
+	const char *path = NULL, *addr = NULL, *ident[2] = { NULL, NULL };
 	int c, no_join = 0, rc = EXIT_OK;
-	cpk_err_t r;
+	uint64_t wait = 120;
 
+	memset(&jo, 0, sizeof(jo));
+	jo.conn.user = "root";
 	while (rc == EXIT_OK && (c = cli_getopt(argc, argv, v)) != -1) {
 		switch (c) {
 		case 'f':
@@ -162,6 +207,29 @@ static int run_add(int argc, char **argv, const struct cli_verb *v)
 		case OPT_NO_JOIN:
 			no_join = 1;
 			break;
+		case 'F':
+			jo.conn.config = optarg;
+			break;
+		case 'i':
+			ident[0] = optarg;
+			jo.conn.identities = ident;
+			break;
+		case 'l':
+			jo.conn.user = optarg;
+			break;
+		case OPT_SLURM_CONF:
+			jo.slurm_conf = optarg;
+			break;
+		case OPT_WAIT:
+			if (cpk_parse_uint(optarg, 0, 86400, &wait) != CPK_OK)
+				rc = cli_usage_err(v, "--wait %s: %s", optarg, cpk_errmsg());
+			break;
+		case OPT_REMOTE_CPK:
+			jo.remote_cpk = optarg;
+			break;
+		case OPT_APPLY_ROOT:
+			jo.remote_root = optarg;
+			break;
 		default:
 			rc = cli_common_opt(c, argv, v);
 			goto out;
@@ -177,10 +245,6 @@ static int run_add(int argc, char **argv, const struct cli_verb *v)
 		rc = cli_usage_err(v, "--addr ADDR is required");
 		goto out;
 	}
-	if (!no_join) {
-		rc = cli_usage_err(v, "joining a node over SSH is not there yet: give --no-join to only write its fragment");
-		goto out;
-	}
 	if (!(spec.name = strdup(argv[optind])) || !(spec.address = strdup(addr))) {
 		cli_err("out of memory");
 		rc = EXIT_FAIL;
@@ -188,22 +252,43 @@ static int run_add(int argc, char **argv, const struct cli_verb *v)
 	}
 	if (!path)
 		path = cpk_model_default_path();
-	r = cpk_node_fragment_add(path, &spec, &d);
-	if (r == CPK_ERR_CONFIG) {
-		struct cpk_buf b = CPK_BUF_INIT;
-
-		cpk_diags_format(&d, &b);
-		fputs(b.buf, stderr);
-		cli_err("node %s not added: the description would not be valid; nothing written",
-			spec.name);
-		cpk_buf_release(&b);
-		rc = EXIT_FAIL;
-	} else if (r != CPK_OK) {
-		cli_err("%s", cpk_errmsg());
-		rc = EXIT_FAIL;
+	if (no_join) {
+		rc = fragment(path, &spec, 0);
+		goto out;
 	}
+	/* everything checked before anything changes: the description with
+	 * the node, then the node itself (host key, munge key) */
+	if ((rc = fragment(path, &spec, 1)) != EXIT_OK)
+		goto out;
+	jo.cluster_yaml = path;
+	jo.name = spec.name;
+	jo.conn.host = spec.address;
+	jo.wait_s = (unsigned)wait;
+	jo.progress = progress;
+	if (cpk_node_join_check(&jo, &j) != CPK_OK) {
+		cli_err("node %s not added: %s; nothing changed", spec.name, cpk_errmsg());
+		rc = EXIT_FAIL;
+		goto out;
+	}
+	if ((rc = fragment(path, &spec, 0)) != EXIT_OK)
+		goto out;
+	if (cpk_node_join_run(j) != CPK_OK) {
+		char msg[1024];
+
+		snprintf(msg, sizeof(msg), "%s", cpk_errmsg());
+		if (cpk_node_fragment_remove(path, spec.name) == CPK_OK)
+			cli_err("node %s not added: %s; its fragment is removed again (the files "
+				"sent to the node stay: a new cpk node add applies them anew)",
+				spec.name, msg);
+		else
+			cli_err("node %s not added: %s; and its fragment could not be removed: %s",
+				spec.name, msg, cpk_errmsg());
+		rc = EXIT_FAIL;
+		goto out;
+	}
+	printf("node %s added\n", spec.name);
 out:
-	cpk_diags_release(&d);
+	cpk_node_join_free(j);
 	cpk_nodespec_release(&spec);
 	return rc;
 }
@@ -243,7 +328,7 @@ static const struct cli_verb node_list = {
 	list_opts, run_list,
 };
 static const struct cli_verb node_add = {
-	"node add", "NAME --addr ADDR [--cpus N] [--mem MiB] [--gpus [TYPE:]N] [--partition P] --no-join [-f FILE]",
+	"node add", "NAME --addr ADDR [--cpus N] [--mem MiB] [--gpus [TYPE:]N] [--partition P] [--no-join] [-F SSH_CONFIG] [-i KEY] [-l USER] [--wait S] [-f FILE]",
 	"Write the node's fragment nodes.d/NAME.yaml after validating the whole description.",
 	add_opts, run_add,
 };

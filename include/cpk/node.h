@@ -21,6 +21,7 @@
 #include "error.h"
 #include "buf.h"
 #include "model.h"
+#include "xfer.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -82,6 +83,11 @@ cpk_err_t cpk_node_fragment_add(const char *cluster_yaml,
 				const struct cpk_nodespec *s,
 				struct cpk_diags *diags);
 
+/* Every check of cpk_node_fragment_add(), nothing written. */
+cpk_err_t cpk_node_fragment_check(const char *cluster_yaml,
+				  const struct cpk_nodespec *s,
+				  struct cpk_diags *diags);
+
 /*
  * Removes nodes.d/NAME.yaml beside CLUSTER_YAML.  CPK_ERR_NOTFOUND when no
  * such fragment exists (a node described in cluster.yaml itself is the
@@ -89,6 +95,45 @@ cpk_err_t cpk_node_fragment_add(const char *cluster_yaml,
  * link or not a regular file.  The directory is fsync'ed afterwards.
  */
 cpk_err_t cpk_node_fragment_remove(const char *cluster_yaml, const char *name);
+
+/*
+ * Joining a new VM (cpk node add without --no-join), lib/node/join.c:
+ *   1. cpk_node_join_check(&o, &j): connects to the node over SSH as
+ *      o.conn says (its host key checked against known_hosts: an unknown or
+ *      changed key is refused before anything runs there) and checks it
+ *      does not hold another cluster's munge key (CPK_ERR_EXISTS).  Nothing
+ *      is changed anywhere.
+ *   2. the caller writes the node's fragment (cpk_node_fragment_add);
+ *   3. cpk_node_join_run(j): sends O.cluster_yaml and every nodes.d/NAME.yaml
+ *      beside it to /etc/clusterpack there (fragments no longer here are
+ *      removed there), the LDAP CA certificate (ldap.ca_file) to the same
+ *      path, the munge key as a 0400 file, runs `cpk apply --role compute
+ *      --node NAME --munge-key ...` there (which installs, writes and
+ *      starts what the node needs: slurmd joins as a dynamic node), removes
+ *      the key copy, then waits up to o.wait_s for slurmctld to have the
+ *      node up.  On failure the caller removes the fragment again.
+ *   4. cpk_node_join_free(j).
+ * Progress lines go to o.progress.  All of O is borrowed until step 4.
+ */
+struct cpk_node_join_opts {
+	const char *cluster_yaml;	/* the control node's description */
+	const char *name;		/* the node */
+	struct cpk_conn_opts conn;	/* host: its address; user: root */
+	const char *remote_root;	/* apply there into this root (tests,
+					 * images); NULL: / */
+	const char *remote_cpk;		/* cpk there; NULL: "cpk" on its PATH */
+	const char *slurm_conf;		/* for the wait (NULL: as cpk node list) */
+	unsigned wait_s;		/* 0: do not wait for slurmctld */
+	int run_timeout_ms;		/* one remote command; 0: lib/remote's */
+	void (*progress)(void *arg, const char *line);
+	void *arg;
+};
+struct cpk_node_join;
+
+cpk_err_t cpk_node_join_check(const struct cpk_node_join_opts *o, struct cpk_node_join **out);
+cpk_err_t cpk_node_join_run(struct cpk_node_join *j);
+/* Disconnects and frees.  Accepts NULL. */
+void cpk_node_join_free(struct cpk_node_join *j);
 
 #ifdef __cplusplus
 }

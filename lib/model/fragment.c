@@ -224,9 +224,8 @@ static cpk_err_t clash_check(const struct cpk_model *m, const struct cpk_nodespe
 	return CPK_OK;
 }
 
-cpk_err_t cpk_node_fragment_add(const char *cluster_yaml,
-				const struct cpk_nodespec *s,
-				struct cpk_diags *diags)
+static cpk_err_t fragment_add(const char *cluster_yaml, const struct cpk_nodespec *s,
+			      struct cpk_diags *diags, int write)
 {
 	struct cpk_buf dir = CPK_BUF_INIT, file = CPK_BUF_INIT, shown = CPK_BUF_INIT;
 	struct cpk_buf text = CPK_BUF_INIT;
@@ -264,7 +263,7 @@ cpk_err_t cpk_node_fragment_add(const char *cluster_yaml,
 	m = NULL;
 	/* then the whole of it with the new fragment */
 	r = cpk_model_load_extra(cluster_yaml, shown.buf, text.buf, text.len, &m, diags);
-	if (r != CPK_OK)
+	if (r != CPK_OK || !write)
 		goto out;
 	if ((r = open_nodes_dir(dir.buf, 1, &dfd)) != CPK_OK)
 		goto out;
@@ -278,6 +277,18 @@ out:
 	cpk_buf_release(&file);
 	cpk_buf_release(&dir);
 	return r;
+}
+
+cpk_err_t cpk_node_fragment_add(const char *cluster_yaml, const struct cpk_nodespec *s,
+				struct cpk_diags *diags)
+{
+	return fragment_add(cluster_yaml, s, diags, 1);
+}
+
+cpk_err_t cpk_node_fragment_check(const char *cluster_yaml, const struct cpk_nodespec *s,
+				  struct cpk_diags *diags)
+{
+	return fragment_add(cluster_yaml, s, diags, 0);
 }
 
 cpk_err_t cpk_node_fragment_remove(const char *cluster_yaml, const char *name)

@@ -274,6 +274,31 @@ rig_host_daemon() {
 	rig_daemon_start "$1" "$2" "${RIG_HOST_CMD[@]}" "${@:3}"
 }
 
+# rig_net_slurm_hosts DIR COMPUTE...: every host gets an /etc/hosts of its
+# own naming all test hosts (DIR/hosts.txt, bound over /etc/hosts), and each
+# COMPUTE host its own DIR/hosts/NAME/{spool,run,log} bound over DIR/spool,
+# DIR/run and DIR/log (where the rig's slurm.conf puts slurmd's files).
+rig_net_slurm_hosts() {
+	local d=$1 h s
+	shift
+	{
+		echo "127.0.0.1 localhost"
+		for h in "${RIG_HOSTS[@]}"; do
+			echo "${RIG_HOST_ADDR[$h]} $h"
+		done
+	} >"$d/hosts.txt" || return 1
+	for h in "${RIG_HOSTS[@]}"; do
+		rig_host_bind "$h" "$d/hosts.txt" /etc/hosts || return 1
+	done
+	install -d -m 0755 "$d/spool" "$d/run" "$d/log" || return 1
+	for h in "$@"; do
+		for s in spool run log; do
+			install -d -m 0755 "$d/hosts/$h/$s" && rig_host_bind "$h" "$d/hosts/$h/$s" "$d/$s" ||
+				return 1
+		done
+	done
+}
+
 # rig_net_client NAME: Slurm client commands of the rig (scontrol, sinfo,
 # squeue, scancel in lib.sh) run on host NAME from now on (with the files
 # bound there so far: give it its own munge socket first, if it has one).
