@@ -34,7 +34,7 @@ static void say(const struct cpk_node_join *j, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 static void say(const struct cpk_node_join *j, const char *fmt, ...)
 {
-	char line[512];
+	char line[512], *p;
 	va_list ap;
 
 	if (!j->o->progress)
@@ -42,6 +42,10 @@ static void say(const struct cpk_node_join *j, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
+	/* lines may hold what the node printed: no escape reaches a terminal */
+	for (p = line; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
 	j->o->progress(j->o->arg, line);
 }
 
