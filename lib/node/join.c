@@ -73,8 +73,18 @@ static cpk_err_t run(struct cpk_node_join *j, const char *what, const char *cons
 		while (n > 0 && tail[n - 1] == '\n')
 			n--;
 		tail = n > 600 ? tail + n - 600 : tail;
-		r = cpk_err_set(CPK_ERR_IO, "%s on %s failed (exit %d): %.*s", what,
-				j->o->conn.host, st, (int)(out.data + n - tail), tail);
+		{
+			char shown[601];
+			size_t i, k = (size_t)(out.data + n - tail);
+
+			/* the node's words, for a terminal: no control bytes */
+			for (i = 0; i < k; i++)
+				shown[i] = (unsigned char)tail[i] < 0x20 && tail[i] != '\n' ? '?' :
+					   tail[i] == 0x7f ? '?' : tail[i];
+			shown[k] = '\0';
+			r = cpk_err_set(CPK_ERR_IO, "%s on %s failed (exit %d): %s", what,
+					j->o->conn.host, st, shown);
+		}
 	}
 	if (keep && r == CPK_OK)
 		*keep = out;
