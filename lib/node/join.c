@@ -67,24 +67,23 @@ static cpk_err_t run(struct cpk_node_join *j, const char *what, const char *cons
 
 	r = cpk_remote_run(j->r, argv, NULL, 0, &out, &st);
 	if (r == CPK_OK && st != 0) {
-		const char *tail = out.data ? out.data : "";
-		size_t n = out.len;
+		/* the end of what the node said (for a terminal: no control
+		 * bytes), where a command puts its error */
+		const char *all = out.data ? out.data : "";
+		size_t n = out.len, k, i;
+		char shown[601];
 
-		while (n > 0 && tail[n - 1] == '\n')
+		while (n > 0 && all[n - 1] == '\n')
 			n--;
-		tail = n > 600 ? tail + n - 600 : tail;
-		{
-			char shown[601];
-			size_t i, k = (size_t)(out.data + n - tail);
+		k = n > 600 ? 600 : n;
+		for (i = 0; i < k; i++) {
+			unsigned char c = (unsigned char)all[n - k + i];
 
-			/* the node's words, for a terminal: no control bytes */
-			for (i = 0; i < k; i++)
-				shown[i] = (unsigned char)tail[i] < 0x20 && tail[i] != '\n' ? '?' :
-					   tail[i] == 0x7f ? '?' : tail[i];
-			shown[k] = '\0';
-			r = cpk_err_set(CPK_ERR_IO, "%s on %s failed (exit %d): %s", what,
-					j->o->conn.host, st, shown);
+			shown[i] = (c < 0x20 && c != '\n') || c == 0x7f ? '?' : (char)c;
 		}
+		shown[k] = '\0';
+		r = cpk_err_set(CPK_ERR_IO, "%s on %s failed (exit %d): %s", what,
+				j->o->conn.host, st, shown);
 	}
 	if (keep && r == CPK_OK)
 		*keep = out;
