@@ -25,7 +25,7 @@ RIG_NET_NEEDS=(munged munge slurmctld slurmd scontrol sinfo squeue scancel srun 
 	/usr/sbin/sshd sha256sum install perl timeout)
 rig_net_test_start "$0" "$@"
 
-tap_plan 15
+tap_plan 16
 D=$RIG_DIR
 Y=$D/cluster.yaml
 
@@ -135,6 +135,17 @@ got=$(cmp -s "$r/etc/clusterpack/nodes.d/c1.yaml" "$D/nodes.d/c1.yaml" && echo s
 tap_is "$got" same "on c1: the fragments, as on ctl"
 got=$(rig_host_exec ctl timeout 60 srun -N1 -w c1 hostname 2>"$D/srun1.err")
 tap_is "$got" c1 "srun -w c1 hostname runs on c1" || rig_show_file "$D/srun1.err"
+
+# --- apply fails on c2: the fragment goes again ---------------------------------
+before=$(state)
+rig_host_exec ctl "$CPK" node add c2 --addr "$P.3" --cpus "$cpus" -F "$D/ssh_config" \
+	--remote-cpk /bin/false --apply-root "$D/hosts/c2/root" -f "$Y" >"$D/fail.out" 2>&1
+rc=$?
+[ "$rc" = 1 ] && grep -q "cpk apply --role compute on $P.3 failed (exit 1)" "$D/fail.out" &&
+	grep -q "its fragment is removed again" "$D/fail.out" && [ "$(state)" = "$before" ] &&
+	[ ! -e "$D/hosts/c2/root/etc/clusterpack/.join-munge.key" ]
+tap_ok $? "apply fails on c2: error, fragment removed, Slurm as before, no key copy left there" ||
+	rig_show_file "$D/fail.out"
 
 # --- c2 joins partition late too ---------------------------------------------------
 join c2 "$P.3" --partition late
