@@ -13,14 +13,21 @@
  * find some left (xplan_batch_share()). */
 static long take_share(struct cpk_xfer *x)
 {
-	const struct xtask *t = &x->p.t[x->next];
+	struct xtask *t = &x->p.t[x->next];
 	unsigned idle = x->running > x->busy ? x->running - x->busy : 1;
 	long r;
 
 	if (t->kind == TASK_BATCH) {
-		uint32_t k = xplan_batch_share(t->chunk, x->p.nt - x->next,
-					       idle);
+		uint32_t k;
 
+		/* files a resume found done are not handed out again (the
+		 * queued batch is nobody's yet) */
+		while (t->chunk > 1 && (x->p.e[t->file].done ||
+					x->p.e[t->file].failed)) {
+			t->file++;
+			t->chunk--;
+		}
+		k = xplan_batch_share(t->chunk, x->p.nt - x->next, idle);
 		if (k < t->chunk && (r = xplan_split(&x->p, x->next, k)) >= 0)
 			return r;
 	}
