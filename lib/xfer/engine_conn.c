@@ -79,11 +79,15 @@ cpk_err_t xeng_conn_open(struct cpk_xfer *x, struct worker *w,
 	struct group *g = w ? &x->g[w->idx / x->chans] : NULL;
 	struct xsess *xs = NULL;
 	struct cpk_sftp_opts so;
+	struct cpk_sftp_info known;
+	int have_known;
 	cpk_err_t err;
 
 	*s = NULL;
 	*xsp = NULL;
 	pthread_mutex_lock(&x->mu);
+	have_known = x->have_known;
+	known = x->known;
 	while (g && g->connecting)
 		pthread_cond_wait(&x->cv, &x->mu);
 	if (g && g->cur && !g->cur->dead) {
@@ -118,6 +122,7 @@ cpk_err_t xeng_conn_open(struct cpk_xfer *x, struct worker *w,
 	so.cancelled = xeng_sftp_cancelled;
 	so.cancelled_arg = x;
 	so.mux = xs->mux;
+	so.known = have_known ? &known : NULL;
 	if ((err = cpk_sftp_new(xs->ss, &so, s)) != 0) {
 		/* full (MaxSessions) or gone: the next try connects anew */
 		pthread_mutex_lock(&x->mu);
@@ -125,6 +130,15 @@ cpk_err_t xeng_conn_open(struct cpk_xfer *x, struct worker *w,
 		pthread_mutex_unlock(&x->mu);
 		sess_put(x, xs);
 		return err;
+	}
+	if (!have_known) {
+		cpk_sftp_info(*s, &known);
+		pthread_mutex_lock(&x->mu);
+		if (!x->have_known && known.limits) {
+			x->known = known;
+			x->have_known = 1;
+		}
+		pthread_mutex_unlock(&x->mu);
 	}
 	*xsp = xs;
 	return CPK_OK;

@@ -70,6 +70,10 @@ struct cpk_xfer {
 	size_t next;
 	size_t *retry, nretry, capretry;
 	unsigned busy, running;
+	/* the server as the first channel found it: later channels take
+	 * its limits instead of asking (cpk_sftp_opts.known) */
+	struct cpk_sftp_info known;
+	int have_known;
 	int ready;		/* directories and temporary files are there */
 	int abort;		/* preparing failed: workers stop */
 	struct worker *w;	/* MAX_STREAMS of them */

@@ -7,6 +7,33 @@
 
 /* ---- the queue and the workers ---------------------------------------- */
 
+/* The queue's next piece, x->next (mu held): a chunk or a batch, or only
+ * the first files of a batch when fewer pieces are left than streams
+ * without work (those still connecting counted), so that late streams
+ * find some left (xplan_batch_share()). */
+static long take_share(struct cpk_xfer *x)
+{
+	struct xtask *t = &x->p.t[x->next];
+	unsigned idle = x->running > x->busy ? x->running - x->busy : 1;
+	long r;
+
+	if (t->kind == TASK_BATCH) {
+		uint32_t k;
+
+		/* files a resume found done are not handed out again (the
+		 * queued batch is nobody's yet) */
+		while (t->chunk > 1 && (x->p.e[t->file].done ||
+					x->p.e[t->file].failed)) {
+			t->file++;
+			t->chunk--;
+		}
+		k = xplan_batch_share(t->chunk, x->p.nt - x->next, idle);
+		if (k < t->chunk && (r = xplan_split(&x->p, x->next, k)) >= 0)
+			return r;
+	}
+	return (long)x->next++;
+}
+
 /* The next piece of work for a worker, or -1 when none is left.  Waits while
  * others are busy (their work may come back for a retry). */
 static long take_task(struct cpk_xfer *x)
@@ -27,7 +54,7 @@ static long take_task(struct cpk_xfer *x)
 		while (x->next < x->p.nt && xeng_task_done(x, &x->p.t[x->next]))
 			x->next++;
 		if (x->next < x->p.nt) {
-			r = (long)x->next++;
+			r = take_share(x);
 			goto got;
 		}
 		if (!x->busy)

@@ -124,6 +124,7 @@ static void plan_empty(struct xplan *p)
 	free(p->t);
 	p->t = NULL;
 	p->nt = 0;
+	p->nsplit = 0;
 }
 
 void xplan_release(struct xplan *p)
@@ -297,6 +298,7 @@ cpk_err_t xplan_tasks(struct xplan *p, uint64_t cmin, uint64_t cmax,
 	free(p->t);
 	p->t = NULL;
 	p->nt = 0;
+	p->nsplit = 0;
 	for (i = 0; i < p->n; i++) {
 		struct xent *e = &p->e[i];
 
@@ -358,7 +360,45 @@ cpk_err_t xplan_tasks(struct xplan *p, uint64_t cmin, uint64_t cmax,
 					    c)) != 0)
 				return err;
 	}
+	/* room for the batches split off later, while workers hold
+	 * pointers into t */
+	if (small_files) {
+		struct xtask *t = cpk_reallocarray(p->t, p->nt + XPLAN_SPLITS,
+						   sizeof(*t));
+
+		if (!t)
+			return cpk_err_set(CPK_ERR_NOMEM, "out of memory");
+		p->t = t;
+	}
 	return CPK_OK;
+}
+
+uint32_t xplan_batch_share(uint32_t files, size_t left, unsigned idle)
+{
+	uint64_t k;
+
+	if (!files || !left || left >= idle)
+		return files;
+	/* the queue's batches cut in IDLE pieces of about equal size */
+	k = ((uint64_t)files * left + idle - 1) / idle;
+	return k < 1 ? 1 : k >= files ? files : (uint32_t)k;
+}
+
+long xplan_split(struct xplan *p, size_t ti, uint32_t k)
+{
+	struct xtask *t, *n;
+
+	if (ti >= p->nt || p->nsplit >= XPLAN_SPLITS)
+		return -1;
+	t = &p->t[ti];
+	if (t->kind != TASK_BATCH || !k || k >= t->chunk)
+		return -1;
+	n = &p->t[p->nt + p->nsplit];
+	*n = *t;
+	n->chunk = k;
+	t->file += k;
+	t->chunk -= k;
+	return (long)(p->nt + p->nsplit++);
 }
 
 void xplan_digest(const struct xplan *p, char hex[65])

@@ -69,19 +69,25 @@ static cpk_err_t read_packet(struct cpk_sftp *s, size_t *plen)
 				    "server on %s: %s", s->where,
 				    ssh_get_error(s->ssh));
 		s->rx.tail += (size_t)n;
+		s->meter.bytes_rx += (uint64_t)n;
+		/* other channels' packets may have come with it */
+		xsftp_mux_kick(s);
 		if (n == 0 && (err = xsftp_wait_io(s, left)) != 0)
 			return err;
 	}
 }
 
 /* Runs one step of channel setup (open, subsystem request) to its end:
- * blocking when the channel is alone on its session, else in non-blocking
- * tries between naps so that the other channels go on meanwhile (mux->mu
- * held). */
+ * blocking on a session of its own, else in non-blocking tries between
+ * naps so that the other channels go on meanwhile.  That holds for the
+ * first channel of a shared session too: the others set up at the same
+ * time, each round trip of theirs beside its own, not after (mux->mu
+ * held).  (SFTP INIT cannot follow the subsystem request at once: sshd
+ * opens a session channel's window only when its subsystem starts.) */
 static int setup_step(struct cpk_sftp *s, int subsystem)
 {
 	int64_t deadline = xsftp_now_ms() + s->io_timeout_ms;
-	int alone = s->mux->nchans == 1, rc;
+	int alone = s->own_mux, rc;
 
 	for (;;) {
 		if (!alone)
@@ -167,7 +173,18 @@ static cpk_err_t handshake(struct cpk_sftp *s)
 	return CPK_OK;
 }
 
-static cpk_err_t ask_limits(struct cpk_sftp *s, size_t want_chunk)
+/* Whether K, what another channel learned, holds for S's server too. */
+static int same_server(const struct cpk_sftp *s, const struct cpk_sftp_info *k)
+{
+	return k && k->limits && k->server_max_packet && s->openssh &&
+	       k->openssh == s->openssh && (s->ext & EXT_LIMITS) &&
+	       k->posix_rename == !!(s->ext & EXT_POSIX_RENAME) &&
+	       k->fsync == !!(s->ext & EXT_FSYNC) &&
+	       k->expand_path == !!(s->ext & EXT_EXPAND_PATH);
+}
+
+static cpk_err_t ask_limits(struct cpk_sftp *s, size_t want_chunk,
+			    const struct cpk_sftp_info *known)
 {
 	struct u64_reply l = { .n = 4 };
 	uint64_t c;
@@ -176,7 +193,12 @@ static cpk_err_t ask_limits(struct cpk_sftp *s, size_t want_chunk)
 	/* Until we know better: draft-02's minimum. */
 	s->chunk = SAFE_CHUNK;
 	s->max_out = SAFE_PACKET;
-	if (s->ext & EXT_LIMITS) {
+	if (same_server(s, known)) {
+		s->lim_packet = known->server_max_packet;
+		s->lim_read = known->server_max_read;
+		s->lim_write = known->server_max_write;
+		s->lim_handles = known->server_max_handles;
+	} else if (s->ext & EXT_LIMITS) {
 		if ((err = cpk_sftp_req_extended(s, "limits@openssh.com", NULL,
 						 0, xsftp_u64_cb, &l)) != 0)
 			return err;
@@ -284,7 +306,9 @@ cpk_err_t cpk_sftp_new(ssh_session session, const struct cpk_sftp_opts *opts,
 		s->freelist[i] = s->window - 1 - i;
 	s->nfree = s->window;
 	xsftp_mux_lock(s);
-	s->openssh = ssh_get_openssh_version(session) > 0;
+	s->openssh = ssh_get_openssh_version(session);
+	if (s->openssh < 0)
+		s->openssh = 0;
 	ssh_set_blocking(session, 1);
 	s->ch = ssh_channel_new(session);
 	if (!s->ch) {
@@ -299,7 +323,8 @@ cpk_err_t cpk_sftp_new(ssh_session session, const struct cpk_sftp_opts *opts,
 			err = handshake(s);
 	}
 	xsftp_mux_unlock(s);
-	if (err || (err = ask_limits(s, chunk)) != 0)
+	if (err || (err = ask_limits(s, chunk, opts ? opts->known :
+							   NULL)) != 0)
 		goto out;
 	*out = s;
 	s = NULL;
@@ -365,4 +390,6 @@ void cpk_sftp_info(const struct cpk_sftp *s, struct cpk_sftp_info *info)
 	info->posix_rename = !!(s->ext & EXT_POSIX_RENAME);
 	info->fsync = !!(s->ext & EXT_FSYNC);
 	info->expand_path = !!(s->ext & EXT_EXPAND_PATH);
+	info->limits = !!(s->ext & EXT_LIMITS);
+	info->openssh = s->openssh;
 }

@@ -87,6 +87,12 @@ struct cpk_sftp_opts {
 	/* Several channels on one session (see cpk_sftp_mux_new()); NULL: the
 	 * channel is alone on its session. */
 	struct cpk_sftp_mux *mux;
+	/* What another channel learned from the same server (its
+	 * cpk_sftp_info(); may be NULL): its limits@openssh.com answer is
+	 * taken instead of asking again (a round trip) when this channel's
+	 * server is alike: the same OpenSSH version, the same extensions
+	 * listed, limits@openssh.com among them. */
+	const struct cpk_sftp_info *known;
 };
 
 /*
@@ -117,6 +123,9 @@ struct cpk_sftp_info {
 	int posix_rename;	/* posix-rename@openssh.com available */
 	int fsync;		/* fsync@openssh.com available */
 	int expand_path;	/* expand-path@openssh.com available */
+	int limits;		/* limits@openssh.com listed */
+	int openssh;		/* the SSH server's OpenSSH version
+				 * (ssh_get_openssh_version(); 0: another) */
 };
 
 /* Opens a channel on SESSION (connected and authenticated; borrowed: it must

@@ -92,11 +92,22 @@ static void kick(struct cpk_sftp *self)
 		(void)!write(m->wake[1], "", 1);
 }
 
-/* A short nap during channel setup (mux->mu held, released meanwhile). */
+/* The same for channel setup, whose reads file other channels' packets
+ * too (mux->mu held). */
+void xsftp_mux_kick(struct cpk_sftp *s)
+{
+	if (s->mux->nchans > 1)
+		kick(s);
+}
+
+/* A short nap during channel setup (mux->mu held, released meanwhile).
+ * The setup's own calls read the socket too: first wake the channels
+ * whose packets they filed. */
 void xsftp_mux_nap(struct cpk_sftp *s, int ms)
 {
 	struct timespec dl;
 
+	xsftp_mux_kick(s);
 	clock_gettime(CLOCK_MONOTONIC, &dl);
 	dl.tv_nsec += ms * 1000000L;
 	dl.tv_sec += dl.tv_nsec / 1000000000L;

@@ -224,6 +224,7 @@ CPK_INTERNAL void xsftp_bq_consume(struct bq *b, size_t n);
 CPK_INTERNAL void xsftp_mux_lock(struct cpk_sftp *s);
 CPK_INTERNAL void xsftp_mux_unlock(struct cpk_sftp *s);
 CPK_INTERNAL void xsftp_mux_nap(struct cpk_sftp *s, int ms);
+CPK_INTERNAL void xsftp_mux_kick(struct cpk_sftp *s);
 __attribute__((format(printf, 3, 4)))
 CPK_INTERNAL cpk_err_t xsftp_fail(struct cpk_sftp *s, cpk_err_t err, const char *fmt, ...);
 CPK_INTERNAL cpk_err_t xsftp_dead_err(struct cpk_sftp *s);

@@ -216,7 +216,8 @@ struct xplan {
 	struct xent *e;
 	size_t n, cap;
 	struct xtask *t;
-	size_t nt;
+	size_t nt;		/* the queue: t[0..nt) */
+	size_t nsplit;		/* split off the queue's batches: t[nt..) */
 	uint64_t bytes, files;
 	unsigned parts;		/* big files are cut in about this many chunks
 				 * (0: XPLAN_PARTS) */
@@ -290,6 +291,23 @@ CPK_INTERNAL uint64_t xplan_chunk_size(uint64_t size, uint64_t cmin,
  * files over CONNS connections. */
 CPK_INTERNAL cpk_err_t xplan_tasks(struct xplan *p, uint64_t cmin,
 				   uint64_t cmax, unsigned conns);
+/* Room for this many batches split off the queue per segment (t[nt..),
+ * reserved by xplan_tasks(): task pointers never move). */
+#define XPLAN_SPLITS 256
+/*
+ * The files of a queued batch of FILES files to hand out now, when only
+ * LEFT pieces of work (this one counted) are still queued and IDLE
+ * streams (this one counted; those still connecting too) hold none: all
+ * of it while there is a piece for each, else a share, so that the last
+ * batches spread over every stream, late ones included, instead of one
+ * stream taking a whole batch while others find the queue empty.
+ */
+CPK_INTERNAL uint32_t xplan_batch_share(uint32_t files, size_t left,
+					unsigned idle);
+/* Splits the first K files (0 < K < its count) off queued batch TI into a
+ * task of their own, t[nt + nsplit], which it returns; TI keeps the rest.
+ * -1 (nothing changed) when the room is used up. */
+CPK_INTERNAL long xplan_split(struct xplan *p, size_t ti, uint32_t k);
 /*
  * The walk of the sources, handed out a segment at a time: depth first,
  * the operand itself followed (and every link if FOLLOW).  Memory: the

@@ -185,6 +185,44 @@ int main(void)
 	is_int((long long)chunks, 13, "13 chunk tasks");
 	is_int((long long)batches, 4, "1000 small files over 4 connections: 4 batches");
 	is_int((long long)p.files, 1002, "files counted");
+	/* the last batches spread over the streams that have none */
+	is_int(xplan_batch_share(10, 20, 8), 10, "a piece for each: whole");
+	is_int(xplan_batch_share(10, 8, 8), 10, "as many pieces as streams: whole");
+	is_int(xplan_batch_share(10, 14, 24), 6, "14 batches of 10 for 24 "
+	       "streams: 6 files each");
+	is_int(xplan_batch_share(10, 1, 32), 1, "the last batch, 32 streams: 1");
+	is_int(xplan_batch_share(0, 1, 32), 0, "an empty batch: nothing");
+	{
+		size_t head = 0, nt = p.nt;
+		uint32_t first, count;
+		long a, b;
+
+		while (p.t[head].kind != TASK_BATCH)
+			head++;
+		first = p.t[head].file;
+		count = p.t[head].chunk;
+		a = xplan_split(&p, head, 3);
+		ok(a == (long)nt, "split off: a task after the queue");
+		is_int(p.t[a].file, first, "the split takes the first files");
+		is_int(p.t[a].chunk, 3, "3 of them");
+		is_int(p.t[head].file, first + 3, "the queued batch keeps the rest");
+		is_int(p.t[head].chunk, count - 3, "all of the rest");
+		ok(xplan_split(&p, head, count - 3) == -1,
+		   "a batch is not split into nothing");
+		ok(xplan_split(&p, 0, 1) == -1, "a chunk is never split");
+		b = xplan_split(&p, head, 1);
+		ok(b == a + 1 && p.nt == nt && p.nsplit == 2,
+		   "the queue stays; splits follow it");
+		/* the 4 batches hold 1,000 files: more than the room */
+		for (i = 0; i < nt && p.nsplit < XPLAN_SPLITS; i++)
+			while (p.t[i].kind == TASK_BATCH && p.t[i].chunk > 1 &&
+			       xplan_split(&p, i, 1) >= 0)
+				;
+		is_int((long long)p.nsplit, XPLAN_SPLITS, "splits up to the room");
+		while (p.t[head].kind != TASK_BATCH || p.t[head].chunk < 2)
+			head++;
+		ok(xplan_split(&p, head, 1) == -1, "none beyond it");
+	}
 	xplan_digest(&p, hex1);
 	p.e[3].st.mtime++;
 	xplan_digest(&p, hex2);
