@@ -22,8 +22,8 @@ done
 is "$(stat -c %a "$SCRATCH/mdx-gpu-control/sssd.conf")" 600 "sssd.conf is 0600"
 is "$(stat -c %a "$SCRATCH/mdx-gpu-control/slurm.conf")" 644 "slurm.conf is 0644"
 is "$(ls "$SCRATCH/mdx-gpu-compute" | tr '\n' ' ')" \
-   "cgroup.conf fstab gres.conf hosts ldap.conf plugstack.conf slurm.conf sshd.conf sssd.conf " \
-   "a compute node gets fstab, not exports"
+   "cgroup.conf data.mount fstab gres.conf home.mount hosts ldap.conf plugstack.conf slurm.conf sshd.conf sssd.conf " \
+   "a compute node gets fstab and a mount unit per NFS filesystem, not exports"
 
 # Re-rendering over existing files replaces them atomically (new inode).
 before=$(stat -c %i "$SCRATCH/small-cpu-control/slurm.conf")

@@ -86,6 +86,34 @@ is "$got" "authorizedkeyscommand /usr/bin/sss_ssh_authorizedkeys %u
 authorizedkeyscommanduser nobody
 usepam yes" "  sshd -T: the drop-in's values are sshd's" || cat "$SCRATCH/err" >&2
 
+# NFS: a systemd mount unit per filesystem the node mounts (/etc/fstab, the
+# admin's, is not rewritten), in /etc/systemd/system
+is "$(grep -v '^#' "$R/etc/systemd/system/home.mount" 2>&1)" "[Unit]
+Description=/home (home) from head:/home, for clusterpack
+Wants=network-online.target
+After=network-online.target
+
+[Mount]
+What=head:/home
+Where=/home
+Type=nfs
+Options=defaults,_netdev
+
+[Install]
+WantedBy=remote-fs.target" "the compute node mounts /home by a systemd mount unit"
+[ ! -e "$R/etc/fstab" ]; ok $? "  /etc/fstab untouched"
+if command -v systemd-analyze >/dev/null; then
+	# systemd's own reading of the unit (offline: no running systemd needed)
+	systemd-analyze verify --man=no "$R/etc/systemd/system/home.mount" >"$SCRATCH/verify" 2>&1
+	grep -v -e 'Failed to prepare filename' -e "Command .* not found" -e '^$' "$SCRATCH/verify" |
+		grep -i "home.mount" >"$SCRATCH/verify.bad"
+	[ ! -s "$SCRATCH/verify.bad" ]; ok $? "  systemd-analyze verify finds nothing wrong in it" ||
+		cat "$SCRATCH/verify" >&2
+else
+	tap_n=$((tap_n + 1))
+	echo "ok $tap_n # SKIP systemd-analyze is not installed (the unit is compared as text above)"
+fi
+
 # nsswitch.conf: none in the root: Debian's defaults with sss; the node's own
 # is edited, not replaced (backed up once), and a second run leaves it
 is "$(grep -E '^(passwd|group|shadow|hosts):' "$R/etc/nsswitch.conf" | tr -s ' ')" "passwd: files sss
@@ -133,7 +161,7 @@ is "$(run "$CPK" apply -f examples/small-cpu.yaml --role compute --root "$R")" 0
 is "$(grep '^packages' "$SCRATCH/out")" "packages: already installed: munge openssh-server
 packages: would install (--root is not /: not installed): slurmd slurm-client nfs-common sssd-ldap libnss-sss libpam-sss" \
 	"  installed from its status (held counts; half-installed does not), the rest would be installed"
-grep -q "^services: systemd does not run here.*would start: munge sssd ssh slurmd" "$SCRATCH/out"; ok $? "  services said, not started"
+grep -q "^services: systemd does not run here.*would start: home.mount munge sssd ssh slurmd" "$SCRATCH/out"; ok $? "  services said, not started"
 # nothing is run: the only program executed is cpk itself
 if command -v strace >/dev/null; then
 	strace -f -qq -e trace=execve -e signal=none -o "$SCRATCH/execs" "$CPK" apply -f examples/small-cpu.yaml --role compute --root "$R" >/dev/null 2>&1

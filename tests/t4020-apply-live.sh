@@ -56,14 +56,18 @@ grep -qx "foreign   /etc/ldap/ldap.conf (backed up to /etc/ldap/ldap.conf.cpk-or
 ok $? "  the package's ldap.conf is foreign: backed up and replaced"
 is "$(cat "$R/etc/ldap/ldap.conf.cpk-orig")" "# from libldap-common" "  the backup holds the package's file"
 is "$(stat -c '%u:%g %a' "$R/etc/munge/munge.key")" "104:107 400" "  the munge key is owned by the munge user the package made"
-is "$(grep '^systemctl' "$R/log/calls" | grep -v '^systemctl is-')" "systemctl enable munge
+is "$(grep '^systemctl' "$R/log/calls" | grep -v '^systemctl is-')" "systemctl daemon-reload
+systemctl enable home.mount
+systemctl start home.mount
+systemctl enable munge
 systemctl start munge
 systemctl enable sssd
 systemctl start sssd
 systemctl reload ssh
 systemctl enable slurmd
-systemctl start slurmd" "  services enabled and started in order; running ssh reloaded (its drop-in is new)"
-is "$(grep '^service' "$SCRATCH/out")" "service munge              start, enabled
+systemctl start slurmd" "  units enabled and started in order (the NFS mount first, after systemd read it); running ssh reloaded (its drop-in is new)"
+is "$(grep '^service' "$SCRATCH/out")" "service home.mount         start, enabled
+service munge              start, enabled
 service sssd               start, enabled
 service ssh                reload
 service slurmd             start, enabled" "  each action reported"
@@ -74,7 +78,7 @@ grep -q '^ldap:' "$SCRATCH/out"; [ $? -ne 0 ]; ok $? "  compute: nothing about t
 is "$(run --role compute --node cpu01 --munge-key /munge.key)" 0 "second apply"
 grep -qx "nothing to change" "$SCRATCH/out"; ok $? "  nothing to change"
 is "$(grep -v '^systemctl is-' "$R/log/calls")" "" "  no apt-get, no systemctl action"
-is "$(grep -c 'leave running' "$SCRATCH/out")" 4 "  every service left running"
+is "$(grep -c 'leave running' "$SCRATCH/out")" 5 "  every unit left running"
 
 # --dry-run after an edit: says, does nothing
 sed -i 's/max_time: 2-00:00:00/max_time: 3-00:00:00/' "$R/cluster.yaml"

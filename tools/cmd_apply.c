@@ -147,7 +147,10 @@ static int services(const struct cpk_apply_plan *p, const struct args *a, int *s
 	int rc = EXIT_OK;
 
 	*slapd = 0;
-	cpk_apply_services_list(p, &s);
+	if (cpk_apply_services_list(p, &s) != CPK_OK) {
+		cli_err("%s", cpk_errmsg());
+		return EXIT_FAIL;
+	}
 	if (!cpk_apply_systemd_runs(a->root)) {
 		fputs("services: systemd does not run here (or --root is not /): not started; would start:",
 		      stdout);

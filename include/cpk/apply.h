@@ -245,16 +245,22 @@ struct cpk_apply_svc {
 	int done;		/* after run: the action (and enable) was done */
 };
 
+/* the role's services and a mount unit per NFS filesystem mounted */
+#define CPK_APPLY_MAX_UNITS (CPK_APPLY_MAX_SERVICES + 24)
+
 struct cpk_apply_svcs {
-	struct cpk_apply_svc v[CPK_APPLY_MAX_SERVICES];
+	struct cpk_apply_svc v[CPK_APPLY_MAX_UNITS];
 	size_t n;
 	int daemon_reload;	/* a file under /etc/systemd changes: run
 				 * `systemctl daemon-reload` before the rest */
 };
 
-/* The role's services of the plan P in start order, with changed/reload
- * (as cpk_apply_services); active/enabled 0, action START for all. */
-void cpk_apply_services_list(const struct cpk_apply_plan *p, struct cpk_apply_svcs *s);
+/* The plan P's units in start order: first the mount units of the NFS
+ * filesystems the host mounts (NAME.mount: reloaded, i.e. remounted, when
+ * changed; a name borrowed from P), then the role's services, with
+ * changed/reload (as cpk_apply_services); active/enabled 0, action START
+ * for all.  More than CPK_APPLY_MAX_UNITS: CPK_ERR_INVALID. */
+cpk_err_t cpk_apply_services_list(const struct cpk_apply_plan *p, struct cpk_apply_svcs *s);
 
 /* What to do with a service: not ACTIVE: START; active and CHANGED:
  * RELOAD when it RELOADs, else RESTART; else NONE. */

@@ -17,6 +17,8 @@
  *            an ldap section), lam.conf (0600, with ldap.lam_profile).
  *   compute: the same, for NODE (or any compute node if NODE is NULL):
  *            exports only if NODE serves a filesystem, fstab of the rest;
+ *   both:    MOUNT.mount, a systemd mount unit for each filesystem the
+ *            host mounts (named as systemd-escape --path names it);
  *            slurmd-dynamic.conf (slurmd's systemd drop-in: -Z and the
  *            node's --conf) when NODE is in a dynamic group.
  * slurm.conf lists static nodes only; each partition not on ALL has a
@@ -82,6 +84,13 @@ void cpk_render_fstab(const struct cpk_model *m, const char *host,
 void cpk_render_sssd_conf(const struct cpk_model *m, struct cpk_buf *out);
 void cpk_render_ldap_conf(const struct cpk_model *m, struct cpk_buf *out);
 void cpk_render_sshd_conf(const struct cpk_model *m, struct cpk_buf *out);
+/* The systemd unit name of PATH with SUFFIX (".mount"), as
+ * systemd-escape --path --suffix gives it, appended to OUT. */
+void cpk_render_unit_name(const char *path, const char *suffix, struct cpk_buf *out);
+/* FS's mount unit (What=SERVER:EXPORT, Where=, Type=, Options=, wanted by
+ * remote-fs.target). */
+void cpk_render_mount_unit(const struct cpk_model *m, const struct cpk_filesystem *fs,
+			   struct cpk_buf *out);
 /* NODE must be a node of a dynamic group. */
 void cpk_render_slurmd_dynamic(const struct cpk_model *m, const char *node,
 			       struct cpk_buf *out);

@@ -174,13 +174,22 @@ static cpk_err_t add_rendered(const struct cpk_model *m, const struct cpk_filese
 			      struct cpk_apply_plan *p)
 {
 	char lam[80];		/* a name of at most 63 (F_NAME) + ".conf" */
-	size_t i, t;
+	size_t i, t, n;
 	cpk_err_t r;
 
 	for (i = 0; i < fs->n; i++) {
 		const struct cpk_file *f = &fs->files[i];
 		struct cpk_apply_item *it;
 
+		n = strlen(f->name);
+		if (n > 6 && !strcmp(f->name + n - 6, ".mount")) {	/* NFS mount units */
+			if (!(it = apply_add_item(p, "/etc/systemd/system", f->name, f->mode, 0755)))
+				return cpk_err_set(CPK_ERR_NOMEM, "out of memory");
+			cpk_buf_add(&it->data, f->data.buf, f->data.len);
+			if (cpk_buf_failed(&it->data))
+				return cpk_err_set(CPK_ERR_NOMEM, "out of memory");
+			continue;
+		}
 		for (t = 0; t < CPK_ARRAY_SIZE(targets); t++)
 			if (!strcmp(targets[t].name, f->name))
 				break;

@@ -104,24 +104,43 @@ const char *const *cpk_apply_services(const struct cpk_apply_plan *p,
 	return p->role == CPK_ROLE_CONTROL ? control_names : compute_names;
 }
 
-void cpk_apply_services_list(const struct cpk_apply_plan *p, struct cpk_apply_svcs *s)
+cpk_err_t cpk_apply_services_list(const struct cpk_apply_plan *p, struct cpk_apply_svcs *s)
 {
 	int changed[CPK_APPLY_MAX_SERVICES];
 	const char *const *names = cpk_apply_services(p, changed);
-	size_t ns, i;
+	size_t ns, i, k;
 	const struct service *sv = role_services(p->role, &ns);
 
 	memset(s, 0, sizeof(*s));
-	for (i = 0; names[i] && i < ns && i < CPK_APPLY_MAX_SERVICES; i++) {
-		s->v[i].name = names[i];
-		s->v[i].changed = changed[i];
-		s->v[i].reload = sv[i].reload;
-		s->v[i].action = CPK_APPLY_SVC_START;
+	/* mounts first: homes are there before slurmd runs jobs */
+	for (i = 0; i < p->n; i++) {
+		const char *path = p->items[i].path, *base = strrchr(path, '/') + 1;
+		size_t n = strlen(base);
+
+		if (strncmp(path, "/etc/systemd/system/", 20) || strchr(path + 20, '/') ||
+		    n <= 6 || strcmp(base + n - 6, ".mount"))
+			continue;
+		if (s->n == CPK_APPLY_MAX_UNITS)
+			return cpk_err_set(CPK_ERR_INVALID, "more than %d units to start",
+					   CPK_APPLY_MAX_UNITS);
+		s->v[s->n].name = base;
+		s->v[s->n].changed = p->items[i].state != CPK_APPLY_UNCHANGED;
+		s->v[s->n].reload = 1;	/* systemctl reload of a mount: remount */
+		s->v[s->n++].action = CPK_APPLY_SVC_START;
 	}
-	s->n = i;
-	/* a unit's drop-in changed: systemd must read it before a restart */
+	for (k = 0; names[k] && k < ns && k < CPK_APPLY_MAX_SERVICES; k++) {
+		if (s->n == CPK_APPLY_MAX_UNITS)
+			return cpk_err_set(CPK_ERR_INVALID, "more than %d units to start",
+					   CPK_APPLY_MAX_UNITS);
+		s->v[s->n].name = names[k];
+		s->v[s->n].changed = changed[k];
+		s->v[s->n].reload = sv[k].reload;
+		s->v[s->n++].action = CPK_APPLY_SVC_START;
+	}
+	/* a unit or its drop-in changed: systemd must read it first */
 	for (i = 0; i < p->n; i++)
 		if (p->items[i].state != CPK_APPLY_UNCHANGED &&
 		    !strncmp(p->items[i].path, "/etc/systemd/", 13))
 			s->daemon_reload = 1;
+	return CPK_OK;
 }

@@ -511,6 +511,20 @@ cpk_err_t cpk_render(const struct cpk_model *m, enum cpk_role role,
 		ADD("exports", 0644, cpk_render_exports(m, host, &f->data));
 	if (role == CPK_ROLE_COMPUTE || mounts(m, host))
 		ADD("fstab", 0644, cpk_render_fstab(m, host, &f->data));
+	for (i = 0; i < m->n_filesystems; i++) {
+		const struct cpk_filesystem *fs = &m->filesystems[i];
+		struct cpk_buf unit = CPK_BUF_INIT;
+
+		if (!strcmp(fs->server, host))
+			continue;
+		cpk_render_unit_name(fs->mount, ".mount", &unit);
+		if (cpk_buf_failed(&unit) || !(f = add_file(out, unit.buf, 0644))) {
+			cpk_buf_release(&unit);
+			goto oom;
+		}
+		cpk_buf_release(&unit);
+		cpk_render_mount_unit(m, fs, &f->data);
+	}
 	if (m->ldap.present) {
 		ADD("sssd.conf", 0600, cpk_render_sssd_conf(m, &f->data));
 		ADD("ldap.conf", 0644, cpk_render_ldap_conf(m, &f->data));

@@ -35,7 +35,7 @@ fi
 PKGS="$BUILD clang slurmctld slurmd slurm-client munge
 openssh-server openssh-client slapd ldap-utils nfs-kernel-server iproute2
 util-linux mount hostname procps openssl rsync perl python3 time bc valgrind php-cli
-php-ldap cloud-init strace"
+php-ldap cloud-init strace systemd"
 
 # The release: the one place where package names differ between them.
 osr=${CPK_OS_RELEASE:-/etc/os-release}

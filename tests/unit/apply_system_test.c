@@ -159,7 +159,7 @@ static void planning(void)
 	is_str(cpk_apply_svc_action_name(CPK_APPLY_SVC_RELOAD), "reload", "action names");
 
 	p.role = CPK_ROLE_CONTROL;	/* no items: nothing changed */
-	cpk_apply_services_list(&p, &s);
+	ok(cpk_apply_services_list(&p, &s) == CPK_OK, "services listed");
 	ok(s.n == 6 && !strcmp(s.v[0].name, "munge") && !strcmp(s.v[1].name, "slapd") &&
 	   !strcmp(s.v[5].name, "slurmctld"), "control services in start order");
 	ok(s.v[2].reload && !strcmp(s.v[2].name, "nfs-kernel-server") && !s.v[1].reload &&

@@ -288,8 +288,36 @@ static void test_role_parse(void)
 	   "an unknown role");
 }
 
+/* Mount unit names: what `systemd-escape --path --suffix=mount` printed
+ * for each path (systemd 252, Debian 12); t4000 has systemd-analyze
+ * verify check that a rendered unit's name matches its Where=. */
+static void test_unit_names(void)
+{
+	static const char *const cases[][2] = {
+		{ "/home", "home.mount" },
+		{ "/srv/a b", "srv-a\\x20b.mount" },
+		{ "/.hidden/x", "\\x2ehidden-x.mount" },
+		{ "//a//b/", "a-b.mount" },
+		{ "/a-b", "a\\x2db.mount" },
+		{ "/x.y", "x.y.mount" },
+		{ "/", "-.mount" },
+		{ "/data/gpu:0_x", "data-gpu:0_x.mount" },
+		{ "/\xc3\xa9t\xc3\xa9", "\\xc3\\xa9t\\xc3\\xa9.mount" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct cpk_buf b = CPK_BUF_INIT;
+
+		cpk_render_unit_name(cases[i][0], ".mount", &b);
+		is_str(b.buf, cases[i][1], "unit name of '%s'", cases[i][0]);
+		cpk_buf_release(&b);
+	}
+}
+
 int main(void)
 {
+	test_unit_names();
 	test_plugstack_hosts();
 	test_domain();
 	test_nfs_ldap();
