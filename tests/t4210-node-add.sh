@@ -25,7 +25,7 @@ RIG_NET_NEEDS=(munged munge slurmctld slurmd scontrol sinfo squeue scancel srun 
 	/usr/sbin/sshd sha256sum install perl timeout)
 rig_net_test_start "$0" "$@"
 
-tap_plan 16
+tap_plan 17
 D=$RIG_DIR
 Y=$D/cluster.yaml
 
@@ -68,10 +68,12 @@ head_of() {
 }
 
 # add NAME ADDR [ARGS...]: cpk node add on ctl, output in $D/add-NAME.out
+# (with --detect first among ARGS: the hardware read from the node)
 add() {
-	local n=$1 a=$2
+	local n=$1 a=$2 hw=(--cpus "$cpus" --mem "$RIG_MEMORY")
 	shift 2
-	rig_host_exec ctl "$CPK" node add "$n" --addr "$a" --cpus "$cpus" --mem "$RIG_MEMORY" \
+	[ "${1:-}" = --detect ] && hw=()
+	rig_host_exec ctl "$CPK" node add "$n" --addr "$a" "${hw[@]}" \
 		-F "$D/ssh_config" --remote-cpk "$CPK" --apply-root "$D/hosts/$n/root" --wait 60 \
 		-f "$Y" "$@" >"$D/add-$n.out" 2>&1
 }
@@ -148,8 +150,11 @@ tap_ok $? "apply fails on c2: error, fragment removed, Slurm as before, no key c
 	rig_show_file "$D/fail.out"
 
 # --- c2 joins partition late too ---------------------------------------------------
-join c2 "$P.3" --partition late
-tap_ok $? "cpk node add c2 --partition late: joined" || rig_show_file "$D/add-c2.out"
+join c2 "$P.3" --detect --partition late
+tap_ok $? "cpk node add c2 --detect --partition late: joined" || rig_show_file "$D/add-c2.out"
+got="$(grep -o "^detected on $P.3: .*" "$D/add-c2.out") / $(sed -n 's/^ *\(cpus\|memory\): //p' "$D/nodes.d/c2.yaml" | tr '\n' ' ')"
+tap_is "$got" "detected on $P.3: $RIG_CPUS CPUs ($RIG_SOCKETS x $RIG_CORES x $RIG_THREADS), $RIG_REALMEM MiB, 0 GPUs / $RIG_CPUS $RIG_REALMEM " \
+	"--detect: slurmd -C on c2 (no nvidia-smi there: no GPUs), into its fragment"
 got=$(rig_host_exec ctl timeout 60 srun -N2 hostname 2>"$D/srun2.err" | sort | tr '\n' ' ')
 tap_is "$got" "c1 c2 " "srun -N2 hostname runs on c1 and c2" || rig_show_file "$D/srun2.err"
 got=$(rig_host_exec ctl timeout 10 sinfo -h -p late -N -o '%N' 2>&1 | tr '\n' ' ')

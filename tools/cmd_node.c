@@ -19,7 +19,7 @@
 
 enum { OPT_JSON = 256, OPT_SLURM_CONF, OPT_ADDR, OPT_CPUS, OPT_MEM, OPT_GPUS,
        OPT_NO_JOIN, OPT_FRAGMENT_ONLY, OPT_PARTITION, OPT_APPLY_ROOT, OPT_REMOTE_CPK,
-       OPT_WAIT };
+       OPT_WAIT, OPT_DETECT };
 
 #define FILE_OPT { "file", 'f', "FILE", "the description (default $CPK_CONFIG or " CPK_SYSCONFDIR "/clusterpack/cluster.yaml)" }
 
@@ -38,7 +38,8 @@ static const struct cli_opt add_opts[] = {
 	{ "mem", OPT_MEM, "MiB", "memory Slurm may hand out (RealMemory), MiB" },
 	{ "gpus", OPT_GPUS, "[TYPE:]N", "GPUs of the node, e.g. h100:8" },
 	{ "partition", OPT_PARTITION, "P[,P...]", "partitions it joins besides those on ALL (their NodeSet)" },
-	{ "no-join", OPT_NO_JOIN, NULL, "only write nodes.d/NAME.yaml; do not touch the node" },
+	{ "detect", OPT_DETECT, NULL, "read CPUs, memory and GPUs from the node (slurmd -C, nvidia-smi) over SSH" },
+	{ "no-join", OPT_NO_JOIN, NULL, "only write nodes.d/NAME.yaml; nothing is run on the node (but --detect)" },
 	{ "ssh-config", 'F', "FILE", "ssh_config for reaching the node (like ssh -F)" },
 	{ "identity", 'i', "FILE", "private key to try first" },
 	{ "login", 'l', "USER", "user on the node (default root)" },
@@ -175,7 +176,7 @@ static int run_add(int argc, char **argv, const struct cli_verb *v)
 	struct cpk_node_join_opts jo;
 	struct cpk_node_join *j = NULL;
 	const char *path = NULL, *addr = NULL, *ident[2] = { NULL, NULL };
-	int c, no_join = 0, rc = EXIT_OK;
+	int c, no_join = 0, detect = 0, rc = EXIT_OK;
 	uint64_t wait = 120;
 
 	memset(&jo, 0, sizeof(jo));
@@ -206,6 +207,9 @@ static int run_add(int argc, char **argv, const struct cli_verb *v)
 			break;
 		case OPT_NO_JOIN:
 			no_join = 1;
+			break;
+		case OPT_DETECT:
+			detect = 1;
 			break;
 		case 'F':
 			jo.conn.config = optarg;
@@ -252,25 +256,32 @@ static int run_add(int argc, char **argv, const struct cli_verb *v)
 	}
 	if (!path)
 		path = cpk_model_default_path();
-	if (no_join) {
+	if (detect && (spec.cpus || spec.memory_mb || spec.gpu_count)) {
+		rc = cli_usage_err(v, "--detect reads --cpus, --mem and --gpus from the node: give neither");
+		goto out;
+	}
+	if (no_join && !detect) {
 		rc = fragment(path, &spec, 0);
 		goto out;
 	}
-	/* everything checked before anything changes: the description with
-	 * the node, then the node itself (host key, munge key) */
-	if ((rc = fragment(path, &spec, 1)) != EXIT_OK)
-		goto out;
 	jo.cluster_yaml = path;
 	jo.name = spec.name;
 	jo.conn.host = spec.address;
 	jo.wait_s = (unsigned)wait;
 	jo.progress = progress;
-	if (cpk_node_join_check(&jo, &j) != CPK_OK) {
+	/* everything checked before anything changes: the description with
+	 * the node, the node itself (host key, munge key) */
+	if (!detect && (rc = fragment(path, &spec, 1)) != EXIT_OK)
+		goto out;
+	if (cpk_node_join_check(&jo, &j) != CPK_OK ||
+	    (detect && cpk_node_join_detect(j, &spec) != CPK_OK)) {
 		cli_err("node %s not added: %s; nothing changed", spec.name, cpk_errmsg());
 		rc = EXIT_FAIL;
 		goto out;
 	}
-	if ((rc = fragment(path, &spec, 0)) != EXIT_OK)
+	if (detect && (rc = fragment(path, &spec, 1)) != EXIT_OK)
+		goto out;
+	if ((rc = fragment(path, &spec, 0)) != EXIT_OK || no_join)
 		goto out;
 	if (cpk_node_join_run(j) != CPK_OK) {
 		char msg[1024];
@@ -328,7 +339,7 @@ static const struct cli_verb node_list = {
 	list_opts, run_list,
 };
 static const struct cli_verb node_add = {
-	"node add", "NAME --addr ADDR [--cpus N] [--mem MiB] [--gpus [TYPE:]N] [--partition P] [--no-join] [-F SSH_CONFIG] [-i KEY] [-l USER] [--wait S] [-f FILE]",
+	"node add", "NAME --addr ADDR [--cpus N --mem MiB --gpus [TYPE:]N | --detect] [--partition P] [--no-join] [-F SSH_CONFIG] [-i KEY] [-l USER] [--wait S] [-f FILE]",
 	"Write the node's fragment nodes.d/NAME.yaml after validating the whole description.",
 	add_opts, run_add,
 };

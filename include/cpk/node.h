@@ -131,6 +131,11 @@ struct cpk_node_join_opts {
 struct cpk_node_join;
 
 cpk_err_t cpk_node_join_check(const struct cpk_node_join_opts *o, struct cpk_node_join **out);
+/* Between 1 and 2 (cpk node add --detect): fills SPEC's CPUs, topology,
+ * memory and GPUs from `slurmd -C` and nvidia-smi on the node (parsed as
+ * hostile input: include/cpk/slurm.h).  No nvidia-smi there: no GPUs,
+ * unless /dev/nvidia0 exists (an error: they cannot be counted). */
+cpk_err_t cpk_node_join_detect(struct cpk_node_join *j, struct cpk_nodespec *spec);
 cpk_err_t cpk_node_join_run(struct cpk_node_join *j);
 /* Disconnects and frees.  Accepts NULL. */
 void cpk_node_join_free(struct cpk_node_join *j);

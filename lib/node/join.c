@@ -416,6 +416,40 @@ out:
 	return CPK_OK;
 }
 
+cpk_err_t cpk_node_join_detect(struct cpk_node_join *j, struct cpk_nodespec *spec)
+{
+	struct cpk_remote_out out = CPK_REMOTE_OUT_INIT;
+	const char *slurmd[] = { "slurmd", "-C", NULL };
+	/* no nvidia-smi: a machine without NVIDIA's driver, 0 GPUs; one
+	 * with /dev/nvidia0 but no nvidia-smi cannot be counted */
+	const char *smi[] = { "sh", "-c",
+		"if command -v nvidia-smi >/dev/null 2>&1; then "
+		"exec nvidia-smi --query-gpu=name,memory.total --format=csv,noheader; "
+		"elif [ -e /dev/nvidia0 ]; then echo 'cpk: /dev/nvidia0 is there but nvidia-smi is not' >&2; exit 3; "
+		"fi", NULL };
+	cpk_err_t r;
+
+	if ((r = run(j, "slurmd -C", slurmd, &out)) != CPK_OK)
+		return r;
+	r = cpk_nodespec_from_slurmd(spec, out.data ? out.data : "", out.len);
+	cpk_remote_out_release(&out);
+	if (r != CPK_OK)
+		return cpk_err_prefix(r, "slurmd -C on %s", j->o->conn.host);
+	if ((r = run(j, "counting the GPUs", smi, &out)) != CPK_OK)
+		return r;
+	r = cpk_nodespec_gpus_from_nvidia_smi(spec, out.data ? out.data : "", out.len);
+	cpk_remote_out_release(&out);
+	if (r != CPK_OK)
+		return cpk_err_prefix(r, "nvidia-smi on %s", j->o->conn.host);
+	say(j, "detected on %s: %llu CPUs (%llu x %llu x %llu), %llu MiB, %llu GPU%s%s%s",
+	    j->o->conn.host, (unsigned long long)spec->cpus, (unsigned long long)spec->sockets,
+	    (unsigned long long)spec->cores_per_socket,
+	    (unsigned long long)spec->threads_per_core, (unsigned long long)spec->memory_mb,
+	    (unsigned long long)spec->gpu_count, spec->gpu_count == 1 ? "" : "s",
+	    spec->gpu_type ? " " : "", spec->gpu_type ? spec->gpu_type : "");
+	return CPK_OK;
+}
+
 cpk_err_t cpk_node_join_run(struct cpk_node_join *j)
 {
 	struct cpk_diags d = CPK_DIAGS_INIT;
