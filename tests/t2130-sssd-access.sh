@@ -71,13 +71,15 @@ login() {	# USER: 0 if USER logs in with the key and runs a command
 login bob; ok $? "bob logs in with his LDAP key"
 login alice; ok $? "alice logs in"
 is "$(run "$CPK" user lock bob)" 0 "cpk user lock bob"
-sleep 6		# sssd's pam_id_timeout: it asks the server again after 5 s
+# the rendered sssd.conf: each login asks the server (pam_initgroups_scheme
+# always), what sssd learnt stays good for pam_id_timeout = 1 s
+sleep 1.5
 ! login bob; ok $? "locked bob is refused"
 grep -q "Access denied for user bob by PAM account configuration" "$S/sshd.log"
 ok $? "by the account check (sssd's access provider), not for a missing key"
 login alice; ok $? "alice still logs in"
 is "$(run "$CPK" user unlock bob)" 0 "cpk user unlock bob"
-sleep 6
+sleep 1.5
 login bob; ok $? "unlocked bob logs in again"
 if [ "$tap_failed" -gt 0 ]; then
 	sed 's/^/# sshd: /' "$S/sshd.log" | tail -20 >&2

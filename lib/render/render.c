@@ -337,6 +337,12 @@ void cpk_render_sssd_conf(const struct cpk_model *m, struct cpk_buf *out)
 	cpk_render__header(m, out, "sssd.conf");
 	cpk_buf_addf(out, "[sssd]\nconfig_file_version = 2\nservices = nss, pam, ssh\n"
 		     "domains = %s\n\n", m->name);
+	/* Every login asks the directory, so a locked account is refused at
+	 * once: with the default no_session, sssd answered from its cache
+	 * while the user had a session (t4110: logins 0.2 s apart kept a
+	 * locked user in), and what it learnt stays good for pam_id_timeout
+	 * (5 s) after each request; 1 s still covers one login's PAM calls */
+	cpk_buf_addstr(out, "[pam]\npam_initgroups_scheme = always\npam_id_timeout = 1\n\n");
 	cpk_buf_addf(out, "[domain/%s]\n", m->name);
 	cpk_buf_addstr(out, "id_provider = ldap\nauth_provider = ldap\n"
 		       "chpass_provider = ldap\nldap_schema = rfc2307\n");
