@@ -5,16 +5,15 @@
  * remove its fragment.  See include/cpk/node.h.
  */
 #define _GNU_SOURCE
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "cpk/node.h"
 #include "cpk/remote.h"
 #include "cpk/slurm.h"
 #include "internal.h"
+#include "node_priv.h"
 
 #define DRAIN_REASON "cpk node del"
 
@@ -23,38 +22,7 @@ struct del {
 	struct cpk_node_del_report *rep;
 };
 
-static void say(const struct del *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void say(const struct del *d, const char *fmt, ...)
-{
-	char line[512], *p;
-	va_list ap;
-
-	if (!d->o->progress)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	/* lines may hold what the node or slurmctld said */
-	for (p = line; *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = '?';
-	d->o->progress(d->o->arg, line);
-}
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void nap_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
+#define say(d, ...) cpk_node_say((d)->o->progress, (d)->o->arg, __VA_ARGS__)
 
 /* Whether FILE is NAME's own fragment: .../nodes.d/NAME.yaml. */
 static int own_fragment(const char *file, const char *name)
@@ -75,7 +43,7 @@ static cpk_err_t drain_and_wait(struct del *d)
 {
 	const char *name = d->o->name;
 	struct cpk_slurm_jobs jobs = CPK_SLURM_JOBS_INIT;
-	int64_t end = now_ms() + (int64_t)d->o->wait_s * 1000, said = 0;
+	int64_t end = cpk_node_now_ms() + (int64_t)d->o->wait_s * 1000, said = 0;
 	cpk_err_t r;
 	size_t i;
 
@@ -99,11 +67,11 @@ static cpk_err_t drain_and_wait(struct del *d)
 			goto out;
 		say(d, "job %u cancelled (%s)", (unsigned)j->id,
 		    j->requeue ? "slurmctld refused to requeue it"
-			       : "not a batch job that may be requeued");
+			       : "it cannot be requeued: not a batch job, or --no-requeue");
 		d->rep->cancelled++;
 	}
 	while (jobs.n) {
-		if (now_ms() >= end) {
+		if (cpk_node_now_ms() >= end) {
 			r = cpk_err_set(CPK_ERR_IO,
 					"%zu job%s (first: %u) still on %s after %u s: %s stays "
 					"drained and its fragment is kept; run cpk node del again "
@@ -112,12 +80,12 @@ static cpk_err_t drain_and_wait(struct del *d)
 					d->o->wait_s, name);
 			goto out;
 		}
-		if (now_ms() >= said) {
+		if (cpk_node_now_ms() >= said) {
 			say(d, "waiting for %zu job%s on %s (first: %u), up to %u s", jobs.n,
 			    jobs.n == 1 ? "" : "s", name, (unsigned)jobs.v[0].id, d->o->wait_s);
-			said = now_ms() + 30000;
+			said = cpk_node_now_ms() + 30000;
 		}
-		nap_ms(500);
+		cpk_node_nap_ms(500);
 		if ((r = cpk_slurm_node_jobs(name, &jobs)) != CPK_OK)
 			goto out;
 	}
@@ -131,7 +99,7 @@ out:
  * a few seconds. */
 static cpk_err_t remove_from_slurm(struct del *d, const struct cpk_slurm_node *sn)
 {
-	int64_t end = now_ms() + 10000;
+	int64_t end = cpk_node_now_ms() + 10000;
 	cpk_err_t r;
 
 	if (!sn->dynamic) {
@@ -141,8 +109,8 @@ static cpk_err_t remove_from_slurm(struct del *d, const struct cpk_slurm_node *s
 		    "goes when slurmctld restarts without its line", d->o->name);
 		return CPK_OK;
 	}
-	while ((r = cpk_slurm_delete_node(d->o->name)) != CPK_OK && now_ms() < end)
-		nap_ms(500);
+	while ((r = cpk_slurm_delete_node(d->o->name)) != CPK_OK && cpk_node_now_ms() < end)
+		cpk_node_nap_ms(500);
 	if (r != CPK_OK)
 		return cpk_err_prefix(r, "%s stays drained", d->o->name);
 	d->rep->deleted = 1;
@@ -245,8 +213,12 @@ cpk_err_t cpk_node_del(const struct cpk_node_del_opts *o, struct cpk_node_del_re
 	cpk_err_t r;
 
 	memset(d.rep, 0, sizeof(*d.rep));
-	if ((r = cpk_node_name_check(o->name)) != CPK_OK)
-		return cpk_err_prefix(r, "nothing changed");
+	if ((r = cpk_node_name_check(o->name)) != CPK_OK) {
+		char msg[512];
+
+		snprintf(msg, sizeof(msg), "%s", cpk_errmsg());
+		return cpk_err_set(r, "%s; nothing changed", msg);
+	}
 	if ((r = cpk_model_load(o->cluster_yaml, &m, &diags)) != CPK_OK) {
 		r = cpk_err_prefix(r, "%s", o->cluster_yaml);
 		goto out;
