@@ -14,4 +14,8 @@ int64_t cpk_node_now_ms(void);
 /* Sleeps MS milliseconds. */
 void cpk_node_nap_ms(long ms);
 
+/* Whether FILE (a description's source file) is NAME's own fragment:
+ * nodes.d/NAME.yaml, or a path ending in /nodes.d/NAME.yaml. */
+int cpk_node_own_fragment(const char *file, const char *name);
+
 #endif

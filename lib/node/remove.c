@@ -24,17 +24,17 @@ struct del {
 
 #define say(d, ...) cpk_node_say((d)->o->progress, (d)->o->arg, __VA_ARGS__)
 
-/* Whether FILE is NAME's own fragment: .../nodes.d/NAME.yaml. */
-static int own_fragment(const char *file, const char *name)
+int cpk_node_own_fragment(const char *file, const char *name)
 {
-	size_t fl = strlen(file), nl = strlen(name);
+	static const char dir[] = "nodes.d/", ext[] = ".yaml";
+	size_t fl = strlen(file), nl = strlen(name), want = sizeof(dir) - 1 + nl + sizeof(ext) - 1;
+	const char *p;
 
-	if (fl < nl + sizeof("nodes.d/.yaml") - 1)
+	if (!nl || fl < want)
 		return 0;
-	file += fl - nl - (sizeof("nodes.d/.yaml") - 1);
-	return !strncmp(file, "nodes.d/", 8) && !strncmp(file + 8, name, nl) &&
-	       !strcmp(file + 8 + nl, ".yaml") &&
-	       (fl == nl + sizeof("nodes.d/.yaml") - 1 || file[-1] == '/');
+	p = file + fl - want;
+	return !strncmp(p, dir, sizeof(dir) - 1) && !strncmp(p + sizeof(dir) - 1, name, nl) &&
+	       !strcmp(p + sizeof(dir) - 1 + nl, ext) && (p == file || p[-1] == '/');
 }
 
 /* Step 2: drained; the jobs there requeued or cancelled (force), then
@@ -192,7 +192,7 @@ static cpk_err_t look(struct del *d, const struct cpk_model *m, const struct cpk
 	if (!*desc)
 		return CPK_OK;
 	file = m->groups[(*desc)->group].pos.file;
-	if (!file || !own_fragment(file, name))
+	if (!file || !cpk_node_own_fragment(file, name))
 		return cpk_err_set(CPK_ERR_PERM,
 				   "node %s is described in %s, not in its own fragment "
 				   "nodes.d/%s.yaml: it is the admin's to remove from there; nothing "
