@@ -414,6 +414,6 @@ static int run(int argc, char **argv, const struct cli_verb *v)
 
 const struct cli_verb cli_node = {
 	"node", "list|add|del ...",
-	"Compare the description's nodes with Slurm; add or remove node fragments.",
+	"Compare the description's nodes with Slurm; join a new VM as a node; remove one.",
 	NULL, run,
 };
