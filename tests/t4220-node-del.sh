@@ -4,9 +4,12 @@
 # static node of cluster.yaml itself; c1 and c2 are dynamic nodes whose
 # fragments `cpk node add --no-join` wrote, their slurmd -Z started from
 # the rendered drop-in's --conf (as t4120); c3 is a static node of a
-# fragment written by hand.  c1 runs an sshd (its files under a root of its
-# own: --apply-root, so nothing is stopped on this machine); c2 has none
-# (unreachable).
+# fragment written by hand.  c1 and c3 run an sshd; c2 has none
+# (unreachable).  c1 sees, in its own mount namespace, a /run/systemd/system
+# and a stand-in /usr/bin/systemctl that only records its arguments (the
+# machine's are never touched): `cpk node del` stops and disables slurmd
+# there through it.  c3 is deleted with --apply-root (its files under a root
+# of its own, not the live system: nothing is stopped).
 #   - bad input (an unknown node, c0 of cluster.yaml, a bad name): refused,
 #     nothing changed in nodes.d/ or Slurm;
 #   - del c1 while a job runs there: drained, the job finishes (COMPLETED
@@ -69,6 +72,15 @@ conf=$D/etc/slurm.conf
 dynconf() { sed -n 's/^ExecStart=.* --conf "\([^"]*\)".*/\1/p' "$D/$1/slurmd-dynamic.conf"; }
 chmod a+rx "$D/etc" || rig_stop_here "chmod"
 rig_net_slurm_hosts "$D" c0 c1 c2 c3 || ok=1
+# c1's systemd: a /run/systemd/system and a systemctl that records "$@"
+install -d -m 0755 "$D/hosts/c1/systemd/system" &&
+	printf '#!/bin/sh
+echo "$*" >>%s/hosts/c1/systemctl.log
+' "$D" >"$D/hosts/c1/systemctl" &&
+	chmod 0755 "$D/hosts/c1/systemctl" && [ -d /run/systemd ] && [ -x /usr/bin/systemctl ] &&
+	rig_host_bind c1 "$D/hosts/c1/systemd" /run/systemd &&
+	rig_host_bind c1 "$D/hosts/c1/systemctl" /usr/bin/systemctl ||
+	rig_stop_here "cannot give c1 a stand-in systemd (needs /run/systemd and /usr/bin/systemctl to bind over)"
 for h in ctl c0 c1 c2 c3; do
 	rig_host_munge "$h" "$D" || ok=1
 done
@@ -79,14 +91,16 @@ rig_host_slurmctld ctl "$conf" && rig_host_slurmd c0 "$conf" && rig_host_slurmd 
 tap_ok $? "slurmctld; c0 and c3 static, c1 and c2 dynamic (slurmd -Z): all idle" ||
 	rig_stop_here "no cluster"
 
-# root logs in to c1 with a key of the test; c2 has no sshd
+# root logs in to c1 and c3 with a key of the test; c2 has no sshd
 ssh-keygen -q -t ed25519 -N '' -C cpk-node-del -f "$D/nodekey" || rig_stop_here "ssh-keygen"
-install -m 0600 "$D/nodekey.pub" "$D/hosts/c1/root_keys" && install -d -m 0755 "$D/hosts/c1/root" ||
-	rig_stop_here "keys"
 printf 'Host *\n  User root\n  IdentityFile %s\n  IdentitiesOnly yes\n  UserKnownHostsFile %s\n  GlobalKnownHostsFile /dev/null\n  BatchMode yes\n  ConnectTimeout 10\n' \
 	"$D/nodekey" "$D/known_hosts" >"$D/ssh_config"
-rig_host_sshd c1 "$(printf 'PermitRootLogin prohibit-password\nStrictModes no\nAuthorizedKeysFile %s\nSubsystem sftp internal-sftp\n' \
-	"$D/hosts/c1/root_keys")" || rig_stop_here "no sshd on c1"
+for h in c1 c3; do
+	install -m 0600 "$D/nodekey.pub" "$D/hosts/$h/root_keys" && install -d -m 0755 "$D/hosts/$h/root" ||
+		rig_stop_here "keys"
+	rig_host_sshd "$h" "$(printf 'PermitRootLogin prohibit-password\nStrictModes no\nAuthorizedKeysFile %s\nSubsystem sftp internal-sftp\n' \
+		"$D/hosts/$h/root_keys")" || rig_stop_here "no sshd on $h"
+done
 
 # del NAME [ARGS...]: cpk node del on ctl, output in $D/del-NAME.out
 del() {
@@ -139,7 +153,7 @@ j=${j%%;*}
 running() { [ "$(rig_host_exec ctl squeue -h -j "$1" -o %T 2>/dev/null)" = RUNNING ]; }
 [ -n "$j" ] && rig_poll 30 running "$j"
 tap_ok $? "job ${j:-?} runs on c1" || rig_show_file "$D/sbatch.err"
-del c1 --wait 120 --apply-root "$D/hosts/c1/root" &
+del c1 --wait 120 &
 dpid=$!
 # shellcheck disable=SC2317
 c1_draining() { [ "$(rig_host_exec ctl sinfo -h -n c1 -o %T 2>/dev/null)" = draining ]; }
@@ -150,12 +164,14 @@ wait "$dpid"
 rc=$?
 got="$rc $(job_field "$j" JobState) $(job_field "$j" ExitCode)"
 tap_is "$got" "0 COMPLETED 0:0" "del c1 ends after the job completed (0:0)" || rig_show_file "$D/del-c1.out"
-grep -q "c1 deleted from slurmctld (a dynamic node)" "$D/del-c1.out" &&
-	grep -q "slurmd not stopped on $P.3: its files are under $D/hosts/c1/root" "$D/del-c1.out" &&
-	grep -qx "node c1 removed" "$D/del-c1.out"
-tap_ok $? "del c1 says: deleted (dynamic), slurmd left to whoever started it (--apply-root)" ||
+got=$(tr '\n' ';' <"$D/hosts/c1/systemctl.log" 2>&1)
+[ "$got" = "stop slurmd;disable --quiet slurmd;" ] &&
+	grep -q "c1 deleted from slurmctld (a dynamic node)" "$D/del-c1.out" &&
+	grep -qx "slurmd stopped and disabled on $P.3" "$D/del-c1.out" &&
+	grep -qx "node c1 removed" "$D/del-c1.out" && ! grep -q warning "$D/del-c1.out"
+tap_ok $? "del c1 says: deleted (dynamic); systemctl stop, then disable slurmd ran on c1 ($got)" ||
 	rig_show_file "$D/del-c1.out"
-rig_daemon_stop slurmd-c1	# the rig's part: it started that slurmd
+rig_daemon_stop slurmd-c1	# what systemd would have done: the rig started that slurmd
 got="$(state)"
 tap_is "$got" "c2.yaml c3.yaml c0 idle c2 idle c3 idle " "c1 is gone from Slurm and from nodes.d/"
 agree
@@ -190,12 +206,13 @@ rig_host_exec ctl scancel "$j1" 2>/dev/null
 rig_daemon_stop slurmd-c2
 
 # --- c3: a static node of a fragment ---------------------------------------------------
-del c3
+del c3 --apply-root "$D/hosts/c3/root"
 rc=$?
 got="$rc $(rig_host_exec ctl sinfo -h -n c3 -o %T 2>&1) $(ls -A "$D/nodes.d" | tr '\n' ' ')"
 [ "$got" = "0 drained " ] && grep -q "c3 is a static node .*left drained, not deleted" "$D/del-c3.out" &&
-	grep -qx "node c3 removed from the description; left drained in Slurm (a static node)" "$D/del-c3.out"
-tap_ok $? "del c3 (static, of a fragment): left drained in Slurm, fragment removed: $got" ||
+	grep -qx "node c3 removed from the description; left drained in Slurm (a static node)" "$D/del-c3.out" &&
+	grep -q "warning: slurmd not stopped on c3: its files are under $D/hosts/c3/root there, not the live system" "$D/del-c3.out"
+tap_ok $? "del c3 (static, of a fragment): left drained in Slurm, fragment removed; --apply-root: slurmd left alone: $got" ||
 	rig_show_file "$D/del-c3.out"
 got=$(rig_host_exec ctl "$CPK" node list -f "$Y" --slurm-conf "$conf" 2>/dev/null | awk 'NR > 1 { print $1, $2, $5 }' | tr '\n' ';')
 tap_is "$got" "c0 idle ok;c3 drained not-described;" "cpk node list: c3 drained in Slurm, no longer described"
