@@ -2,11 +2,9 @@
  * cpk node list [-f FILE] [--json] [--slurm-conf FILE]
  * cpk node add NAME --addr ADDR [--cpus N] [--mem MiB] [--gpus [TYPE:]N]
  *          [--partition P] [--no-join] [-F SSH_CONFIG] [-i KEY] [-l USER] ...
- * cpk node del NAME --fragment-only
- * Wiring only: the work is in lib/slurm (the live view), lib/model
- * (fragments) and lib/node (joining over SSH).  del only removes
- * nodes.d/NAME.yaml for now (draining and removing from Slurm is not
- * there yet), so --fragment-only is required to say so.
+ * cpk node del NAME [--wait S | --force] [--fragment-only] [-F SSH_CONFIG] ...
+ * Wiring only: the work is in lib/slurm (the live view, draining,
+ * deleting), lib/model (fragments) and lib/node (joining and removing).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +17,7 @@
 
 enum { OPT_JSON = 256, OPT_SLURM_CONF, OPT_ADDR, OPT_CPUS, OPT_MEM, OPT_GPUS,
        OPT_NO_JOIN, OPT_FRAGMENT_ONLY, OPT_PARTITION, OPT_APPLY_ROOT, OPT_REMOTE_CPK,
-       OPT_WAIT, OPT_DETECT };
+       OPT_WAIT, OPT_DETECT, OPT_FORCE };
 
 #define FILE_OPT { "file", 'f', "FILE", "the description (default $CPK_CONFIG or " CPK_SYSCONFDIR "/clusterpack/cluster.yaml)" }
 
@@ -53,7 +51,14 @@ static const struct cli_opt add_opts[] = {
 
 static const struct cli_opt del_opts[] = {
 	FILE_OPT,
-	{ "fragment-only", OPT_FRAGMENT_ONLY, NULL, "only remove nodes.d/NAME.yaml (required for now: Slurm is not touched)" },
+	{ "wait", OPT_WAIT, "S", "seconds to wait for the jobs on the node to end (default 600); then it stays drained" },
+	{ "force", OPT_FORCE, NULL, "requeue the node's jobs (batch jobs that allow it), cancel the others" },
+	{ "fragment-only", OPT_FRAGMENT_ONLY, NULL, "only remove nodes.d/NAME.yaml: neither Slurm nor the node is touched" },
+	{ "ssh-config", 'F', "FILE", "ssh_config for reaching the node (like ssh -F)" },
+	{ "identity", 'i', "FILE", "private key to try first" },
+	{ "login", 'l', "USER", "user on the node (default root)" },
+	{ "slurm-conf", OPT_SLURM_CONF, "FILE", "Slurm's configuration (as cpk node list)" },
+	{ "apply-root", OPT_APPLY_ROOT, "DIR", "the node's files are under DIR there (tests, images): its slurmd is not stopped" },
 	{ "help", 'h', NULL, "show this help" },
 	{ NULL, 0, NULL, NULL },
 };
@@ -304,18 +309,60 @@ out:
 	return rc;
 }
 
+/* What cpk node del did, said at the end. */
+static void del_summary(const char *name, const struct cpk_node_del_report *rep)
+{
+	if (rep->slurmd == CPK_NODE_SLURMD_FAILED)
+		cli_err("warning: slurmd could not be stopped on %s: %s", name, rep->slurmd_why);
+	else if (rep->slurmd == CPK_NODE_SLURMD_NO_SYSTEMD)
+		cli_err("warning: slurmd not stopped on %s: %s", name, rep->slurmd_why);
+	if (rep->left_drained)
+		printf("node %s removed from the description; left drained in Slurm (a static node)\n",
+		       name);
+	else
+		printf("node %s removed\n", name);
+}
+
 static int run_del(int argc, char **argv, const struct cli_verb *v)
 {
-	const char *path = NULL;
+	struct cpk_node_del_opts o;
+	struct cpk_node_del_report rep;
+	const char *ident[2] = { NULL, NULL };
 	int c, fragment_only = 0;
+	uint64_t wait = 600;
 
+	memset(&o, 0, sizeof(o));
+	o.conn.user = "root";
 	while ((c = cli_getopt(argc, argv, v)) != -1) {
 		switch (c) {
 		case 'f':
-			path = optarg;
+			o.cluster_yaml = optarg;
 			break;
 		case OPT_FRAGMENT_ONLY:
 			fragment_only = 1;
+			break;
+		case OPT_WAIT:
+			if (cpk_parse_uint(optarg, 0, 86400 * 7, &wait) != CPK_OK)
+				return cli_usage_err(v, "--wait %s: %s", optarg, cpk_errmsg());
+			break;
+		case OPT_FORCE:
+			o.force = 1;
+			break;
+		case 'F':
+			o.conn.config = optarg;
+			break;
+		case 'i':
+			ident[0] = optarg;
+			o.conn.identities = ident;
+			break;
+		case 'l':
+			o.conn.user = optarg;
+			break;
+		case OPT_SLURM_CONF:
+			o.slurm_conf = optarg;
+			break;
+		case OPT_APPLY_ROOT:
+			o.remote_root = optarg;
 			break;
 		default:
 			return cli_common_opt(c, argv, v);
@@ -323,14 +370,24 @@ static int run_del(int argc, char **argv, const struct cli_verb *v)
 	}
 	if (optind + 1 != argc)
 		return cli_usage_err(v, "give one node NAME");
-	if (!fragment_only)
-		return cli_usage_err(v, "draining and removing the node from Slurm is not there yet: give --fragment-only to only remove its fragment");
-	if (cpk_node_fragment_remove(path ? path : cpk_model_default_path(),
-				     argv[optind]) != CPK_OK) {
-		cli_err("%s", cpk_errmsg());
+	if (!o.cluster_yaml)
+		o.cluster_yaml = cpk_model_default_path();
+	o.name = argv[optind];
+	if (fragment_only) {
+		if (cpk_node_fragment_remove(o.cluster_yaml, o.name) != CPK_OK) {
+			cli_err("%s", cpk_errmsg());
+			return EXIT_FAIL;
+		}
+		return EXIT_OK;
+	}
+	o.wait_s = (unsigned)wait;
+	o.progress = progress;
+	if (cpk_node_del(&o, &rep) != CPK_OK) {
+		cli_err("node %s not removed: %s", o.name, cpk_errmsg());
 		return EXIT_FAIL;
 	}
-	return EXIT_OK;
+	del_summary(o.name, &rep);
+	return fflush(stdout) == 0 ? EXIT_OK : EXIT_FAIL;
 }
 
 static const struct cli_verb node_list = {
@@ -344,8 +401,8 @@ static const struct cli_verb node_add = {
 	add_opts, run_add,
 };
 static const struct cli_verb node_del = {
-	"node del", "NAME --fragment-only [-f FILE]",
-	"Remove the node's fragment nodes.d/NAME.yaml.",
+	"node del", "NAME [--wait S | --force] [--fragment-only] [-F SSH_CONFIG] [-i KEY] [-l USER] [-f FILE]",
+	"Drain the node, wait for (or requeue) its jobs, delete it from Slurm, stop its slurmd, remove its fragment.",
 	del_opts, run_del,
 };
 static const struct cli_verb *const subs[] = { &node_list, &node_add, &node_del };
@@ -368,6 +425,6 @@ static int run(int argc, char **argv, const struct cli_verb *v)
 
 const struct cli_verb cli_node = {
 	"node", "list|add|del ...",
-	"Compare the description's nodes with Slurm; add or remove node fragments.",
+	"Compare the description's nodes with Slurm; join a new VM as a node; remove one.",
 	NULL, run,
 };

@@ -140,6 +140,62 @@ cpk_err_t cpk_node_join_run(struct cpk_node_join *j);
 /* Disconnects and frees.  Accepts NULL. */
 void cpk_node_join_free(struct cpk_node_join *j);
 
+/*
+ * Removing a node (cpk node del NAME), lib/node/remove.c, in this order:
+ *   1. refused with nothing changed (CPK_ERR_INVALID, CPK_ERR_NOTFOUND,
+ *      CPK_ERR_PERM): a bad name; a node neither described nor known to
+ *      slurmctld; a node described anywhere but in its own fragment
+ *      nodes.d/NAME.yaml (cluster.yaml's nodes are the admin's to remove);
+ *   2. drained in slurmctld (reason "cpk node del"); with o.force its jobs
+ *      are requeued (batch jobs that allow it) or cancelled, each said;
+ *      then up to o.wait_s seconds for no job to run there.  When the wait
+ *      runs out: CPK_ERR_IO, the node stays drained, the fragment is kept;
+ *   3. a dynamic node is deleted from slurmctld; a static one is left
+ *      drained (deleting it breaks slurmctld's next reconfigure; it goes
+ *      with the next slurmctld restart after its line is gone);
+ *   4. over SSH (o.conn; host: the described address, else Slurm's
+ *      NodeAddr, else NAME) `systemctl stop slurmd; systemctl disable
+ *      slurmd` when systemd runs there and o.remote_root is NULL; an
+ *      unreachable node, or one without systemd, is said in REP and the
+ *      removal goes on;
+ *   5. nodes.d/NAME.yaml is removed (cpk_node_fragment_remove()).
+ * Progress lines go to o.progress.  O is borrowed.  REP (may be NULL) says
+ * what was done, also on failure (as far as it got).
+ */
+struct cpk_node_del_opts {
+	const char *cluster_yaml;	/* the control node's description */
+	const char *name;		/* the node */
+	struct cpk_conn_opts conn;	/* host NULL: see step 4; user: root */
+	const char *remote_root;	/* the node's files are under this root
+					 * there (tests, images): slurmd is not
+					 * stopped; NULL: / */
+	const char *slurm_conf;		/* NULL: as cpk node list */
+	unsigned wait_s;		/* for the jobs there to end */
+	int force;			/* requeue or cancel them */
+	int run_timeout_ms;		/* one remote command; 0: lib/remote's */
+	void (*progress)(void *arg, const char *line);
+	void *arg;
+};
+
+enum cpk_node_slurmd {
+	CPK_NODE_SLURMD_UNTOUCHED,	/* not got that far */
+	CPK_NODE_SLURMD_STOPPED,	/* stopped and disabled under systemd */
+	CPK_NODE_SLURMD_NO_SYSTEMD,	/* reached, no systemd (or remote_root) */
+	CPK_NODE_SLURMD_FAILED,		/* unreachable, or systemctl failed */
+};
+
+struct cpk_node_del_report {
+	int in_slurm;			/* slurmctld knew the node */
+	int deleted;			/* a dynamic node, deleted from slurmctld */
+	int left_drained;		/* a static node, left drained */
+	enum cpk_node_slurmd slurmd;
+	char slurmd_why[512];		/* for NO_SYSTEMD and FAILED */
+	int fragment_removed;
+	size_t requeued, cancelled;	/* jobs, with o.force */
+};
+
+cpk_err_t cpk_node_del(const struct cpk_node_del_opts *o, struct cpk_node_del_report *rep);
+
 #ifdef __cplusplus
 }
 #endif

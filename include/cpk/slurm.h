@@ -76,6 +76,41 @@ void cpk_slurm_close(void);
 cpk_err_t cpk_slurm_load_nodes(struct cpk_slurm_nodes *sn);
 void cpk_slurm_nodes_release(struct cpk_slurm_nodes *sn);
 
+/* ---- acting on one node (lib/slurm/act.c; root in slurmctld) ---------- */
+
+/*
+ * After cpk_slurm_open(), as cpk node del uses them.  Each returns
+ * CPK_ERR_IO with Slurm's message when slurmctld refuses or cannot be
+ * asked; NODE must pass cpk_node_name_check() (CPK_ERR_INVALID).
+ */
+
+/* Sets NODE's DRAIN flag with REASON (borrowed): no new job starts there. */
+cpk_err_t cpk_slurm_drain(const char *node, const char *reason);
+/* Deletes NODE from slurmctld.  Only for a dynamic node (slurmd -Z): on
+ * Slurm 22.05 deleting a static node breaks the next reconfigure. */
+cpk_err_t cpk_slurm_delete_node(const char *node);
+
+/* A job on a node. */
+struct cpk_slurm_job {
+	uint32_t id;
+	int completing;		/* it ended and is being cleaned up */
+	int requeue;		/* a batch job that allows requeueing */
+};
+struct cpk_slurm_jobs {
+	struct cpk_slurm_job *v;	/* owned */
+	size_t n;
+};
+#define CPK_SLURM_JOBS_INIT { NULL, 0 }
+
+/* Replaces JOBS' content with the running, suspended and completing jobs
+ * that have NODE among their nodes. */
+cpk_err_t cpk_slurm_node_jobs(const char *node, struct cpk_slurm_jobs *jobs);
+void cpk_slurm_jobs_release(struct cpk_slurm_jobs *jobs);
+/* Requeues job ID (ended where it runs, then pending again). */
+cpk_err_t cpk_slurm_job_requeue(uint32_t id);
+/* Cancels job ID (SIGKILL to all its steps); one already gone is CPK_OK. */
+cpk_err_t cpk_slurm_job_cancel(uint32_t id);
+
 /* ---- description versus Slurm (no libslurm needed) -------------------- */
 
 enum cpk_node_agree {

@@ -8,11 +8,9 @@
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cpk/fsutil.h"
@@ -20,6 +18,7 @@
 #include "cpk/remote.h"
 #include "cpk/slurm.h"
 #include "internal.h"
+#include "node_priv.h"
 
 #define JOIN_DIR "/etc/clusterpack"
 #define JOIN_KEY ".join-munge.key"	/* in JOIN_DIR, removed after apply */
@@ -30,24 +29,7 @@ struct cpk_node_join {
 	struct cpk_buf root;	/* the remote root prefix ("" for /) */
 };
 
-static void say(const struct cpk_node_join *j, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static void say(const struct cpk_node_join *j, const char *fmt, ...)
-{
-	char line[512], *p;
-	va_list ap;
-
-	if (!j->o->progress)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	/* lines may hold what the node printed: no escape reaches a terminal */
-	for (p = line; *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = '?';
-	j->o->progress(j->o->arg, line);
-}
+#define say(j, ...) cpk_node_say((j)->o->progress, (j)->o->arg, __VA_ARGS__)
 
 /* ROOT + PATH on the node, in B (reset). */
 static const char *at_root(const struct cpk_node_join *j, struct cpk_buf *b, const char *path)
@@ -325,21 +307,13 @@ out:
 	return r;
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Until slurmctld has the node up (not unknown, not down), or the wait ends. */
 static cpk_err_t wait_registered(struct cpk_node_join *j, const struct cpk_model *m)
 {
 	struct cpk_slurm_nodes sn = CPK_SLURM_NODES_INIT;
 	const char *conf = NULL, *last = "not known to slurmctld";
 	char state[64] = "";
-	int64_t end = now_ms() + (int64_t)j->o->wait_s * 1000;
+	int64_t end = cpk_node_now_ms() + (int64_t)j->o->wait_s * 1000;
 	cpk_err_t r;
 	size_t i;
 
@@ -359,17 +333,13 @@ static cpk_err_t wait_registered(struct cpk_node_join *j, const struct cpk_model
 			    !strchr(state, '*'))
 				break;
 		}
-		if (now_ms() >= end) {
+		if (cpk_node_now_ms() >= end) {
 			r = cpk_err_set(CPK_ERR_IO,
 					"%s did not join within %u s (slurmctld: %s); see slurmd's log "
 					"there (journalctl -u slurmd)", j->o->name, j->o->wait_s, last);
 			break;
 		}
-		{
-			struct timespec ts = { 0, 250 * 1000000L };
-
-			nanosleep(&ts, NULL);
-		}
+		cpk_node_nap_ms(250);
 	}
 	if (r == CPK_OK)
 		say(j, "%s joined: %s in slurmctld", j->o->name, state);
