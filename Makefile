@@ -200,6 +200,10 @@ $(error T names $(T_OTHER): give tests/tNNNN-*.sh or tests/unit/*_test.c paths)
 endif
 RUN_UNIT := $(if $(T),$(T_UNIT),$(UNIT_BINS))
 RUN_SH   := $(if $(T),$(T_SH),$(TESTS_SH))
+# the same for test-san and test-tsan
+SAN_UNIT := $(if $(T),$(patsubst $(B)/tests/%,build-san/tests/%,$(T_UNIT)),$(UNIT_SRCS:tests/unit/%_test.c=build-san/tests/%.t))
+SAN_SH   := $(if $(T),$(T_SH:%=./%),$(filter ./tests/t0% ./tests/t1% ./tests/t2% ./tests/t3% ./tests/t4% ./tests/t5%,$(TESTS_SH:%=./%)))
+TSAN_SH  := $(if $(T),$(T_SH:%=./%),$(filter-out ./tests/t3103%,$(filter ./tests/t31%,$(TESTS_SH:%=./%))))
 test: all $(RUN_UNIT) $(PROG_BINS) $(SLURM_PROG_BINS)
 	$(Q)CPK=$(abspath $(CPK)) CPK_BUILD=$(abspath $(B)) \
 	  prove -e '' $(PROVE_FLAGS) $(RUN_UNIT:%=./%) $(RUN_SH:%=./%)
@@ -214,8 +218,7 @@ test-san:
 	$(Q)CPK=$(abspath build-san/cpk) CPK_BUILD=$(abspath build-san) CPK_SAN=1 \
 	  CPK_PLUGIN=$(abspath build/cpk_stage.so) \
 	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
-	  prove -e '' $(PROVE_FLAGS) $(UNIT_SRCS:tests/unit/%_test.c=./build-san/tests/%.t) \
-	  $(filter ./tests/t0% ./tests/t1% ./tests/t2% ./tests/t3% ./tests/t4% ./tests/t5%,$(TESTS_SH:%=./%))
+	  prove -e '' $(PROVE_FLAGS) $(SAN_UNIT:%=./%) $(SAN_SH)
 
 # The transfer engine's threads (several per SSH session) under
 # ThreadSanitizer: the copy tests but the 1 GiB one.
@@ -224,7 +227,7 @@ test-tsan:
 	  $(PROG_SRCS:tests/progs/%.c=build-tsan/tests/progs/%)
 	$(Q)CPK=$(abspath build-tsan/cpk) CPK_BUILD=$(abspath build-tsan) CPK_SAN=1 \
 	  TSAN_OPTIONS=halt_on_error=1 \
-	  prove -e '' $(PROVE_FLAGS) $(filter-out ./tests/t3103%,$(filter ./tests/t31%,$(TESTS_SH:%=./%)))
+	  prove -e '' $(PROVE_FLAGS) $(TSAN_SH)
 
 check: deps
 	$(Q)$(MAKE) --no-print-directory test
