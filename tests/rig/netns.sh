@@ -44,8 +44,9 @@ RIG_NET_NSS=()                 # every namespace created, in order
 RIG_NET_INODES=()              # their nsfs inodes, to check they are gone
 RIG_HOSTS=()                   # the test hosts, in order
 declare -A RIG_HOST_NS=() RIG_HOST_ADDR=() RIG_HOST_BINDS=()
-# rig_host_mntns: a host's own mount namespace (/proc/PID/ns/mnt of the
-# process that holds it); rig_host_map: paths for rig_host_path ("SRC DST")
+# rig_host_mntns: a host's own mount namespace (/proc/PID of the process
+# that holds it: its ns/mnt and its root); rig_host_map: paths for
+# rig_host_path ("SRC DST")
 declare -A RIG_HOST_MNTNS=() RIG_HOST_MAP=()
 RIG_HOST_CMD=()                # set by rig_host_argv
 RIG_NET_OWN_RUN=""             # 1 while /run/netns is our tmpfs
@@ -186,6 +187,11 @@ rig_host_bind() {
 # stopped at clean-up after the daemons started later.  SETUP (a command)
 # runs in it first, then the rig_host_bind mounts recorded so far are made;
 # rig_host_bind is refused afterwards.
+#
+# It is always entered with the holder's root as well (rig__mntns_enter):
+# setns() into a mount namespace sets the root to the namespace's own root,
+# so a test that runs under chroot (tests/rig/fresh-root.sh, CI) would
+# otherwise leave its root and see the machine's /, /tmp and /var instead.
 rig_host_mntns() {
 	local name=$1 pid mine
 	shift
@@ -200,18 +206,28 @@ rig_host_mntns() {
 	# shellcheck disable=SC2016 # eval'ed by rig_wait_ready
 	rig_wait_ready "mntns-$name" "$RIG_TIMEOUT" eval \
 		'[ "$(readlink /proc/$pid/ns/mnt)" != "$mine" ] && [ "$(cat /proc/$pid/comm)" = sleep ]' || return 1
-	if [ $# -gt 0 ] && ! nsenter "--mount=/proc/$pid/ns/mnt" "$@"; then
+	if [ $# -gt 0 ] && ! rig__mntns_enter "/proc/$pid" "$@"; then
 		rig_log "rig_host_mntns: the set-up of $name's mounts failed: $*"
 		return 1
 	fi
 	# shellcheck disable=SC2016 # for the inner sh
-	nsenter "--mount=/proc/$pid/ns/mnt" sh -c 'set -f
+	rig__mntns_enter "/proc/$pid" sh -c 'set -f
 		for p in $1; do
 			if [ -z "${s:-}" ]; then s=$p; continue; fi
 			mount --bind "$s" "$p" || exit 1
 			s=""
 		done' rig-binds "${RIG_HOST_BINDS[$name]:-}" || { rig_log "rig_host_mntns: binds of $name failed"; return 1; }
-	RIG_HOST_MNTNS[$name]=/proc/$pid/ns/mnt
+	RIG_HOST_MNTNS[$name]=/proc/$pid
+}
+
+# rig__mntns_enter /proc/PID CMD...: CMD in the mount namespace of PID with
+# PID's root (see rig_host_mntns), in that root.  (nsenter would otherwise
+# keep the test's working directory, which lies outside the namespace: sh
+# then warns "getcwd() failed" on stderr, which a check may read.)
+rig__mntns_enter() {
+	local d=$1
+	shift
+	nsenter "--mount=$d/ns/mnt" "--root=$d/root" "--wd=$d/root" -- "$@"
 }
 
 # rig_host_map NAME SRC DST: tell rig_host_path that what host NAME sees
@@ -224,9 +240,10 @@ rig_host_argv() {
 	local name=$1 ns=${RIG_HOST_NS[$1]:-}
 	[ -n "$ns" ] || { rig_log "no test host $name"; return 1; }
 	if [ -n "${RIG_HOST_MNTNS[$name]:-}" ]; then
-		# Entering a mount namespace moves to its root: back to $PWD.
+		# Entered in its root (rig__mntns_enter): back to $PWD.
 		# shellcheck disable=SC2016 # for the inner sh
-		RIG_HOST_CMD=(nsenter "--net=/run/netns/$ns" "--mount=${RIG_HOST_MNTNS[$name]}" unshare --uts
+		RIG_HOST_CMD=(nsenter "--net=/run/netns/$ns" "--mount=${RIG_HOST_MNTNS[$name]}/ns/mnt"
+			"--root=${RIG_HOST_MNTNS[$name]}/root" "--wd=${RIG_HOST_MNTNS[$name]}/root" unshare --uts
 			-- sh -c 'cd "$2" 2>/dev/null || cd /; hostname "$1" || exit 125; shift 2; exec "$@"'
 			rig-host "$name" "$PWD")
 		return 0
