@@ -5,8 +5,8 @@
  */
 #include <stdio.h>
 
-#include "../../lib/node/node_priv.h"
 #include "tap.h"
+#include "../../lib/node/node_priv.h"
 
 int main(void)
 {
