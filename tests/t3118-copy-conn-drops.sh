@@ -8,6 +8,9 @@
 # waits a little longer each time and tries again, or stops; the live
 # connections do the work.  Before, the same piece went back to the stream
 # that could not connect and failed the file after --retries + 1 refusals.
+# The first connection dropped so (another client holds the startup) is
+# tried again after a wait; before, the copy failed at once.  A refused
+# connection is not tried again.
 . "$(dirname "$0")/lib/tap.sh"
 . "$TOP/tests/lib/copy.sh"
 SSHD_MAX_STARTUPS=1 copy_setup
@@ -52,5 +55,32 @@ rc=$(run "${COPY[@]}" -v --json -r -n 8 --retries 0 "$L/tree" "$H:$R/tree")
 check "put of 600 small files, -n 8, --retries 0" "$rc"
 [ "$(tree_sums "$R/tree")" = "$(tree_sums "$L/tree")" ]; ok $? "  every file equal"
 no_partials "$R/tree"; ok $? "  no temporary files left"
+
+# --- the first connection dropped: tried again after a wait ---
+# A connection that never logs in holds sshd's one startup: sshd drops the
+# next one (cpk's first), then this one goes and the slot is free.
+DROPS=$(drops)
+exec 3<>"/dev/tcp/127.0.0.1/$SSHD_PORT"
+read -r -t 60 banner <&3
+case $banner in SSH-2.0-*) ok 0 "an unauthenticated connection holds the startup";;
+*) ok 1 "an unauthenticated connection holds the startup (got: $banner)";; esac
+"${COPY[@]}" -v --json -n 1 --retries 6 "$L/big" "$H:$R/big-first" \
+	>"$SCRATCH/out" 2>"$SCRATCH/err" 3<&- &
+pid=$!
+deadline=$((SECONDS + 120))
+while [ "$(drops)" -le "$DROPS" ] && kill -0 "$pid" 2>/dev/null &&
+	[ "$SECONDS" -lt "$deadline" ]; do
+	sleep 0.01
+done
+[ "$(drops)" -gt "$DROPS" ]; ok $? "  sshd dropped cpk's first connection"
+exec 3<&-
+wait "$pid"; is $? 0 "  the copy connects again and succeeds"
+grep -q '^cpk copy: warning: cannot connect.*; connecting again in [0-9]* ms (try 2 of 7)$' "$SCRATCH/err"
+ok $? "  it says so: $(grep -m1 'connecting again' "$SCRATCH/err" | head -c 300)"
+is "$(sha256sum <"$R/big-first")" "$SUM" "  sha256 equal"
+
+# a refused connection is not tried again: at once an error
+is "$(run "${COPY[@]}" -P 1 "$L/big" "$H:$R/big-refused")" 1 "a refused connection: fails"
+! grep -q 'connecting again' "$SCRATCH/err"; ok $? "  without trying again: $(head -c 300 "$SCRATCH/err")"
 
 done_testing

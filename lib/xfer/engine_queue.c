@@ -145,29 +145,34 @@ static int work_left(const struct cpk_xfer *x)
 	return x->nretry || x->next < x->p.nt || x->busy;
 }
 
+unsigned xeng_backoff_ms(unsigned n)
+{
+	uint32_t r = 0;
+	unsigned ms = 100u << (n < 1 ? 0 : n < 6 ? n - 1 : 5);
+
+	(void)!getrandom(&r, sizeof(r), GRND_NONBLOCK);
+	return ms + r % (ms / 2 + 1);
+}
+
 /* After worker W failed to connect (the message in cpk_errmsg()): counts
- * it, and waits before the next try, longer each time (100 ms doubling up
- * to 3.2 s, plus up to half of it at random so that streams refused
- * together, e.g. by sshd's MaxStartups, do not come back together).  The
- * wait ends early when no work is left or the copy stops.  Returns 0 once
- * the worker has failed more than `retries` times in a row: it stops, the
- * others go on (the last one fails what is left). */
+ * it, and waits before the next try, longer each time (xeng_backoff_ms():
+ * streams refused together, e.g. by sshd's MaxStartups, do not come back
+ * together).  The wait ends early when no work is left or the copy stops.
+ * Returns 0 once the worker has failed more than `retries` times in a
+ * row: it stops, the others go on (the last one fails what is left). */
 static int conn_failed(struct cpk_xfer *x, struct worker *w)
 {
 	char *m = cpk_strdup(cpk_errmsg());
 	struct timespec t0;
-	uint32_t r = 0;
 	unsigned ms;
 	int again;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	(void)!getrandom(&r, sizeof(r), GRND_NONBLOCK);
 	pthread_mutex_lock(&x->mu);
 	if (m && !x->conn_err)
 		x->conn_err = cpk_strdup(m);
 	again = ++w->connect_fails <= x->o.retries;
-	ms = 100u << (w->connect_fails < 6 ? w->connect_fails - 1 : 5);
-	ms += r % (ms / 2 + 1);
+	ms = xeng_backoff_ms(w->connect_fails);
 	xeng_xlog(x, CPK_XFER_LOG_WARN, "stream %u: %s; %s", w->idx,
 		  m ? m : "cannot connect", again ? "it connects again soon" :
 		  "it stops");
