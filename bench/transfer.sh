@@ -152,13 +152,31 @@ run_tool() {
 	echo $(( (t1 - t0) / 1000 ))	# microseconds
 }
 
+# The port comes from rig_free_port (below the kernel's ephemeral range: a
+# port that a client connection holds, even in TIME_WAIT, makes the relay's
+# bind() fail), and relay.out is emptied before the relay starts: its
+# "ready" is never the previous relay's.  (It was a random port in
+# 30000-49999 and the file emptied by the background job itself: once in a
+# while the relay could not bind, the old "ready" passed the check, and
+# every row of that RTT failed with "Connection refused".)
 start_relay() {	# start_relay ONE_WAY_MS -> RELAY_PORT
-	[ -n "$RELAY_PID" ] && kill "$RELAY_PID" && wait "$RELAY_PID" 2>/dev/null
-	RELAY_PORT=$(( (RANDOM % 20000) + 30000 ))
-	"$RELAY" "$RELAY_PORT" "$SSHD_PORT" "$1" > "$T/relay.out" 2>&1 &
-	RELAY_PID=$!
-	for _ in $(seq 100); do grep -q ready "$T/relay.out" && break; sleep 0.05; done
-	grep -q ready "$T/relay.out" || { echo "relay did not start" >&2; exit 1; }
+	local try
+	stop_relay
+	for try in 1 2 3 4 5; do
+		RELAY_PORT=$(rig_free_port) || exit 1
+		: > "$T/relay.out"
+		"$RELAY" "$RELAY_PORT" "$SSHD_PORT" "$1" >> "$T/relay.out" 2>&1 &
+		RELAY_PID=$!
+		for _ in $(seq 200); do
+			grep -q ready "$T/relay.out" && break
+			kill -0 "$RELAY_PID" 2>/dev/null || break
+			sleep 0.05
+		done
+		grep -q ready "$T/relay.out" && break
+		echo "relay on port $RELAY_PORT (try $try): $(cat "$T/relay.out")" >&2
+		stop_relay
+	done
+	[ -n "$RELAY_PID" ] || { echo "relay did not start" >&2; exit 1; }
 	printf '[127.0.0.1]:%s %s\n[127.0.0.1]:%s %s\n' "$RELAY_PORT" "$KEYPART" \
 		"$SSHD_PORT" "$KEYPART" > "$KH"
 }

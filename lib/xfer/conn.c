@@ -376,6 +376,13 @@ out:
 	return err;
 }
 
+static _Thread_local int last_dropped;
+
+int cpk_conn_dropped(void)
+{
+	return last_dropped;
+}
+
 cpk_err_t cpk_conn_open(const struct cpk_conn_opts *o, ssh_session *out)
 {
 	ssh_session ss = NULL;
@@ -387,6 +394,7 @@ cpk_err_t cpk_conn_open(const struct cpk_conn_opts *o, ssh_session *out)
 	cpk_err_t err = CPK_OK;
 
 	*out = NULL;
+	last_dropped = 0;
 	if (!o || !o->host || !*o->host)
 		return cpk_err_set(CPK_ERR_INVALID, "ssh: no host given");
 	ss = ssh_new();
@@ -501,6 +509,12 @@ cpk_err_t cpk_conn_open(const struct cpk_conn_opts *o, ssh_session *out)
 	}
 	/* 4. Connect, check the host, authenticate. */
 	if (ssh_connect(ss) != SSH_OK) {
+		/* libssh says "Socket error: ..." when the peer closed or
+		 * reset an established connection ("disconnected",
+		 * "Connection reset by peer"); a refused one or a timeout
+		 * reads otherwise */
+		last_dropped = !ssh_get_serverbanner(ss) &&
+			       !strncmp(ssh_get_error(ss), "Socket error:", 13);
 		err = cpk_err_set(CPK_ERR_IO, "cannot connect to %s (timeout "
 				  "%d ms): %s", desc, ms, ssh_get_error(ss));
 		goto out;

@@ -46,6 +46,11 @@ extern "C" {
 CPK_INTERNAL cpk_err_t cpk_conn_open(const struct cpk_conn_opts *o, ssh_session *out);
 /* Disconnects and frees.  Accepts NULL. */
 CPK_INTERNAL void cpk_conn_close(ssh_session session);
+/* Whether the last cpk_conn_open() of this thread failed because the server
+ * closed or reset the connection before its banner came (sshd's
+ * MaxStartups drops connections so while many log in at once): worth a
+ * later try, unlike a refused connection, a timeout or a key refused. */
+CPK_INTERNAL int cpk_conn_dropped(void);
 
 /* "user@host port N" of a session, for messages: a new string (free()), or
  * NULL on allocation failure. */

@@ -486,6 +486,32 @@ static int workers_connected(struct cpk_xfer *x)
 	return 0;
 }
 
+/* The first connection.  One that the server dropped before its banner
+ * (sshd's MaxStartups, while other clients log in) is tried again after a
+ * wait, `retries` times at most; other failures end the copy at once. */
+static cpk_err_t first_conn(struct cpk_xfer *x, struct xsess **xs,
+			    struct cpk_sftp **s)
+{
+	unsigned k, ms, t;
+	cpk_err_t err;
+
+	for (k = 1;; k++) {
+		if ((err = xeng_conn_open(x, &x->w[0], xs, s)) == 0 ||
+		    k > x->o.retries || !cpk_conn_dropped())
+			return err;
+		ms = xeng_backoff_ms(k);
+		xeng_xlog(x, CPK_XFER_LOG_WARN, "%s; connecting again in %u ms "
+			  "(try %u of %u)", cpk_errmsg(), ms, k + 1,
+			  x->o.retries + 1);
+		/* cpk_xfer_cancel() only stores a flag: look every 50 ms */
+		for (t = 0; t < ms; t += 50) {
+			if (xeng_cancelled(x))
+				return xeng_interrupted_error(x);
+			nanosleep(&(struct timespec){ 0, 50 * 1000000L }, NULL);
+		}
+	}
+}
+
 /* The random part of this copy's temporary names. */
 static cpk_err_t new_token(char token[XPLAN_TOKEN_LEN + 1])
 {
@@ -602,7 +628,7 @@ cpk_err_t cpk_xfer_run(struct cpk_xfer *x, enum cpk_xfer_dir dir,
 				   "arguments");
 	x->dir = dir;
 	/* 1. the first connection: round trip, layout */
-	if ((err = xeng_conn_open(x, &x->w[0], &xs, &s)) != 0)
+	if ((err = first_conn(x, &xs, &s)) != 0)
 		return err;
 	if (xeng_cancelled(x)) {
 		err = xeng_interrupted_error(x);

@@ -154,6 +154,10 @@ CPK_INTERNAL void xeng_req_res_free(struct req_res *res, size_t n);
 CPK_INTERNAL const char *xeng_req_res_msg(const struct req_res *res);
 CPK_INTERNAL int xeng_run_batch(struct cpk_xfer *x, struct worker *w, struct xtask *t);
 CPK_INTERNAL void *xeng_worker_main(void *arg);
+/* How long to wait before the (N+1)th try to connect, N >= 1, in ms: 100
+ * doubling up to 3,200, plus up to half of it at random, so that
+ * connections refused together do not come back together. */
+CPK_INTERNAL unsigned xeng_backoff_ms(unsigned n);
 CPK_INTERNAL void xeng_report(struct cpk_xfer *x, struct progress_state *ps, int final);
 CPK_INTERNAL cpk_err_t xeng_prepare(struct cpk_xfer *x, struct cpk_sftp *s);
 CPK_INTERNAL void xeng_remove_temps(struct cpk_xfer *x, struct cpk_sftp *s);

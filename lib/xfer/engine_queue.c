@@ -81,6 +81,24 @@ static void task_fail(struct cpk_xfer *x, const struct xtask *t,
 	}
 }
 
+/* Puts task TI on the retry list, taken before the rest of the queue (mu
+ * held); 0 if there is no memory for it. */
+static int retry_push(struct cpk_xfer *x, long ti)
+{
+	size_t *v;
+
+	if (x->nretry == x->capretry) {
+		size_t cap = x->capretry ? x->capretry * 2 : 16;
+
+		if (!(v = cpk_reallocarray(x->retry, cap, sizeof(*v))))
+			return 0;
+		x->retry = v;
+		x->capretry = cap;
+	}
+	x->retry[x->nretry++] = (size_t)ti;
+	return 1;
+}
+
 /* Gives task TI back after its connection dropped, or fails it once it
  * has been tried too often.  Releases the busy mark. */
 static void task_requeue(struct cpk_xfer *x, long ti, const char *why)
@@ -94,11 +112,7 @@ static void task_requeue(struct cpk_xfer *x, long ti, const char *why)
 		snprintf(m, sizeof(m), "gave up after %u connection failures: "
 			 "%s", t->tries, why);
 		task_fail(x, t, m);
-	} else if (x->nretry < x->capretry ||
-		   (x->retry = cpk_reallocarray(x->retry, x->capretry =
-			x->capretry ? x->capretry * 2 : 16,
-			sizeof(*x->retry))) != NULL) {
-		x->retry[x->nretry++] = (size_t)ti;
+	} else if (retry_push(x, ti)) {
 		x->st.retries++;
 		xeng_xlog(x, CPK_XFER_LOG_WARN, "%s: %s; it goes back in the queue "
 		     "(try %u of %u)", x->p.e[t->file].dst, why, t->tries + 1,
@@ -111,37 +125,104 @@ static void task_requeue(struct cpk_xfer *x, long ti, const char *why)
 	pthread_mutex_unlock(&x->mu);
 }
 
+/* Gives task TI back untried: its worker could not connect, so nothing of
+ * it reached a server and it costs none of the task's tries (a live
+ * connection of another worker takes it).  Releases the busy mark. */
+static void task_giveback(struct cpk_xfer *x, long ti)
+{
+	pthread_mutex_lock(&x->mu);
+	if (!retry_push(x, ti))
+		task_fail(x, &x->p.t[ti], "out of memory");
+	x->busy--;
+	pthread_cond_broadcast(&x->cv);
+	pthread_mutex_unlock(&x->mu);
+}
+
+/* Work another stream could take: queued, or held by a busy one that may
+ * give it back (mu held). */
+static int work_left(const struct cpk_xfer *x)
+{
+	return x->nretry || x->next < x->p.nt || x->busy;
+}
+
+unsigned xeng_backoff_ms(unsigned n)
+{
+	uint32_t r = 0;
+	unsigned ms = 100u << (n < 1 ? 0 : n < 6 ? n - 1 : 5);
+
+	(void)!getrandom(&r, sizeof(r), GRND_NONBLOCK);
+	return ms + r % (ms / 2 + 1);
+}
+
+/* After worker W failed to connect (the message in cpk_errmsg()): counts
+ * it, and waits before the next try, longer each time (xeng_backoff_ms():
+ * streams refused together, e.g. by sshd's MaxStartups, do not come back
+ * together).  The wait ends early when no work is left or the copy stops.
+ * Returns 0 once the worker has failed more than `retries` times in a
+ * row: it stops, the others go on (the last one fails what is left). */
+static int conn_failed(struct cpk_xfer *x, struct worker *w)
+{
+	char *m = cpk_strdup(cpk_errmsg());
+	struct timespec t0;
+	unsigned ms;
+	int again;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	pthread_mutex_lock(&x->mu);
+	if (m && !x->conn_err)
+		x->conn_err = cpk_strdup(m);
+	again = ++w->connect_fails <= x->o.retries;
+	ms = xeng_backoff_ms(w->connect_fails);
+	xeng_xlog(x, CPK_XFER_LOG_WARN, "stream %u: %s; %s", w->idx,
+		  m ? m : "cannot connect", again ? "it connects again soon" :
+		  "it stops");
+	/* cpk_xfer_cancel() only stores a flag: look every 50 ms */
+	while (again && work_left(x) && !x->abort && !xeng_cancelled(x)) {
+		double left = ms / 1e3 - xeng_since(&t0);
+		struct timespec dl;
+
+		if (left <= 0)
+			break;
+		clock_gettime(CLOCK_REALTIME, &dl);
+		dl.tv_nsec += (long)((left < 0.05 ? left : 0.05) * 1e9);
+		dl.tv_sec += dl.tv_nsec / 1000000000L;
+		dl.tv_nsec %= 1000000000L;
+		pthread_cond_timedwait(&x->cv, &x->mu, &dl);
+	}
+	pthread_mutex_unlock(&x->mu);
+	free(m);
+	return again;
+}
+
 void *xeng_worker_main(void *arg)
 {
 	struct worker *w = arg;
 	struct cpk_xfer *x = w->x;
 	long ti;
 
-	/* Connect while the first connection prepares; a failure here is
-	 * retried below, with a piece of work to give back. */
+	/* Connect while the first connection prepares; after a failure it
+	 * tries again below, when there is work. */
 	if (!w->s) {
 		struct timespec t0;
+		int ok;
 
 		clock_gettime(CLOCK_MONOTONIC, &t0);
-		(void)xeng_conn_open(x, w, &w->xs, &w->s);
+		ok = xeng_conn_open(x, w, &w->xs, &w->s) == 0;
 		w->setup_us += (uint64_t)(xeng_since(&t0) * 1e6);
+		if (ok)
+			w->connect_fails = 0;
+		else
+			(void)conn_failed(x, w);
 	}
-	while ((ti = take_task(x)) >= 0) {
+	while (w->connect_fails <= x->o.retries && (ti = take_task(x)) >= 0) {
 		struct xtask *t = &x->p.t[ti];
 		int r;
 
 		if (!w->s) {
 			if (xeng_conn_open(x, w, &w->xs, &w->s) != 0) {
-				char *m = cpk_strdup(cpk_errmsg());
-
-				pthread_mutex_lock(&x->mu);
-				if (m && !x->conn_err)
-					x->conn_err = cpk_strdup(m);
-				pthread_mutex_unlock(&x->mu);
-				task_requeue(x, ti, m ? m : "cannot connect");
-				free(m);
-				if (++w->connect_fails > x->o.retries)
-					break;
+				/* another stream may take it meanwhile */
+				task_giveback(x, ti);
+				(void)conn_failed(x, w);
 				continue;
 			}
 			w->connect_fails = 0;

@@ -14,6 +14,8 @@
 #   SSHD_RO_DIR       a 0500 root-owned dir (for the "sftp-nobody" subsystem)
 #   SSHD_NOBODY_PIDFILE  pid of the latest "sftp-nobody" server process
 # SSHD_EXTRA_CONFIG, if set, is appended to sshd_config (e.g. RekeyLimit 8M).
+# SSHD_MAX_STARTUPS (100:30:200 if unset) is its MaxStartups: sshd keeps the
+# first value of a keyword, so SSHD_EXTRA_CONFIG cannot change it.
 # SSHD_HOSTKEY_TYPE (ed25519, rsa or ecdsa; ed25519 if unset) is the type of
 # the one host key the server offers.
 #
@@ -101,7 +103,7 @@ sshd_start() {
 		AcceptEnv none
 		PrintMotd no
 		LogLevel VERBOSE
-		MaxStartups 100:30:200
+		MaxStartups ${SSHD_MAX_STARTUPS:-100:30:200}
 		MaxSessions 50
 		$penalties
 		Subsystem sftp ${SSHD_SFTP_SUBSYSTEM:-internal-sftp}
