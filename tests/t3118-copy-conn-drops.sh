@@ -19,23 +19,22 @@ small_tree "$L/tree" 600 6 8192
 SUM=$(sha256sum <"$L/big")
 # small chunks: every stream finds work when it is connected
 CH=(--chunk-min 1M --chunk-max 1M)
-drops() { grep -c 'drop connection #[0-9]* .*past MaxStartups' "$SSHD_LOG"; }
+# What sshd dropped, as cpk saw it (sshd's own log cannot be counted on:
+# OpenSSH 10 rate-limits its "drop connection ... Maxstartups" lines)
+resets() { grep -c 'cannot connect to .*Socket error: \(Connection reset by peer\|disconnected\)' "$1"; }
 
 # check NAME RC GOT: the copy of NAME ended with RC; sshd dropped some of
 # its connections (else nothing was tested) and cpk said so
 check() {
 	local name=$1 rc=$2 d
 	is "$rc" 0 "$name: copied"
-	d=$(drops)
-	[ "$d" -gt "$DROPS" ]; ok $? "  sshd dropped $((d - DROPS)) connections (past MaxStartups)"
-	DROPS=$d
+	d=$(resets "$SCRATCH/err")
+	[ "$d" -gt 0 ]; ok $? "  sshd dropped $d connections while they logged in (past MaxStartups)"
 	grep -q '^cpk copy: warning: stream [0-9]*: cannot connect' "$SCRATCH/err"
 	ok $? "  a stream says it could not connect: $(grep -m1 'stream [0-9]*:' "$SCRATCH/err" | head -c 300)"
 	is "$(json_field files_failed)" 0 "  no file failed"
 	! grep -q 'gave up after' "$SCRATCH/err"; ok $? "  no piece given up"
 }
-DROPS=$(drops)
-
 for r in default 0; do
 	X=()
 	[ $r = default ] || X=(--retries "$r")
@@ -59,7 +58,6 @@ no_partials "$R/tree"; ok $? "  no temporary files left"
 # --- the first connection dropped: tried again after a wait ---
 # A connection that never logs in holds sshd's one startup: sshd drops the
 # next one (cpk's first), then this one goes and the slot is free.
-DROPS=$(drops)
 exec 3<>"/dev/tcp/127.0.0.1/$SSHD_PORT"
 read -r -t 60 banner <&3
 case $banner in SSH-2.0-*) ok 0 "an unauthenticated connection holds the startup";;
@@ -68,11 +66,11 @@ case $banner in SSH-2.0-*) ok 0 "an unauthenticated connection holds the startup
 	>"$SCRATCH/out" 2>"$SCRATCH/err" 3<&- &
 pid=$!
 deadline=$((SECONDS + 120))
-while [ "$(drops)" -le "$DROPS" ] && kill -0 "$pid" 2>/dev/null &&
+while ! grep -q 'connecting again' "$SCRATCH/err" && kill -0 "$pid" 2>/dev/null &&
 	[ "$SECONDS" -lt "$deadline" ]; do
 	sleep 0.01
 done
-[ "$(drops)" -gt "$DROPS" ]; ok $? "  sshd dropped cpk's first connection"
+[ "$(resets "$SCRATCH/err")" -gt 0 ]; ok $? "  sshd dropped cpk's first connection"
 exec 3<&-
 wait "$pid"; is $? 0 "  the copy connects again and succeeds"
 grep -q '^cpk copy: warning: cannot connect.*; connecting again in [0-9]* ms (try 2 of 7)$' "$SCRATCH/err"
