@@ -93,6 +93,21 @@ is "$(run "${COPY[@]}" -r -n 20 --json "$L/tiny" "$H:$R/tiny")" 0 "put -r 100 fi
 is "$(json_field conns)" 3 "  3 connections, not 20"
 is "$(( $(grep -c "Accepted publickey" "$SSHD_LOG") - logins0 ))" 3 "  the server saw 3 logins"
 is "$(tree_sums "$R/tiny")" "$(tree_sums "$L/tiny")" "  sha256 equal"
+# a big file's connections are set up beside the first one's planning
+# (issue 16), still only as many as its chunks and bytes ask for: 3 MiB
+# + 5 in 1 MiB chunks asks for 3, whatever -n says
+logins0=$(grep -c "Accepted publickey" "$SSHD_LOG")
+is "$(run "${COPY[@]}" -n 8 --channels 1 -vv --chunk-min 1M --chunk-max 1M "$L/f$((3 * M + 5))" "$H:$R/pre")" 0 \
+	"put a file of 4 chunks with -n 8"
+grep -q '^cpk copy: connecting 2 more connections while the first one plans$' "$SCRATCH/err"
+ok $? "  connects 2 more while it plans"
+is "$(( $(grep -c "Accepted publickey" "$SSHD_LOG") - logins0 ))" 3 "  the server saw 3 logins"
+grep -q '^cpk copy: connection 3: ' "$SCRATCH/err"; ok $? "  all 3 moved data"
+cmp -s "$L/f$((3 * M + 5))" "$R/pre"; ok $? "  same bytes"
+logins0=$(grep -c "Accepted publickey" "$SSHD_LOG")
+is "$(run "${COPY[@]}" -n 8 -vv "$L/f$((3 * M + 5))" "$H:$R/pre1")" 0 "the same file in one chunk (the default 8 MiB) with -n 8"
+! grep -q 'more connection' "$SCRATCH/err"; ok $? "  connects nothing ahead"
+is "$(( $(grep -c "Accepted publickey" "$SSHD_LOG") - logins0 ))" 1 "  the server saw 1 login"
 
 # --- the same over 2 connections of 4 channels each (8 threads, two per
 # SSH session) ---
@@ -122,7 +137,7 @@ is "$(run "${COPY[@]}" -v "$L/f1" "$H:$R/verbose")" 0 "-v"
 grep -Eq '^cpk copy: connected to .*: round trip [0-9.]+ ms; [0-9]+ streams' "$SCRATCH/err"
 ok $? "  says where it connected, the round trip and the streams: $(head -1 "$SCRATCH/err")"
 ! grep -q 'segment' "$SCRATCH/err"; ok $? "  no debug lines"
-grep -Eq '^cpk copy: connection 1: [0-9]+ channels? \(the last ready after [0-9.]+ s\), [0-9.]+ MB sent, [0-9.]+ MB received; waiting [0-9.]+ s for the SSH window, [0-9.]+ s for replies, [0-9.]+ s for the session'"'"'s lock; [0-9.]+ requests in flight per channel \(at most [0-9]+\); CPU [0-9.]+ s$' "$SCRATCH/err"
+grep -Eq '^cpk copy: connection 1: [0-9]+ channels? \(the last ready after [0-9.]+ s\), [0-9.]+ MB sent, [0-9.]+ MB received; waiting [0-9.]+ s for the SSH window, [0-9.]+ s for replies, [0-9.]+ s for the session'"'"'s lock; [0-9.]+ requests in flight per channel \(at most [0-9]+\); CPU [0-9.]+ s; moving data from [0-9.]+ to [0-9.]+ s$' "$SCRATCH/err"
 ok $? "  a summary line per connection: $(grep 'connection 1:' "$SCRATCH/err")"
 # --json: the same per stream; the streams' bytes cover the file's
 is "$(run "${COPY[@]}" -n 2 --chunk-min 1M --chunk-max 1M --json "$L/f$((3 * M + 5))" "$H:$R/streams")" 0 "--json, 2 connections"
@@ -136,6 +151,9 @@ assert all(x["received"] > 0 and x["cpu_s"] >= 0 and x["reply_wait_s"] >= 0 and 
 # a stream that connects late may find no work left (seen under TSan)
 assert any(x["inflight_max"] >= 1 for x in s), s
 assert all(0 <= x["inflight_avg"] <= x["inflight_max"] for x in s), s
+# when it moved data: -1 for a stream that never did, else within the copy
+assert all((x["first_s"] == -1 and x["last_s"] == -1) or 0 < x["first_s"] <= x["last_s"] <= d["ms"] / 1000 + 0.001 for x in s), s
+assert any(x["first_s"] > 0 for x in s), s
 ' "$SCRATCH/out"
 ok $? "  \"streams\": one per channel, their bytes cover the file (with SFTP framing), times and requests in flight"
 is "$(run "${COPY[@]}" -vv "$L/f1" "$H:$R/verbose")" 0 "-vv"

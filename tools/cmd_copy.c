@@ -366,6 +366,8 @@ static void json_streams(struct cpk_json *j, const struct cpk_xfer *x)
 		cpk_json_knum(j, "cpu_s", v[i].cpu_s);
 		cpk_json_knum(j, "inflight_avg", v[i].inflight_avg);
 		cpk_json_ku64(j, "inflight_max", v[i].inflight_max);
+		cpk_json_knum(j, "first_s", v[i].first_s);
+		cpk_json_knum(j, "last_s", v[i].last_s);
 		cpk_json_end(j);
 	}
 	cpk_json_end(j);

@@ -288,6 +288,8 @@ struct cpk_xfer_stream {
 				 * opening its SFTP channel */
 	double inflight_avg;	/* requests in flight, average over waits */
 	unsigned inflight_max;
+	double first_s, last_s;	/* since the copy started: when it first
+				 * and last moved SFTP bytes (-1: never) */
 };
 /* Fills up to N entries of V (streams that ran, in order); returns how
  * many streams there were. */

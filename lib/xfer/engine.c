@@ -486,18 +486,67 @@ static int workers_connected(struct cpk_xfer *x)
 	return 0;
 }
 
-/* The first connection.  One that the server dropped before its banner
+/*
+ * An upload of big files (each one split into chunks) knows its work
+ * before it looks at the server: it connects the connections that
+ * copy_segment() will use now, while the first one expands paths, checks
+ * the destination and plans.  They were set up about 6 round trips later
+ * (1.1 s at 100 ms), when the first was already moving data.  Small
+ * files, directories, downloads and resumed copies learn their work
+ * later and connect then: connections still follow the work.  N: the
+ * streams of the layout.
+ */
+static void preconnect(struct cpk_xfer *x, const char *const *srcs,
+		       size_t nsrc, unsigned n)
+{
+	unsigned parts = n > XPLAN_PARTS ? n : XPLAN_PARTS, c;
+	uint64_t bytes = 0, tasks = 0;
+	size_t i;
+
+	if (x->dir != CPK_XFER_PUT || x->o.journal || n <= x->chans)
+		return;
+	for (i = 0; i < nsrc; i++) {
+		struct stat st;
+		uint64_t chunk;
+
+		if (stat(srcs[i], &st) < 0 || !S_ISREG(st.st_mode))
+			return;
+		chunk = xplan_chunk_size((uint64_t)st.st_size,
+					 x->o.chunk_min, x->o.chunk_max, parts);
+		if (!chunk)
+			return;	/* a small file: batched later */
+		bytes += (uint64_t)st.st_size;
+		tasks += ((uint64_t)st.st_size + chunk - 1) / chunk;
+	}
+	if (n > tasks)	/* as copy_segment(): a stream per task at most */
+		n = (unsigned)tasks;
+	c = xplan_conns_for_work(bytes, nsrc, (n + x->chans - 1) / x->chans);
+	if (c < 2)
+		return;
+	xeng_xlog(x, CPK_XFER_LOG_DEBUG, "connecting %u more connection%s "
+		  "while the first one plans", c - 1, c == 2 ? "" : "s");
+	xeng_preconnect(x, c);
+}
+
+/*
+ * The first connection.  One that the server dropped before its banner
  * (sshd's MaxStartups, while other clients log in) is tried again after a
- * wait, `retries` times at most; other failures end the copy at once. */
-static cpk_err_t first_conn(struct cpk_xfer *x, struct xsess **xs,
+ * wait, `retries` times at most; other failures end the copy at once.
+ * Once it is logged in, one round trip on it sets the layout (*N streams,
+ * x->chans per connection), and a big upload starts connecting the others
+ * (preconnect()) before this one opens its channel.
+ */
+static cpk_err_t first_conn(struct cpk_xfer *x, const char *const *srcs,
+			    size_t nsrc, unsigned *n, struct xsess **xs,
 			    struct cpk_sftp **s)
 {
-	unsigned k, ms, t;
+	unsigned k, ms, t, conns;
 	cpk_err_t err;
 
 	for (k = 1;; k++) {
-		if ((err = xeng_conn_open(x, &x->w[0], xs, s)) == 0 ||
-		    k > x->o.retries || !cpk_conn_dropped())
+		if ((err = xeng_first_session(x, &x->st.rtt_ms)) == 0)
+			break;
+		if (k > x->o.retries || !cpk_conn_dropped())
 			return err;
 		ms = xeng_backoff_ms(k);
 		xeng_xlog(x, CPK_XFER_LOG_WARN, "%s; connecting again in %u ms "
@@ -510,6 +559,22 @@ static cpk_err_t first_conn(struct cpk_xfer *x, struct xsess **xs,
 			nanosleep(&(struct timespec){ 0, 50 * 1000000L }, NULL);
 		}
 	}
+	xplan_layout(x->st.rtt_ms, sysconf(_SC_NPROCESSORS_ONLN), x->o.conns,
+		     x->o.channels, &conns, &x->chans);
+	/* streams from here on; workers 0..chans-1 share this connection */
+	*n = conns * x->chans;
+	if (x->o.log && x->o.log_level >= CPK_XFER_LOG_INFO) {
+		char *who = cpk_conn_describe(x->g[0].pre->ss);
+
+		xeng_xlog(x, CPK_XFER_LOG_INFO, "connected to %s: round trip %.1f "
+			  "ms; %u streams (%u per connection)", who ? who :
+			  x->o.conn.host, x->st.rtt_ms, *n, x->chans);
+		free(who);
+	}
+	preconnect(x, srcs, nsrc, *n);
+	err = xeng_conn_open(x, &x->w[0], xs, s);
+	xeng_first_session_put(x);	/* the channel holds it now */
+	return err;
 }
 
 /* The random part of this copy's temporary names. */
@@ -614,7 +679,7 @@ cpk_err_t cpk_xfer_run(struct cpk_xfer *x, enum cpk_xfer_dir dir,
 	struct xfs local = { NULL }, remote = { NULL };
 	struct progress_state ps = { 0, 0, 0 };
 	char *header = NULL;
-	unsigned n, k, i;
+	unsigned n = 0, k, i;
 	uint64_t todo;
 	cpk_err_t err;
 	int more = 0, failed = 0;
@@ -628,26 +693,15 @@ cpk_err_t cpk_xfer_run(struct cpk_xfer *x, enum cpk_xfer_dir dir,
 				   "arguments");
 	x->dir = dir;
 	/* 1. the first connection: round trip, layout */
-	if ((err = first_conn(x, &xs, &s)) != 0)
+	if ((err = first_conn(x, srcs, nsrc, &n, &xs, &s)) != 0) {
+		xeng_preconnect_end(x);
 		return err;
+	}
 	if (xeng_cancelled(x)) {
 		err = xeng_interrupted_error(x);
 		goto out;
 	}
 	remote.s = s;
-	x->st.rtt_ms = xeng_measure_rtt(s);
-	xplan_layout(x->st.rtt_ms, sysconf(_SC_NPROCESSORS_ONLN), x->o.conns,
-		     x->o.channels, &n, &x->chans);
-	/* n: streams from here on; workers 0..chans-1 share this connection */
-	n *= x->chans;
-	if (x->o.log && x->o.log_level >= CPK_XFER_LOG_INFO) {
-		char *who = cpk_conn_describe(xs->ss);
-
-		xeng_xlog(x, CPK_XFER_LOG_INFO, "connected to %s: round trip %.1f "
-		     "ms; %u streams (%u per connection)", who ? who :
-		     x->o.conn.host, x->st.rtt_ms, n, x->chans);
-		free(who);
-	}
 	/* remote paths: "~" and globs expanded (rpath.c); from here on the
 	 * operands are these, but the journal keeps them as typed */
 	if ((err = xrpath_expand(s, dir, x->o.conn.host, srcs, nsrc, dst,
@@ -759,6 +813,7 @@ out:
 		xeng_meter_take(&x->w[i]);
 		xeng_conn_close(x, &x->w[i].xs, &x->w[i].s, 0);
 	}
+	xeng_preconnect_end(x);
 	xeng_meter_log(x);
 	if (x->have_journal)
 		xjournal_close(&x->j, err == CPK_OK);

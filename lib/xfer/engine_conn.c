@@ -5,6 +5,8 @@
 #define _GNU_SOURCE
 #include "engine_priv.h"
 
+#include <libssh/server.h>	/* ssh_send_keepalive() */
+
 /* ---- connections ------------------------------------------------------ */
 
 /* Progress inside a piece of work: data the server acknowledged (put) or
@@ -67,6 +69,113 @@ static void sess_put(struct cpk_xfer *x, struct xsess *xs)
 		cpk_sftp_mux_free(xs->mux);
 		cpk_conn_close(xs->ss);
 		free(xs);
+	}
+}
+
+static void *pre_main(void *arg)
+{
+	struct group *g = arg;
+	struct cpk_xfer *x = g->x;
+	struct xsess *xs = NULL;
+	cpk_err_t err = sess_open(x, &xs);
+
+	pthread_mutex_lock(&x->mu);
+	g->connecting = 0;
+	if (!err) {
+		g->pre = xs;	/* its one reference */
+		g->cur = xs;
+		xs->group = (int)(g - x->g);
+	}
+	pthread_cond_broadcast(&x->cv);
+	pthread_mutex_unlock(&x->mu);
+	return NULL;
+}
+
+#define RTT_SURE_MS 60.0	/* a round trip this long is not Nagle's */
+
+cpk_err_t xeng_first_session(struct cpk_xfer *x, double *rtt_ms)
+{
+	struct group *g = &x->g[0];
+	struct xsess *xs;
+	struct timespec t0;
+	cpk_err_t err = sess_open(x, &xs);
+	int i;
+
+	if (err)
+		return err;
+	/* A global request the server must answer (RFC 4254 4: failure,
+	 * for a name it does not know): one round trip, before any
+	 * channel.  Right after the login sshd's answer may wait up to
+	 * 40 ms behind a packet of its own that is not acknowledged yet
+	 * (Nagle's algorithm, before a session sets TCP_NODELAY; seen: 46
+	 * ms on loopback): a short one is measured once more. */
+	for (i = 0; i < 2; i++) {
+		double ms;
+
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		(void)ssh_send_keepalive(xs->ss);
+		ms = xeng_since(&t0) * 1e3;
+		if (!i || ms < *rtt_ms)
+			*rtt_ms = ms;
+		if (*rtt_ms >= RTT_SURE_MS)
+			break;
+	}
+	pthread_mutex_lock(&x->mu);
+	g->x = x;
+	g->pre = xs;
+	g->cur = xs;
+	xs->group = 0;
+	pthread_mutex_unlock(&x->mu);
+	return CPK_OK;
+}
+
+void xeng_first_session_put(struct cpk_xfer *x)
+{
+	struct xsess *xs = x->g[0].pre;
+
+	x->g[0].pre = NULL;
+	sess_put(x, xs);
+}
+
+void xeng_preconnect(struct cpk_xfer *x, unsigned c)
+{
+	unsigned i;
+
+	for (i = 1; i < c && i < MAX_STREAMS; i++) {
+		struct group *g = &x->g[i];
+
+		pthread_mutex_lock(&x->mu);
+		if (g->connecting || g->cur || g->pre_started) {
+			pthread_mutex_unlock(&x->mu);
+			continue;
+		}
+		g->x = x;
+		g->connecting = 1;
+		pthread_mutex_unlock(&x->mu);
+		if (pthread_create(&g->pre_th, NULL, pre_main, g) != 0) {
+			pthread_mutex_lock(&x->mu);
+			g->connecting = 0;
+			pthread_cond_broadcast(&x->cv);
+			pthread_mutex_unlock(&x->mu);
+			break;
+		}
+		g->pre_started = 1;
+	}
+}
+
+void xeng_preconnect_end(struct cpk_xfer *x)
+{
+	unsigned i;
+
+	for (i = 0; i < MAX_STREAMS; i++) {
+		struct group *g = &x->g[i];
+
+		if (!g->pre_started)
+			continue;
+		pthread_join(g->pre_th, NULL);
+		g->pre_started = 0;
+		sess_put(x, g->pre);
+		g->pre = NULL;
 	}
 }
 
@@ -165,19 +274,6 @@ int xeng_conn_dead(struct cpk_sftp *s)
 	return cpk_sftp_pump(s, 0) != CPK_OK;
 }
 
-/* The round trip of a small SFTP request, in ms: one is enough to tell a
- * long link from a short one, and each costs a round trip. */
-double xeng_measure_rtt(struct cpk_sftp *s)
-{
-	struct cpk_sftp_attr a;
-	struct timespec t0;
-
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	if (cpk_sftp_stat(s, ".", &a) != 0)
-		return 0;
-	return xeng_since(&t0) * 1e3;
-}
-
 /* ---- bookkeeping (mu held) -------------------------------------------- */
 
 void xeng_journal_rec(struct cpk_xfer *x, const char *text, size_t len)
@@ -219,6 +315,15 @@ void xeng_meter_take(struct worker *w)
 	cpk_sftp_meter_take(w->s, &w->meter);
 }
 
+/* Seconds from the copy's start to the monotonic time US (-1: never). */
+static double since_t0(const struct cpk_xfer *x, int64_t us)
+{
+	if (!us)
+		return -1;
+	return (double)us / 1e6 - ((double)x->t0.tv_sec +
+				    (double)x->t0.tv_nsec / 1e9);
+}
+
 size_t cpk_xfer_streams(const struct cpk_xfer *x, struct cpk_xfer_stream *v,
 			size_t n)
 {
@@ -244,6 +349,8 @@ size_t cpk_xfer_streams(const struct cpk_xfer *x, struct cpk_xfer_stream *v,
 			s->inflight_avg = m->waits ? (double)m->inflight_sum /
 					  (double)m->waits : 0;
 			s->inflight_max = m->inflight_max;
+			s->first_s = since_t0(x, m->first_us);
+			s->last_s = since_t0(x, m->last_us);
 		}
 		k++;
 	}
@@ -276,17 +383,23 @@ void xeng_meter_log(struct cpk_xfer *x)
 			t.inflight_avg += v[j].inflight_avg;
 			if (v[j].inflight_max > t.inflight_max)
 				t.inflight_max = v[j].inflight_max;
+			if (v[j].first_s >= 0 &&
+			    (t.first_s < 0 || v[j].first_s < t.first_s))
+				t.first_s = v[j].first_s;
+			if (v[j].last_s > t.last_s)
+				t.last_s = v[j].last_s;
 		}
 		xeng_xlog(x, CPK_XFER_LOG_INFO, "connection %u: %u channel%s "
 			  "(the last ready after %.2f s), %.1f MB sent, %.1f MB received; waiting %.2f s for "
 			  "the SSH window, %.2f s for replies, %.2f s for the "
 			  "session's lock; %.1f requests in flight per channel "
-			  "(at most %u); CPU %.2f s",
+			  "(at most %u); CPU %.2f s; moving data from %.2f "
+			  "to %.2f s",
 			  t.conn + 1, nch, nch == 1 ? "" : "s", t.setup_s,
 			  (double)t.bytes_sent / 1e6,
 			  (double)t.bytes_received / 1e6, t.window_wait_s,
 			  t.reply_wait_s, t.lock_wait_s, t.inflight_avg / nch,
-			  t.inflight_max, t.cpu_s);
+			  t.inflight_max, t.cpu_s, t.first_s, t.last_s);
 	}
 	free(v);
 }

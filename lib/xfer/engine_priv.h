@@ -41,6 +41,12 @@ struct xsess {
 struct group {
 	struct xsess *cur;	/* its live connection, if any (mu) */
 	int connecting;		/* one of its workers is connecting (mu) */
+	/* opened ahead of its workers (xeng_preconnect()): the thread, and
+	 * the reference it holds until xeng_preconnect_end() */
+	struct cpk_xfer *x;
+	pthread_t pre_th;
+	int pre_started;
+	struct xsess *pre;
 };
 
 struct worker {
@@ -131,6 +137,17 @@ CPK_INTERNAL void xeng_xlog(struct cpk_xfer *x, int level, const char *fmt, ...)
 /* Adds W's channel's meter into W's own (before the channel closes or
  * moves); logs a summary line per connection (CPK_XFER_LOG_INFO). */
 CPK_INTERNAL void xeng_meter_take(struct worker *w);
+/* Starts connecting groups 1..C-1 now, beside the first connection's
+ * work; their workers find the connections ready.  Best effort: a group
+ * whose connection failed is connected by its workers as before. */
+CPK_INTERNAL void xeng_preconnect(struct cpk_xfer *x, unsigned c);
+/* The first connection, without a channel yet: group 0's, of which it
+ * holds a reference until xeng_first_session_put() (worker 0's channel
+ * takes another); *RTT_MS: one SSH round trip on it. */
+CPK_INTERNAL cpk_err_t xeng_first_session(struct cpk_xfer *x, double *rtt_ms);
+CPK_INTERNAL void xeng_first_session_put(struct cpk_xfer *x);
+/* Waits for those connections and drops their references. */
+CPK_INTERNAL void xeng_preconnect_end(struct cpk_xfer *x);
 CPK_INTERNAL void xeng_meter_log(struct cpk_xfer *x);
 CPK_INTERNAL double xeng_since(const struct timespec *t0);
 CPK_INTERNAL int xeng_cancelled(const struct cpk_xfer *x);
@@ -140,7 +157,6 @@ CPK_INTERNAL cpk_err_t xeng_conn_open(struct cpk_xfer *x, struct worker *w,
 CPK_INTERNAL void xeng_conn_close(struct cpk_xfer *x, struct xsess **xs,
 		       struct cpk_sftp **s, int dead);
 CPK_INTERNAL int xeng_conn_dead(struct cpk_sftp *s);
-CPK_INTERNAL double xeng_measure_rtt(struct cpk_sftp *s);
 CPK_INTERNAL void xeng_journal_rec(struct cpk_xfer *x, const char *text, size_t len);
 CPK_INTERNAL void xeng_file_fail(struct cpk_xfer *x, struct xent *e, const char *msg);
 CPK_INTERNAL int xeng_task_done(const struct cpk_xfer *x, const struct xtask *t);

@@ -501,6 +501,8 @@ struct cpk_sftp_meter {
 	uint64_t lock_wait_us;	/* for the session's lock (other channels) */
 	uint64_t inflight_sum, waits;
 	unsigned inflight_max;
+	int64_t first_us, last_us;	/* CLOCK_MONOTONIC µs when it first and
+					 * last moved SFTP bytes (0: never) */
 };
 /* Adds S's meter into *M and zeroes S's (so each count is taken once). */
 CPK_INTERNAL void cpk_sftp_meter_take(struct cpk_sftp *s,

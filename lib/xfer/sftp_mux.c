@@ -595,6 +595,7 @@ static cpk_err_t pump_locked(struct cpk_sftp *s, int timeout_ms)
 {
 	unsigned long before = s->completions;
 	int64_t start = xsftp_now_ms(), idle_since = start;
+	size_t sent = 0;
 	cpk_err_t err;
 
 	if (s->dead)
@@ -606,6 +607,7 @@ static cpk_err_t pump_locked(struct cpk_sftp *s, int timeout_ms)
 
 		err = flush_tx(s, &moved);
 		s->meter.bytes_tx += moved;
+		sent += moved;
 		if (!err) {
 			size_t in = 0;
 
@@ -617,8 +619,22 @@ static cpk_err_t pump_locked(struct cpk_sftp *s, int timeout_ms)
 			kick(s);
 		if (err)
 			return err;
+		if (moved) {
+			s->meter.last_us = xsftp_now_us();
+			if (!s->meter.first_us)
+				s->meter.first_us = s->meter.last_us;
+		}
 		if (s->completions != before || timeout_ms == 0 ||
 		    s->nfree == s->window)
+			return CPK_OK;
+		/* Everything queued went out and the window has room: let the
+		 * caller queue more now.  Waiting for a reply instead kept the
+		 * requests in flight at what the first burst sent, however
+		 * wide the SSH window (one channel at RTT 100 ms: 12.5 MB/s
+		 * with sshd's 2 MiB window; sftp(1) 17.7; now 13.8).  Not
+		 * while the window is the limit (data still queued): feeding
+		 * then only costs CPU (at RTT 0, 35% more in cpk). */
+		if (sent && s->nfree && !xsftp_bq_len(&s->tx))
 			return CPK_OK;
 		t = xsftp_now_ms();
 		if (moved)
@@ -694,6 +710,11 @@ void cpk_sftp_meter_take(struct cpk_sftp *s, struct cpk_sftp_meter *m)
 	m->waits += s->meter.waits;
 	if (s->meter.inflight_max > m->inflight_max)
 		m->inflight_max = s->meter.inflight_max;
+	if (s->meter.first_us &&
+	    (!m->first_us || s->meter.first_us < m->first_us))
+		m->first_us = s->meter.first_us;
+	if (s->meter.last_us > m->last_us)
+		m->last_us = s->meter.last_us;
 	memset(&s->meter, 0, sizeof(s->meter));
 	xsftp_mux_unlock(s);
 }
