@@ -629,8 +629,14 @@ cpk_err_t cpk_sftp_readdir(struct cpk_sftp *s, const struct cpk_sftp_handle *h,
 }
 
 /* Several directories listed at once: a small state machine per directory
- * (OPENDIR, READDIR until EOF, CLOSE), each reply queueing the next request
- * in the slot it just freed. */
+ * (OPENDIR, READDIRs until EOF, CLOSE), each reply queueing the next request
+ * in the slot it just freed.  A directory keeps up to LDIR_AHEAD READDIRs
+ * in flight while the window has room (a server runs them in order, each
+ * taking the next batch, 100 names from OpenSSH's sftp-server; the caller
+ * sorts): one at a time, a directory of 2,000 entries took 20 round trips,
+ * 2 s at 100 ms. */
+#define LDIR_AHEAD 8
+#define LDIR_RESERVE 4	/* slots the extra READDIRs leave free */
 struct lrun;
 struct ldir {
 	struct sync y;
@@ -638,6 +644,8 @@ struct ldir {
 	struct cpk_sftp_handle h;
 	size_t idx;		/* in the caller's array */
 	int state;		/* L_OPEN, L_READ, L_CLOSE, L_FREE */
+	unsigned pending;	/* READDIRs in flight */
+	int stop;		/* EOF, an error or enough: no more READDIRs */
 	int truncated;		/* more than run->max entries */
 	cpk_err_t err;
 	char *msg;
@@ -667,6 +675,23 @@ static void ldir_fail(struct cpk_sftp *s, struct ldir *d, const char *what,
 }
 
 static void ldir_cb(struct cpk_sftp *s, const struct cpk_sftp_reply *r,
+		    void *arg);
+
+/* Queues READDIRs on D: one in the slot a reply just freed, more while
+ * the window keeps LDIR_RESERVE free. */
+static cpk_err_t ldir_read(struct cpk_sftp *s, struct ldir *d)
+{
+	cpk_err_t err;
+
+	do {
+		if ((err = cpk_sftp_req_readdir(s, &d->h, ldir_cb, d)) != 0)
+			return err;
+		d->pending++;
+	} while (d->pending < LDIR_AHEAD && s->nfree > LDIR_RESERVE);
+	return CPK_OK;
+}
+
+static void ldir_cb(struct cpk_sftp *s, const struct cpk_sftp_reply *r,
 		    void *arg)
 {
 	struct ldir *d = arg;
@@ -675,21 +700,29 @@ static void ldir_cb(struct cpk_sftp *s, const struct cpk_sftp_reply *r,
 	cpk_err_t err = CPK_OK;
 
 	sync_cb(s, r, &d->y);
-	if (d->y.r.err || d->y.oom)
+	/* once stopped, the READDIRs still due say nothing new (past the
+	 * end a server may answer EOF or an error) */
+	if ((d->y.r.err || d->y.oom) && !(d->state == L_READ && d->stop))
 		ldir_fail(s, d, d->state == L_OPEN ? "open directory" :
 			  d->state == L_READ ? "read directory" :
 			  "close directory", path);
 	if (d->state == L_OPEN && !d->err) {
 		d->state = L_READ;
-		err = cpk_sftp_req_readdir(s, &d->h, ldir_cb, d);
-	} else if (d->state == L_READ && (d->err || d->y.r.eof ||
-					  (l->max && l->max[d->idx] &&
-					   d->y.n > l->max[d->idx]))) {
-		d->truncated = !d->err && !d->y.r.eof;
-		d->state = L_CLOSE;
-		err = cpk_sftp_req_close(s, &d->h, ldir_cb, d);
+		err = ldir_read(s, d);
 	} else if (d->state == L_READ) {
-		err = cpk_sftp_req_readdir(s, &d->h, ldir_cb, d);
+		d->pending--;
+		if (!d->stop && (d->err || d->y.r.eof ||
+				 (l->max && l->max[d->idx] &&
+				  d->y.n > l->max[d->idx]))) {
+			d->stop = 1;
+			d->truncated = !d->err && !d->y.r.eof;
+		}
+		if (!d->stop)
+			err = ldir_read(s, d);
+		else if (!d->pending) {
+			d->state = L_CLOSE;
+			err = cpk_sftp_req_close(s, &d->h, ldir_cb, d);
+		}
 	} else {
 		/* closed, or the open failed: hand the result over */
 		struct cpk_sftp_dir *o = &l->out[d->idx];
@@ -706,6 +739,16 @@ static void ldir_cb(struct cpk_sftp *s, const struct cpk_sftp_reply *r,
 		d->msg = NULL;
 		d->state = L_FREE;
 		l->active--;
+		return;
+	}
+	if (err && d->pending) {
+		/* the replies still due come back here (with an error if the
+		 * connection is gone): the last one hands over */
+		if (!d->err) {
+			d->err = err;
+			d->msg = cpk_strdup(cpk_errmsg());
+		}
+		d->stop = 1;
 		return;
 	}
 	if (err) {
