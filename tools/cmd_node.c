@@ -20,6 +20,11 @@ enum { OPT_JSON = 256, OPT_SLURM_CONF, OPT_ADDR, OPT_CPUS, OPT_MEM, OPT_GPUS,
        OPT_WAIT, OPT_DETECT, OPT_FORCE };
 
 #define FILE_OPT { "file", 'f', "FILE", "the description (default $CPK_CONFIG or " CPK_SYSCONFDIR "/clusterpack/cluster.yaml)" }
+/* how node add and node del reach the node (reach_opt() takes them) */
+#define SSH_OPTS \
+	{ "ssh-config", 'F', "FILE", "ssh_config for reaching the node (like ssh -F)" }, \
+	{ "identity", 'i', "FILE", "private key to try first" }, \
+	{ "login", 'l', "USER", "user on the node (default root)" }
 
 static const struct cli_opt list_opts[] = {
 	FILE_OPT,
@@ -38,9 +43,7 @@ static const struct cli_opt add_opts[] = {
 	{ "partition", OPT_PARTITION, "P[,P...]", "partitions it joins besides those on ALL (their NodeSet)" },
 	{ "detect", OPT_DETECT, NULL, "read CPUs, memory and GPUs from the node (slurmd -C, nvidia-smi) over SSH" },
 	{ "no-join", OPT_NO_JOIN, NULL, "only write nodes.d/NAME.yaml; nothing is run on the node (but --detect)" },
-	{ "ssh-config", 'F', "FILE", "ssh_config for reaching the node (like ssh -F)" },
-	{ "identity", 'i', "FILE", "private key to try first" },
-	{ "login", 'l', "USER", "user on the node (default root)" },
+	SSH_OPTS,
 	{ "slurm-conf", OPT_SLURM_CONF, "FILE", "Slurm's configuration for the wait (as cpk node list)" },
 	{ "wait", OPT_WAIT, "S", "seconds to wait for slurmctld to have the node up (default 120; 0: do not wait)" },
 	{ "remote-cpk", OPT_REMOTE_CPK, "PATH", "cpk on the node (default: cpk on its PATH)" },
@@ -54,9 +57,7 @@ static const struct cli_opt del_opts[] = {
 	{ "wait", OPT_WAIT, "S", "seconds to wait for the jobs on the node to end (default 600); then it stays drained" },
 	{ "force", OPT_FORCE, NULL, "requeue the node's jobs (batch jobs that allow it), cancel the others" },
 	{ "fragment-only", OPT_FRAGMENT_ONLY, NULL, "only remove nodes.d/NAME.yaml: neither Slurm nor the node is touched" },
-	{ "ssh-config", 'F', "FILE", "ssh_config for reaching the node (like ssh -F)" },
-	{ "identity", 'i', "FILE", "private key to try first" },
-	{ "login", 'l', "USER", "user on the node (default root)" },
+	SSH_OPTS,
 	{ "slurm-conf", OPT_SLURM_CONF, "FILE", "Slurm's configuration (as cpk node list)" },
 	{ "apply-root", OPT_APPLY_ROOT, "DIR", "the node's files are under DIR there (tests, images): its slurmd is not stopped" },
 	{ "help", 'h', NULL, "show this help" },
@@ -175,22 +176,69 @@ static int fragment(const char *path, const struct cpk_nodespec *spec, int check
 	return rc;
 }
 
+/*
+ * The options node add and node del share, taken into the verb's own
+ * option struct: PATH, CONN, SLURM_CONF and REMOTE_ROOT point into it; WAIT
+ * (its default set by the verb) may be at most WAIT_MAX seconds.
+ */
+struct reach {
+	const char **path, **slurm_conf, **remote_root;
+	struct cpk_conn_opts *conn;
+	const char *ident[2];
+	uint64_t wait, wait_max;
+};
+
+/* Takes the shared option C: EXIT_OK, or a usage error; -1 when C is not
+ * one of them (the verb's own, or cli_common_opt's). */
+static int reach_opt(struct reach *o, int c, const struct cli_verb *v)
+{
+	switch (c) {
+	case 'f':
+		*o->path = optarg;
+		break;
+	case 'F':
+		o->conn->config = optarg;
+		break;
+	case 'i':
+		o->ident[0] = optarg;
+		o->conn->identities = o->ident;
+		break;
+	case 'l':
+		o->conn->user = optarg;
+		break;
+	case OPT_SLURM_CONF:
+		*o->slurm_conf = optarg;
+		break;
+	case OPT_APPLY_ROOT:
+		*o->remote_root = optarg;
+		break;
+	case OPT_WAIT:
+		if (cpk_parse_uint(optarg, 0, o->wait_max, &o->wait) != CPK_OK)
+			return cli_usage_err(v, "--wait %s: %s", optarg, cpk_errmsg());
+		break;
+	default:
+		return -1;
+	}
+	return EXIT_OK;
+}
+
 static int run_add(int argc, char **argv, const struct cli_verb *v)
 {
 	struct cpk_nodespec spec = CPK_NODESPEC_INIT;
 	struct cpk_node_join_opts jo;
 	struct cpk_node_join *j = NULL;
-	const char *path = NULL, *addr = NULL, *ident[2] = { NULL, NULL };
+	const char *path = NULL, *addr = NULL;
+	struct reach re = { &path, &jo.slurm_conf, &jo.remote_root, &jo.conn,
+			    { NULL, NULL }, 120, 86400 };
 	int c, no_join = 0, detect = 0, rc = EXIT_OK;
-	uint64_t wait = 120;
 
 	memset(&jo, 0, sizeof(jo));
 	jo.conn.user = "root";
 	while (rc == EXIT_OK && (c = cli_getopt(argc, argv, v)) != -1) {
+		if ((rc = reach_opt(&re, c, v)) != -1)
+			continue;	/* taken, or a usage error: the loop ends */
+		rc = EXIT_OK;
 		switch (c) {
-		case 'f':
-			path = optarg;
-			break;
 		case OPT_ADDR:
 			addr = optarg;
 			break;
@@ -216,28 +264,8 @@ static int run_add(int argc, char **argv, const struct cli_verb *v)
 		case OPT_DETECT:
 			detect = 1;
 			break;
-		case 'F':
-			jo.conn.config = optarg;
-			break;
-		case 'i':
-			ident[0] = optarg;
-			jo.conn.identities = ident;
-			break;
-		case 'l':
-			jo.conn.user = optarg;
-			break;
-		case OPT_SLURM_CONF:
-			jo.slurm_conf = optarg;
-			break;
-		case OPT_WAIT:
-			if (cpk_parse_uint(optarg, 0, 86400, &wait) != CPK_OK)
-				rc = cli_usage_err(v, "--wait %s: %s", optarg, cpk_errmsg());
-			break;
 		case OPT_REMOTE_CPK:
 			jo.remote_cpk = optarg;
-			break;
-		case OPT_APPLY_ROOT:
-			jo.remote_root = optarg;
 			break;
 		default:
 			rc = cli_common_opt(c, argv, v);
@@ -272,7 +300,7 @@ static int run_add(int argc, char **argv, const struct cli_verb *v)
 	jo.cluster_yaml = path;
 	jo.name = spec.name;
 	jo.conn.host = spec.address;
-	jo.wait_s = (unsigned)wait;
+	jo.wait_s = (unsigned)re.wait;
 	jo.progress = progress;
 	/* everything checked before anything changes: the description with
 	 * the node, the node itself (host key, munge key) */
@@ -327,42 +355,23 @@ static int run_del(int argc, char **argv, const struct cli_verb *v)
 {
 	struct cpk_node_del_opts o;
 	struct cpk_node_del_report rep;
-	const char *ident[2] = { NULL, NULL };
-	int c, fragment_only = 0;
-	uint64_t wait = 600;
+	struct reach re = { &o.cluster_yaml, &o.slurm_conf, &o.remote_root, &o.conn,
+			    { NULL, NULL }, 600, 86400 * 7 };
+	int c, rc, fragment_only = 0;
 
 	memset(&o, 0, sizeof(o));
 	o.conn.user = "root";
 	while ((c = cli_getopt(argc, argv, v)) != -1) {
+		if ((rc = reach_opt(&re, c, v)) == EXIT_OK)
+			continue;
+		if (rc != -1)
+			return rc;
 		switch (c) {
-		case 'f':
-			o.cluster_yaml = optarg;
-			break;
 		case OPT_FRAGMENT_ONLY:
 			fragment_only = 1;
 			break;
-		case OPT_WAIT:
-			if (cpk_parse_uint(optarg, 0, 86400 * 7, &wait) != CPK_OK)
-				return cli_usage_err(v, "--wait %s: %s", optarg, cpk_errmsg());
-			break;
 		case OPT_FORCE:
 			o.force = 1;
-			break;
-		case 'F':
-			o.conn.config = optarg;
-			break;
-		case 'i':
-			ident[0] = optarg;
-			o.conn.identities = ident;
-			break;
-		case 'l':
-			o.conn.user = optarg;
-			break;
-		case OPT_SLURM_CONF:
-			o.slurm_conf = optarg;
-			break;
-		case OPT_APPLY_ROOT:
-			o.remote_root = optarg;
 			break;
 		default:
 			return cli_common_opt(c, argv, v);
@@ -380,7 +389,7 @@ static int run_del(int argc, char **argv, const struct cli_verb *v)
 		}
 		return EXIT_OK;
 	}
-	o.wait_s = (unsigned)wait;
+	o.wait_s = (unsigned)re.wait;
 	o.progress = progress;
 	if (cpk_node_del(&o, &rep) != CPK_OK) {
 		cli_err("node %s not removed: %s", o.name, cpk_errmsg());

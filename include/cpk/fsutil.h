@@ -29,15 +29,21 @@ cpk_err_t cpk_write_atomic(const char *path, const void *data, size_t len,
 /*
  * Writes NAME in the open directory DFD with LEN bytes of DATA and mode
  * MODE, atomically and without following symbolic links: a temporary
- * ".NAME.cpk-XXXXXXXX" is created O_EXCL|O_NOFOLLOW in DFD, written,
- * fsync'ed and renamed to NAME, then DFD is fsync'ed (best effort).  With
- * CPK_WRITE_NOREPLACE the rename is renameat2(RENAME_NOREPLACE): an
- * existing NAME (even one made meanwhile) is CPK_ERR_EXISTS and stays as it
- * was.  SHOWN names the file in messages.  On failure the temporary file is
- * removed.  NAME must be a plain file name (no '/'), at most 100 bytes.
+ * ".NAME.cpk-XXXXXXXX" is created O_EXCL|O_NOFOLLOW (mode 0600) in DFD,
+ * written, given to UID:GID when run as root ((uid_t)-1 and (gid_t)-1: left
+ * to the caller, as with fchown(2); not root: never changed), set to MODE,
+ * fsync'ed and renamed to NAME, then DFD is fsync'ed (best effort).  The
+ * rename replaces whatever entry NAME is (a symbolic link is replaced, not
+ * followed; a directory is an error); with CPK_WRITE_NOREPLACE it is
+ * renameat2(RENAME_NOREPLACE): an existing NAME (even one made meanwhile)
+ * is CPK_ERR_EXISTS and stays as it was.  SHOWN names the file in messages.
+ * On failure NAME is as it was and the temporary file is removed.  NAME
+ * must be a plain file name (not empty, no '/', not "." or ".."), at most
+ * NAME_MAX - 14 (241) bytes: else CPK_ERR_INVALID.
  */
 cpk_err_t cpk_write_at(int dfd, const char *name, const char *shown,
-		       const void *data, size_t len, mode_t mode, int flags);
+		       const void *data, size_t len, mode_t mode, uid_t uid, gid_t gid,
+		       int flags);
 
 /*
  * Appends the whole content of PATH to OUT.  Files larger than MAX bytes are

@@ -32,16 +32,6 @@ CPK_INTERNAL cpk_err_t apply_open_dir(int rootfd, const char *dir, int create,
 CPK_INTERNAL cpk_err_t apply_read_at(int dfd, const char *name, const char *shown,
 				     struct cpk_buf *out, struct stat *st, int *exists);
 
-/*
- * Replaces NAME in DFD atomically: a temporary made with O_EXCL|O_NOFOLLOW
- * beside it, written, fsync'ed, fchown'ed (when root) and fchmod'ed, then
- * renamed over NAME; the directory is fsync'ed.  On failure NAME is as it
- * was and the temporary is gone.
- */
-CPK_INTERNAL cpk_err_t apply_write_at(int dfd, const char *name, const char *shown,
-				      const void *data, size_t len, mode_t mode,
-				      uid_t uid, gid_t gid);
-
 /* The lowercase hex SHA-256 of P[0..N). */
 CPK_INTERNAL cpk_err_t apply_sha256(const void *p, size_t n, char hex[65]);
 

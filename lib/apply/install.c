@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cpk/fsutil.h"
 #include "cpk/munge.h"
 #include "apply_priv.h"
 
@@ -52,8 +53,8 @@ static cpk_err_t install_one(struct cpk_apply_plan *p, struct cpk_apply_item *it
 	if (r == CPK_OK && it->state == CPK_APPLY_FOREIGN)
 		r = backup(dfd, base, it);
 	if (r == CPK_OK)
-		r = apply_write_at(dfd, base, it->path, it->data.buf, it->data.len, it->mode,
-				   it->uid, it->gid);
+		r = cpk_write_at(dfd, base, it->path, it->data.buf, it->data.len, it->mode,
+				 it->uid, it->gid, 0);
 	if (r == CPK_OK)
 		it->written = 1;
 	if (dfd >= 0)
@@ -114,8 +115,8 @@ static cpk_err_t write_manifest(struct cpk_apply_plan *p)
 	if (r == CPK_OK && (m.len != p->manifest.len || memcmp(m.buf, p->manifest.buf, m.len)))
 		r = apply_open_dir(p->rootfd, "/var/lib/clusterpack", 1, 0755, 0, 0, &dfd);
 	if (r == CPK_OK && dfd >= 0)
-		r = apply_write_at(dfd, "apply.manifest", APPLY_MANIFEST, m.buf, m.len, 0600,
-				   0, 0);
+		r = cpk_write_at(dfd, "apply.manifest", APPLY_MANIFEST, m.buf, m.len, 0600,
+				 0, 0, 0);
 	if (dfd >= 0)
 		close(dfd);
 	cpk_buf_release(&m);

@@ -1,7 +1,7 @@
 /*
  * Reaching files under the root without following anything planted there:
- * every directory is opened from its parent's fd with O_NOFOLLOW, every
- * file is created with O_EXCL|O_NOFOLLOW and renamed into place.
+ * every directory is opened from its parent's fd with O_NOFOLLOW; files
+ * are written with cpk_write_at() (O_EXCL|O_NOFOLLOW, renamed into place).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <openssl/evp.h>
@@ -171,74 +170,6 @@ cpk_err_t apply_read_at(int dfd, const char *name, const char *shown,
 			r = cpk_err_set(CPK_ERR_NOMEM, "out of memory reading %s", shown);
 	}
 	close(fd);
-	return r;
-}
-
-static cpk_err_t write_all(int fd, const char *p, size_t len, const char *shown)
-{
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return cpk_err_sys("cannot write a temporary file for %s", shown);
-		p += n;
-		len -= (size_t)n;
-	}
-	return CPK_OK;
-}
-
-cpk_err_t apply_write_at(int dfd, const char *name, const char *shown,
-			 const void *data, size_t len, mode_t mode, uid_t uid, gid_t gid)
-{
-	char tmp[300];
-	cpk_err_t r = CPK_OK;
-	int fd = -1, tries;
-
-	for (tries = 0; tries < 8 && fd < 0; tries++) {
-		unsigned int rnd = 0;
-
-		if (getrandom(&rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
-			rnd = (unsigned int)getpid() * 2654435761u + (unsigned int)tries;
-		if (snprintf(tmp, sizeof(tmp), ".%s.cpk-%08x", name, rnd) >= (int)sizeof(tmp))
-			return cpk_err_set(CPK_ERR_INVALID, "%s: name too long", shown);
-		fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-		if (fd < 0 && errno != EEXIST)
-			return cpk_err_sys("cannot create a temporary file beside %s", shown);
-	}
-	if (fd < 0)
-		return cpk_err_sys("cannot create a temporary file beside %s", shown);
-	if ((r = write_all(fd, data, len, shown)) != CPK_OK)
-		goto out;
-	if (geteuid() == 0 && fchown(fd, uid, gid) < 0) {
-		r = cpk_err_sys("cannot set the owner of %s", shown);
-		goto out;
-	}
-	if (fchmod(fd, mode) < 0) {
-		r = cpk_err_sys("cannot set the mode of %s", shown);
-		goto out;
-	}
-	if (fsync(fd) < 0) {
-		r = cpk_err_sys("cannot sync %s", shown);
-		goto out;
-	}
-	if (close(fd) < 0) {
-		fd = -1;
-		r = cpk_err_sys("cannot close a temporary file for %s", shown);
-		goto out;
-	}
-	fd = -1;
-	if (renameat(dfd, tmp, dfd, name) < 0) {
-		r = cpk_err_sys("cannot rename a temporary file over %s", shown);
-		goto out;
-	}
-	(void)fsync(dfd);	/* best effort: some filesystems refuse */
-	return CPK_OK;
-out:
-	if (fd >= 0)
-		close(fd);
-	unlinkat(dfd, tmp, 0);
 	return r;
 }
 

@@ -267,7 +267,8 @@ static cpk_err_t fragment_add(const char *cluster_yaml, const struct cpk_nodespe
 		goto out;
 	if ((r = open_nodes_dir(dir.buf, 1, &dfd)) != CPK_OK)
 		goto out;
-	r = cpk_write_at(dfd, file.buf, shown.buf, text.buf, text.len, 0644, CPK_WRITE_NOREPLACE);
+	r = cpk_write_at(dfd, file.buf, shown.buf, text.buf, text.len, 0644, (uid_t)-1,
+			 (gid_t)-1, CPK_WRITE_NOREPLACE);
 out:
 	if (dfd >= 0)
 		close(dfd);

@@ -20,7 +20,10 @@
 #include "cpk/hostlist.h"
 #include "internal.h"
 
-cpk_err_t cpk_slurm_drain(const char *node, const char *reason)
+/* CALL (slurm_update_node or slurm_delete_node) for NODE; DRAIN: the
+ * message drains it with REASON.  WHAT says in the error what did not happen. */
+static cpk_err_t node_call(int (*call)(update_node_msg_t *), const char *node,
+			   int drain, const char *reason, const char *what)
 {
 	update_node_msg_t msg;
 	cpk_err_t r;
@@ -29,27 +32,24 @@ cpk_err_t cpk_slurm_drain(const char *node, const char *reason)
 		return r;
 	slurm_init_update_node_msg(&msg);
 	msg.node_names = (char *)node;
-	msg.node_state = NODE_STATE_DRAIN;
-	msg.reason = (char *)reason;
-	msg.reason_uid = (uint32_t)getuid();
-	if (slurm_update_node(&msg) != SLURM_SUCCESS)
-		return cpk_err_set(CPK_ERR_IO, "cannot drain %s: %s", node, slurm_strerror(errno));
+	if (drain) {
+		msg.node_state = NODE_STATE_DRAIN;
+		msg.reason = (char *)reason;
+		msg.reason_uid = (uint32_t)getuid();
+	}
+	if (call(&msg) != SLURM_SUCCESS)
+		return cpk_err_set(CPK_ERR_IO, "%s %s: %s", what, node, slurm_strerror(errno));
 	return CPK_OK;
+}
+
+cpk_err_t cpk_slurm_drain(const char *node, const char *reason)
+{
+	return node_call(slurm_update_node, node, 1, reason, "cannot drain");
 }
 
 cpk_err_t cpk_slurm_delete_node(const char *node)
 {
-	update_node_msg_t msg;
-	cpk_err_t r;
-
-	if ((r = cpk_node_name_check(node)) != CPK_OK)
-		return r;
-	slurm_init_update_node_msg(&msg);
-	msg.node_names = (char *)node;
-	if (slurm_delete_node(&msg) != SLURM_SUCCESS)
-		return cpk_err_set(CPK_ERR_IO, "slurmctld did not delete %s: %s", node,
-				   slurm_strerror(errno));
-	return CPK_OK;
+	return node_call(slurm_delete_node, node, 0, NULL, "slurmctld did not delete");
 }
 
 void cpk_slurm_jobs_release(struct cpk_slurm_jobs *jobs)

@@ -90,15 +90,22 @@ out:
 	return r;
 }
 
-cpk_err_t cpk_write_at(int dfd, const char *name, const char *shown,
-		       const void *data, size_t len, mode_t mode, int flags)
-{
-	char tmp[128];
-	cpk_err_t r;
-	int fd = -1, tries;
+/* The longest NAME cpk_write_at() takes: its temporary ".NAME.cpk-XXXXXXXX"
+ * must fit NAME_MAX. */
+#define WRITE_AT_NAME_MAX (NAME_MAX - (int)sizeof(".cpk-XXXXXXXX"))
 
-	if (!*name || strchr(name, '/') || strlen(name) > 100)
-		return cpk_err_set(CPK_ERR_INVALID, "%s: not a plain file name of at most 100 bytes", shown);
+cpk_err_t cpk_write_at(int dfd, const char *name, const char *shown,
+		       const void *data, size_t len, mode_t mode, uid_t uid, gid_t gid,
+		       int flags)
+{
+	char tmp[NAME_MAX + 1];
+	cpk_err_t r;
+	int fd = -1, tries, renamed;
+
+	if (!*name || strchr(name, '/') || !strcmp(name, ".") || !strcmp(name, "..") ||
+	    strlen(name) > WRITE_AT_NAME_MAX)
+		return cpk_err_set(CPK_ERR_INVALID, "%s: not a plain file name of at most %d bytes",
+				   shown, WRITE_AT_NAME_MAX);
 	for (tries = 0; tries < 8 && fd < 0; tries++) {
 		unsigned int rnd = 0;
 
@@ -113,6 +120,12 @@ cpk_err_t cpk_write_at(int dfd, const char *name, const char *shown,
 		return cpk_err_sys("cannot create a temporary file beside %s", shown);
 	if ((r = write_all(fd, data, len, shown, tmp)) != CPK_OK)
 		goto fail;
+	/* the owner before the mode: fchown clears set-id bits */
+	if (geteuid() == 0 && (uid != (uid_t)-1 || gid != (gid_t)-1) &&
+	    fchown(fd, uid, gid) < 0) {
+		r = cpk_err_sys("cannot set the owner of %s", shown);
+		goto fail;
+	}
 	if (fchmod(fd, mode) < 0) {
 		r = cpk_err_sys("cannot set the mode of %s", shown);
 		goto fail;
@@ -127,10 +140,12 @@ cpk_err_t cpk_write_at(int dfd, const char *name, const char *shown,
 		goto fail;
 	}
 	fd = -1;
-	if ((flags & CPK_WRITE_NOREPLACE)
-	    ? renameat2(dfd, tmp, dfd, name, RENAME_NOREPLACE) < 0
-	    : renameat(dfd, tmp, dfd, name) < 0) {
-		r = errno == EEXIST
+	if (flags & CPK_WRITE_NOREPLACE)
+		renamed = renameat2(dfd, tmp, dfd, name, RENAME_NOREPLACE) == 0;
+	else
+		renamed = renameat(dfd, tmp, dfd, name) == 0;
+	if (!renamed) {
+		r = (flags & CPK_WRITE_NOREPLACE) && errno == EEXIST
 			? cpk_err_set(CPK_ERR_EXISTS, "%s already exists", shown)
 			: cpk_err_sys("cannot rename a temporary file to %s", shown);
 		goto fail;

@@ -291,19 +291,51 @@ static void test_write_at(const char *dir)
 		cpk_buf_release(&p);
 		return;
 	}
-	is_int(cpk_write_at(dfd, "n.yaml", "at/n.yaml", "one\n", 4, 0640, CPK_WRITE_NOREPLACE),
+#define NOONE (uid_t)-1, (gid_t)-1
+	is_int(cpk_write_at(dfd, "n.yaml", "at/n.yaml", "one\n", 4, 0640, NOONE,
+			    CPK_WRITE_NOREPLACE),
 	       CPK_OK, "write_at a new file, no replace");
 	cpk_buf_addstr(&p, "/n.yaml");
 	is_str(content(p.buf), "one\n", "its content");
 	is_int(mode_of(p.buf), 0640, "its mode");
-	is_int(cpk_write_at(dfd, "n.yaml", "at/n.yaml", "two\n", 4, 0644, CPK_WRITE_NOREPLACE),
+	is_int(cpk_write_at(dfd, "n.yaml", "at/n.yaml", "two\n", 4, 0644, NOONE,
+			    CPK_WRITE_NOREPLACE),
 	       CPK_ERR_EXISTS, "no replace: an existing file is CPK_ERR_EXISTS");
 	is_str(content(p.buf), "one\n", "and keeps its content");
-	is_int(cpk_write_at(dfd, "n.yaml", "at/n.yaml", "two\n", 4, 0644, 0), CPK_OK,
+	is_int(cpk_write_at(dfd, "n.yaml", "at/n.yaml", "two\n", 4, 0644, NOONE, 0), CPK_OK,
 	       "without the flag: replaced");
 	is_str(content(p.buf), "two\n", "the new content");
-	is_int(cpk_write_at(dfd, "../n.yaml", "x", "x", 1, 0644, 0), CPK_ERR_INVALID,
+	is_int(cpk_write_at(dfd, "../n.yaml", "x", "x", 1, 0644, NOONE, 0), CPK_ERR_INVALID,
 	       "a name with '/' refused");
+	is_int(cpk_write_at(dfd, "..", "x", "x", 1, 0644, NOONE, 0), CPK_ERR_INVALID,
+	       "'..' refused");
+	is_int(cpk_write_at(dfd, "", "x", "x", 1, 0644, NOONE, 0), CPK_ERR_INVALID,
+	       "an empty name refused");
+	{
+		char longname[243];
+
+		memset(longname, 'a', sizeof(longname) - 1);
+		longname[sizeof(longname) - 1] = '\0';
+		is_int(cpk_write_at(dfd, longname, "x", "x", 1, 0644, NOONE, 0), CPK_ERR_INVALID,
+		       "a name of 242 bytes refused (its temporary would not fit NAME_MAX)");
+		longname[sizeof(longname) - 2] = '\0';
+		is_int(cpk_write_at(dfd, longname, "x", "x", 1, 0644, NOONE, 0), CPK_OK,
+		       "a name of 241 bytes written");
+		(void)unlinkat(dfd, longname, 0);
+	}
+	if (symlinkat("n.yaml", dfd, "link") == 0) {
+		struct stat st;
+
+		is_int(cpk_write_at(dfd, "link", "at/link", "l\n", 2, 0644, NOONE, 0), CPK_OK,
+		       "a symbolic link at the name: replaced");
+		ok(fstatat(dfd, "link", &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode),
+		   "by a regular file");
+		is_str(content(p.buf), "two\n", "its old target untouched");
+		(void)unlinkat(dfd, "link", 0);
+	} else {
+		ok(0, "a symbolic link for cpk_write_at: %s", strerror(errno));
+	}
+#undef NOONE
 	p.len -= strlen("/n.yaml");
 	p.buf[p.len] = '\0';
 	is_int(count_entries(p.buf), 1, "no temporary file left");
