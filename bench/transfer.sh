@@ -1,7 +1,7 @@
 #!/bin/bash
 # Transfer benchmark (not a test; make bench-transfer): cpk copy (its defaults,
 # and -n 1, 4, 8, 16) against scp, scp -O, sftp and rsync over ssh, all with
-# aes128-gcm@openssh.com, uploading one big file and many small files at
+# aes128-gcm@openssh.com, uploading one big file, many small files and a tree at
 # RTT 0, 20 and 100 ms, in ONE run, printing MB/s, files/s and the ratio to
 # scp.  Every tool copies the same files: a run that takes longer than
 # TIMEOUT seconds is stopped and reported as "more than TIMEOUT seconds"
@@ -26,6 +26,8 @@
 # at 0 ms and that at the longest RTT it passes more than cpk copy's
 # default moves.  Everything it starts is stopped by pid.  Knobs:
 #   BIG_MB=1024 SMALL_N=2000 SMALL_KB=64 RTTS="0 20 100"
+#   TREE_N=20000 TREE_KB=4 TREE_DIRS=200  (a tree of TREE_N files spread over
+#                   TREE_DIRS directories, the "tree" rows; TREE_N=0: none)
 #   CONNS="auto 1 4 8 16"  (cpk copy -n N; auto: no -n, its defaults)
 #   TIMEOUT=300  (seconds one tool may take on one row; slower: "> TIMEOUT")
 #   SERVERS="internal stock"
@@ -47,6 +49,9 @@ fi
 BIG_MB=${BIG_MB:-1024}
 SMALL_N=${SMALL_N:-2000}
 SMALL_KB=${SMALL_KB:-64}
+TREE_N=${TREE_N:-20000}
+TREE_KB=${TREE_KB:-4}
+TREE_DIRS=${TREE_DIRS:-200}
 RTTS=${RTTS:-0 20 100}
 CONNS=${CONNS:-auto 1 4 8 16}
 BASELINES=${BASELINES-scp scp-O sftp rsync}
@@ -84,6 +89,21 @@ mkdir -p "$T/src/small" && chmod 1777 "$T" || exit 1
 head -c $((BIG_MB << 20)) /dev/urandom > "$T/src/big"
 head -c $((SMALL_N * SMALL_KB * 1024)) /dev/urandom |
 	(cd "$T/src/small" && split -a 5 -d -b "${SMALL_KB}K" - f)
+TREE_PER=0
+if [ "$TREE_N" -gt 0 ]; then
+	[ "$TREE_DIRS" -gt 0 ] || { echo "transfer.sh: TREE_DIRS must be > 0" >&2; exit 1; }
+	TREE_PER=$(( (TREE_N + TREE_DIRS - 1) / TREE_DIRS ))
+	echo "== and a tree: ${TREE_N} x ${TREE_KB} KiB in ${TREE_DIRS} directories"
+	left=$TREE_N
+	for d in $(seq -w 1 "$TREE_DIRS"); do
+		k=$(( left < TREE_PER ? left : TREE_PER ))
+		[ "$k" -gt 0 ] || break
+		mkdir -p "$T/src/tree/d$d" &&
+		head -c $((k * TREE_KB * 1024)) /dev/urandom |
+			(cd "$T/src/tree/d$d" && split -a 5 -d -b "${TREE_KB}K" - f) || exit 1
+		left=$((left - k))
+	done
+fi
 chmod -R a+rX "$T/src"
 # Memory the machine has not touched since it booted costs several times
 # more to fill the first time (seen on this VM: the first 1 GiB row of a
@@ -254,7 +274,13 @@ for rtt in $RTTS; do
 	for tool in $(tools_for); do
 		row "$label" small "$tool" dir "$T/src/small" $((SMALL_N * SMALL_KB * 1024)) "$SMALL_N"
 	done
-	rm -rf "$T/dst.big" "$T/dst.small"
+	if [ "$TREE_N" -gt 0 ]; then
+		SCP_FPS=0 SCP_BOUND=
+		for tool in $(tools_for); do
+			row "$label" tree "$tool" dir "$T/src/tree" $((TREE_N * TREE_KB * 1024)) "$TREE_N"
+		done
+	fi
+	rm -rf "$T/dst.big" "$T/dst.small" "$T/dst.tree"
 done
 done
 done
