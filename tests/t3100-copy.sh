@@ -109,6 +109,18 @@ is "$(run "${COPY[@]}" -n 8 -vv "$L/f$((3 * M + 5))" "$H:$R/pre1")" 0 "the same 
 ! grep -q 'more connection' "$SCRATCH/err"; ok $? "  connects nothing ahead"
 is "$(( $(grep -c "Accepted publickey" "$SSHD_LOG") - logins0 ))" 1 "  the server saw 1 login"
 
+# --- few descriptors: each file in flight holds one, and 32 channels
+# of up to 128 files each would need 4,096; the copy takes its share of
+# the limit instead (EMFILE before) ---
+mkdir -p "$R/fewfd"
+is "$(ulimit -n 120; run "${COPY[@]}" -r -n 4 --channels 8 --json "$S" "$H:$R/fewfd")" 0 \
+	"put -r 2,000 files over 32 channels with 120 descriptors"
+is "$(json_field files_done)" 2000 "  2,000 files done"
+is "$(tree_sums "$R/fewfd/small")" "$(tree_sums "$S")" "  sha256 equal"
+is "$(ulimit -n 120; run "${COPY[@]}" -r -n 4 --channels 8 "$H:$R/fewfd/small" "$B/fewfd")" 0 \
+	"get -r them back the same way"
+is "$(tree_sums "$B/fewfd")" "$(tree_sums "$S")" "  sha256 equal"
+
 # --- the same over 2 connections of 4 channels each (8 threads, two per
 # SSH session) ---
 mkdir -p "$R/ch" "$B/ch"

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "cpk/error.h"
 #include "cpk/buf.h"
@@ -152,8 +153,16 @@ static void main_usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+	struct rlimit rl;
 	size_t i;
 
+	/* Up to the hard limit on open files: cpk copy keeps a local file
+	 * open for each file in flight (the library takes its share of
+	 * whatever the limit is). */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
 	if (argc < 2) {
 		main_usage(stderr);
 		return EXIT_USAGE;

@@ -14,6 +14,8 @@
 #define _GNU_SOURCE
 #include "engine_priv.h"
 
+#include <sys/resource.h>
+
 /* ---- handle ----------------------------------------------------------- */
 
 /* Hands a message to the caller's log callback (checked before the message
@@ -528,6 +530,23 @@ static void preconnect(struct cpk_xfer *x, const char *const *srcs,
 	xeng_preconnect(x, c);
 }
 
+/* Local files a channel may hold open at once: the soft RLIMIT_NOFILE,
+ * less what the copy needs besides (its sockets and wake pipes, a chunk
+ * file per stream, the journal, directories, stdio), shared by the STREAMS
+ * of CONNS connections.  0: no cap (the window's). */
+static unsigned fd_share(unsigned streams, unsigned conns)
+{
+	struct rlimit rl;
+	rlim_t need = 32 + 4 * (rlim_t)conns + streams, avail;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
+		return 0;
+	avail = rl.rlim_cur > need ? (rl.rlim_cur - need) / (streams ? streams : 1) : 0;
+	if (avail >= WINDOW_FAR / 2)
+		return 0;
+	return avail < 1 ? 1 : (unsigned)avail;
+}
+
 /*
  * The first connection.  One that the server dropped before its banner
  * (sshd's MaxStartups, while other clients log in) is tried again after a
@@ -563,6 +582,7 @@ static cpk_err_t first_conn(struct cpk_xfer *x, const char *const *srcs,
 		     x->o.channels, &conns, &x->chans);
 	/* streams from here on; workers 0..chans-1 share this connection */
 	*n = conns * x->chans;
+	x->fd_share = fd_share(*n, conns);
 	if (x->o.log && x->o.log_level >= CPK_XFER_LOG_INFO) {
 		char *who = cpk_conn_describe(x->g[0].pre->ss);
 

@@ -23,6 +23,8 @@
 
 #define MiB (1024ULL * 1024)
 #define UNSENT (256 * 1024)	/* max_unsent of each connection */
+#define WINDOW_FAR 256		/* requests in flight on each channel, */
+#define WINDOW_FAR_MS 5.0	/* from this round trip on (else 64) */
 #define MAX_CONNS 64
 #define MAX_STREAMS XPLAN_MAX_STREAMS
 
@@ -86,6 +88,8 @@ struct cpk_xfer {
 	unsigned nw;
 	struct group g[MAX_STREAMS];
 	unsigned chans;		/* channels per connection */
+	unsigned fd_share;	/* local files a channel may hold open at
+				 * once: its share of RLIMIT_NOFILE */
 	unsigned startups;	/* connections being set up now (mu) */
 	struct xjournal j;
 	int have_journal;

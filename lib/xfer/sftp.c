@@ -261,6 +261,7 @@ cpk_err_t cpk_sftp_new(ssh_session session, const struct cpk_sftp_opts *opts,
 			chunk = opts->chunk;
 		if (opts->max_unsent)
 			s->max_unsent = opts->max_unsent;
+		s->max_files = opts->max_files;
 		s->on_data = opts->on_data;
 		s->on_data_arg = opts->on_data_arg;
 		s->cancelled = opts->cancelled;

@@ -62,6 +62,9 @@ struct cpk_sftp;
 /* Options for cpk_sftp_new().  Zero means the default. */
 struct cpk_sftp_opts {
 	unsigned window;	/* requests in flight (64; 1..1024) */
+	unsigned max_files;	/* files open at once in cpk_sftp_put_many()
+				 * and _get_many(), each holding a local file
+				 * descriptor (window / 2) */
 	size_t chunk;		/* READ/WRITE payload, bytes (256 KiB; at least
 				 * 4 KiB; lowered to the server's limits) */
 	size_t max_unsent;	/* bytes of queued requests not yet accepted by

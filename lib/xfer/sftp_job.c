@@ -733,6 +733,8 @@ static cpk_err_t run_many(struct cpk_sftp *s, struct cpk_sftp_file *files,
 	maxj = s->window / 2 ? s->window / 2 : 1;
 	if (s->lim_handles && maxj > s->lim_handles)
 		maxj = (unsigned)s->lim_handles;
+	if (s->max_files && maxj > s->max_files)
+		maxj = s->max_files;
 	return run_jobs(s, &run, n, maxj, up ? put_init : get_init, &c,
 			many_done);
 }

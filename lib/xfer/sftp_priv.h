@@ -122,6 +122,7 @@ struct cpk_sftp {
 	size_t chunk;
 	size_t max_out;		/* largest packet we send (length field) */
 	size_t max_unsent;
+	unsigned max_files;	/* cpk_sftp_opts.max_files (0: window / 2) */
 	void (*on_data)(void *arg, uint64_t bytes);
 	void *on_data_arg;
 	int (*cancelled)(void *arg);
