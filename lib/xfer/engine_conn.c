@@ -72,6 +72,16 @@ static void sess_put(struct cpk_xfer *x, struct xsess *xs)
 	}
 }
 
+/* G's connection is XS, opened ahead of its workers; G holds XS's one
+ * reference (mu held). */
+static void group_adopt(struct cpk_xfer *x, struct group *g, struct xsess *xs)
+{
+	g->x = x;
+	g->pre = xs;
+	g->cur = xs;
+	xs->group = (int)(g - x->g);
+}
+
 static void *pre_main(void *arg)
 {
 	struct group *g = arg;
@@ -81,11 +91,8 @@ static void *pre_main(void *arg)
 
 	pthread_mutex_lock(&x->mu);
 	g->connecting = 0;
-	if (!err) {
-		g->pre = xs;	/* its one reference */
-		g->cur = xs;
-		xs->group = (int)(g - x->g);
-	}
+	if (!err)
+		group_adopt(x, g, xs);
 	pthread_cond_broadcast(&x->cv);
 	pthread_mutex_unlock(&x->mu);
 	return NULL;
@@ -121,10 +128,7 @@ cpk_err_t xeng_first_session(struct cpk_xfer *x, double *rtt_ms)
 			break;
 	}
 	pthread_mutex_lock(&x->mu);
-	g->x = x;
-	g->pre = xs;
-	g->cur = xs;
-	xs->group = 0;
+	group_adopt(x, g, xs);
 	pthread_mutex_unlock(&x->mu);
 	return CPK_OK;
 }
