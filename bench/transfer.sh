@@ -35,7 +35,7 @@
 #   COPY_ARGS=""  (more cpk copy options, e.g. --chunk-max 16M)
 #   CPK_BASE=PATH  (another cpk, e.g. the previous release: its rows "base-nN"
 #                   run beside cpk's in the same run; BASE_CONNS="auto")
-#   DIRECTIONS="put"  ("put get": also download rows, cpk and base only)
+#   DIRECTIONS="put"  ("put get": also download rows, every tool)
 set -u
 CPK=${1:?usage: transfer.sh CPK RELAY}
 RELAY=${2:?usage: transfer.sh CPK RELAY}
@@ -143,16 +143,19 @@ run_tool() {
 	rm -rf "$dst"
 	[ "$kind" = dir ] && r=(-r)
 	t0=$(now)
+	# from, to: the two ends as the baselines take them
+	local from=$src to=$USER_AT:$dst verb=put mk=mkdir
+	[ "$DIR" = get ] && from=$USER_AT:$src to=$dst verb=get mk=lmkdir
 	case $tool in
-	scp) tmo scp -q "${SSHO[@]}" -P "$port" "${r[@]}" "$src" "$USER_AT:$dst" ;;
-	scp-O) tmo scp -O -q "${SSHO[@]}" -P "$port" "${r[@]}" "$src" "$USER_AT:$dst" ;;
+	scp) tmo scp -q "${SSHO[@]}" -P "$port" "${r[@]}" "$from" "$to" ;;
+	scp-O) tmo scp -O -q "${SSHO[@]}" -P "$port" "${r[@]}" "$from" "$to" ;;
 	sftp)
 		if [ "$kind" = dir ]; then
-			printf 'mkdir %s\nput -r %s/. %s\n' "$dst" "$src" "$dst"
+			printf '%s %s\n%s -r %s/. %s\n' "$mk" "$dst" "$verb" "$src" "$dst"
 		else
-			printf 'put %s %s\n' "$src" "$dst"
+			printf '%s %s %s\n' "$verb" "$src" "$dst"
 		fi | tmo sftp -q "${SSHO[@]}" -P "$port" -b - "$USER_AT" >/dev/null ;;
-	rsync) tmo rsync -a -e "ssh -p $port ${SSHO[*]}" "$src" "$USER_AT:$dst" ;;
+	rsync) tmo rsync -a -e "ssh -p $port ${SSHO[*]}" "$from" "$to" ;;
 	cpk-n*|base-n*)
 		local bin=$CPK n=${tool#*-n} ends=("$src" "$USER_AT:$dst")
 		[ "${tool%%-*}" = base ] && bin=$CPK_BASE
@@ -244,9 +247,8 @@ row() {
 	if [ "$3" = scp ]; then SCP_FPS=$LAST_FPS SCP_BOUND=$LAST_BOUND; fi
 }
 
-tools_for() {	# the tools of one row (downloads: cpk and base only)
-	local t=
-	[ "$DIR" = put ] && t="$BASELINES"
+tools_for() {	# the tools of one row
+	local t="$BASELINES"
 	if [ $have_cpk = 1 ]; then for n in $CONNS; do t="$t cpk-n$n"; done; fi
 	if [ -n "$CPK_BASE" ]; then for n in $BASE_CONNS; do t="$t base-n$n"; done; fi
 	echo "$t"
