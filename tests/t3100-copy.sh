@@ -89,10 +89,24 @@ is "$(tree_sums "$B/small")" "$(tree_sums "$S")" "  sha256 equal"
 # opens 3, and the server sees 3 logins (issue 16) ---
 small_tree "$L/tiny" 100 4 1024
 logins0=$(grep -c "Accepted publickey" "$SSHD_LOG")
-is "$(run "${COPY[@]}" -r -n 20 --json "$L/tiny" "$H:$R/tiny")" 0 "put -r 100 files of < 1 KiB with -n 20"
+is "$(run "${COPY[@]}" -r -n 20 -vv --json "$L/tiny" "$H:$R/tiny")" 0 "put -r 100 files of < 1 KiB with -n 20"
 is "$(json_field conns)" 3 "  3 connections, not 20"
 is "$(( $(grep -c "Accepted publickey" "$SSHD_LOG") - logins0 ))" 3 "  the server saw 3 logins"
 is "$(tree_sums "$R/tiny")" "$(tree_sums "$L/tiny")" "  sha256 equal"
+# they connect as soon as the first login has set the layout, from a
+# count of the local tree, not once the first one has planned
+grep -q '^cpk copy: connecting 2 more connections while the first one plans$' "$SCRATCH/err"
+ok $? "  connects the 2 others while the first one plans"
+# a download learns its work from the listings its walk fetches, and
+# connects as they show it
+logins0=$(grep -c "Accepted publickey" "$SSHD_LOG")
+is "$(run "${COPY[@]}" -r -n 20 -vv --json "$H:$R/tiny" "$B")" 0 "get -r the 100 files with -n 20"
+is "$(json_field conns)" 3 "  3 connections"
+is "$(( $(grep -c "Accepted publickey" "$SSHD_LOG") - logins0 ))" 3 "  the server saw 3 logins"
+is "$(grep -c '^cpk copy: connecting [12] more connections\? while the first one lists$' "$SCRATCH/err")" \
+	"$(grep -c 'more connection' "$SCRATCH/err")" "  connected ahead while the first one listed"
+grep -q 'more connection' "$SCRATCH/err"; ok $? "  (it did)"
+is "$(tree_sums "$B/tiny")" "$(tree_sums "$L/tiny")" "  sha256 equal"
 # a big file's connections are set up beside the first one's planning
 # (issue 16), still only as many as its chunks and bytes ask for: 3 MiB
 # + 5 in 1 MiB chunks asks for 3, whatever -n says

@@ -488,48 +488,6 @@ static int workers_connected(struct cpk_xfer *x)
 	return 0;
 }
 
-/*
- * An upload of big files (each one split into chunks) knows its work
- * before it looks at the server: it connects the connections that
- * copy_segment() will use now, while the first one expands paths, checks
- * the destination and plans.  They were set up about 6 round trips later
- * (1.1 s at 100 ms), when the first was already moving data.  Small
- * files, directories, downloads and resumed copies learn their work
- * later and connect then: connections still follow the work.  N: the
- * streams of the layout.
- */
-static void preconnect(struct cpk_xfer *x, const char *const *srcs,
-		       size_t nsrc, unsigned n)
-{
-	unsigned parts = n > XPLAN_PARTS ? n : XPLAN_PARTS, c;
-	uint64_t bytes = 0, tasks = 0;
-	size_t i;
-
-	if (x->dir != CPK_XFER_PUT || x->o.journal || n <= x->chans)
-		return;
-	for (i = 0; i < nsrc; i++) {
-		struct stat st;
-		uint64_t chunk;
-
-		if (stat(srcs[i], &st) < 0 || !S_ISREG(st.st_mode))
-			return;
-		chunk = xplan_chunk_size((uint64_t)st.st_size,
-					 x->o.chunk_min, x->o.chunk_max, parts);
-		if (!chunk)
-			return;	/* a small file: batched later */
-		bytes += (uint64_t)st.st_size;
-		tasks += ((uint64_t)st.st_size + chunk - 1) / chunk;
-	}
-	if (n > tasks)	/* as copy_segment(): a stream per task at most */
-		n = (unsigned)tasks;
-	c = xplan_conns_for_work(bytes, nsrc, (n + x->chans - 1) / x->chans);
-	if (c < 2)
-		return;
-	xeng_xlog(x, CPK_XFER_LOG_DEBUG, "connecting %u more connection%s "
-		  "while the first one plans", c - 1, c == 2 ? "" : "s");
-	xeng_preconnect(x, c);
-}
-
 /* Local files a channel may hold open at once: the soft RLIMIT_NOFILE,
  * less what the copy needs besides (its sockets and wake pipes, a chunk
  * file per stream, the journal, directories, stdio), shared by the STREAMS
@@ -552,8 +510,9 @@ static unsigned fd_share(unsigned streams, unsigned conns)
  * (sshd's MaxStartups, while other clients log in) is tried again after a
  * wait, `retries` times at most; other failures end the copy at once.
  * Once it is logged in, one round trip on it sets the layout (*N streams,
- * x->chans per connection), and a big upload starts connecting the others
- * (preconnect()) before this one opens its channel.
+ * x->chans per connection), and an upload starts connecting the others
+ * its local operands need (xeng_ahead_start()) before this one opens its
+ * channel.
  */
 static cpk_err_t first_conn(struct cpk_xfer *x, const char *const *srcs,
 			    size_t nsrc, unsigned *n, struct xsess **xs,
@@ -591,7 +550,7 @@ static cpk_err_t first_conn(struct cpk_xfer *x, const char *const *srcs,
 			  x->o.conn.host, x->st.rtt_ms, *n, x->chans);
 		free(who);
 	}
-	preconnect(x, srcs, nsrc, *n);
+	xeng_ahead_start(x, srcs, nsrc, *n);
 	err = xeng_conn_open(x, &x->w[0], xs, s);
 	xeng_first_session_put(x);	/* the channel holds it now */
 	return err;
@@ -769,6 +728,8 @@ cpk_err_t cpk_xfer_run(struct cpk_xfer *x, enum cpk_xfer_dir dir,
 	/* 3. segment by segment: walk, plan, copy, finish */
 	xwalk_init(&x->walk, dir == CPK_XFER_PUT ? &local : &remote,
 		   x->o.recursive, x->o.follow_links, x->seg);
+	x->walk.listed = xeng_ahead_listed;	/* a download connects ahead */
+	x->walk.listed_arg = x;
 	for (k = 0;; k++) {
 		struct xfs ldst, *df = &ldst;
 
@@ -791,6 +752,7 @@ cpk_err_t cpk_xfer_run(struct cpk_xfer *x, enum cpk_xfer_dir dir,
 		    (err = xjournal_segment(x->have_journal ? &x->j : NULL,
 					    &x->res, k, &x->p)) != 0)
 			goto out;
+		xeng_ahead_stop(x);	/* the segment is planned */
 		if (!k && more)
 			x->multi = 1;
 		x->st.segments = k + 1;

@@ -316,7 +316,7 @@ int xeng_task_done(const struct cpk_xfer *x, const struct xtask *t)
 	if (t->kind == TASK_CHUNK)
 		return e->done || e->failed || e->cdone[t->chunk];
 	for (i = 0; i < t->chunk; i++)
-		if (!e[i].done && !e[i].failed)
+		if (xplan_batched(&e[i]) && !e[i].done && !e[i].failed)
 			return 0;
 	return 1;
 }

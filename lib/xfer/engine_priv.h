@@ -91,6 +91,13 @@ struct cpk_xfer {
 	unsigned fd_share;	/* local files a channel may hold open at
 				 * once: its share of RLIMIT_NOFILE */
 	unsigned startups;	/* connections being set up now (mu) */
+	struct {		/* connecting ahead (engine_ahead.c) */
+		uint64_t bytes, files, tasks;	/* the work known so far */
+		unsigned streams, max;	/* the layout's */
+		unsigned parts;		/* chunks of a big file, at least */
+		unsigned conns;		/* connecting or connected */
+		int listing;		/* counting a download's listings */
+	} ah;
 	struct xjournal j;
 	int have_journal;
 	struct xresume res;	/* what the journal being resumed says */
@@ -152,6 +159,16 @@ CPK_INTERNAL cpk_err_t xeng_first_session(struct cpk_xfer *x, double *rtt_ms);
 CPK_INTERNAL void xeng_first_session_put(struct cpk_xfer *x);
 /* Waits for those connections and drops their references. */
 CPK_INTERNAL void xeng_preconnect_end(struct cpk_xfer *x);
+/* Connecting ahead of the work (engine_ahead.c), once the first connection
+ * has set the layout (N streams): an upload counts its local operands and
+ * connects what they need now; a download connects as its walk's listings
+ * (xeng_ahead_listed(), the walk's LISTED hook) show the work, until
+ * xeng_ahead_stop(). */
+CPK_INTERNAL void xeng_ahead_start(struct cpk_xfer *x,
+				   const char *const *srcs, size_t nsrc,
+				   unsigned n);
+CPK_INTERNAL void xeng_ahead_listed(void *x, const struct xlisting *l);
+CPK_INTERNAL void xeng_ahead_stop(struct cpk_xfer *x);
 CPK_INTERNAL void xeng_meter_log(struct cpk_xfer *x);
 CPK_INTERNAL double xeng_since(const struct timespec *t0);
 CPK_INTERNAL int xeng_cancelled(const struct cpk_xfer *x);

@@ -20,9 +20,11 @@ static long take_share(struct cpk_xfer *x)
 	if (t->kind == TASK_BATCH) {
 		uint32_t k;
 
-		/* files a resume found done are not handed out again (the
-		 * queued batch is nobody's yet) */
-		while (t->chunk > 1 && (x->p.e[t->file].done ||
+		/* files a resume found done are not handed out again, nor
+		 * the directories before the next file (the queued batch is
+		 * nobody's yet) */
+		while (t->chunk > 1 && (!xplan_batched(&x->p.e[t->file]) ||
+					x->p.e[t->file].done ||
 					x->p.e[t->file].failed)) {
 			t->file++;
 			t->chunk--;
@@ -76,6 +78,8 @@ static void task_fail(struct cpk_xfer *x, const struct xtask *t,
 	uint32_t i, n = t->kind == TASK_CHUNK ? 1 : t->chunk;
 
 	for (i = 0; i < n; i++) {
+		if (t->kind == TASK_BATCH && !xplan_batched(&x->p.e[t->file + i]))
+			continue;	/* a directory between its files */
 		xeng_file_fail(x, &x->p.e[t->file + i], msg);
 		x->p.e[t->file + i].resumable = 1;	/* not the file's fault */
 	}

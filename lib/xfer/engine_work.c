@@ -251,7 +251,7 @@ int xeng_run_batch(struct cpk_xfer *x, struct worker *w, struct xtask *t)
 	for (i = 0; i < t->chunk; i++) {
 		struct xent *e = &x->p.e[t->file + i];
 
-		if (e->done || e->failed)
+		if (!xplan_batched(e) || e->done || e->failed)
 			continue;
 		if (!(tmp[k] = xplan_tmp_name(e->dst, x->p.token))) {
 			xeng_file_fail(x, e, "out of memory");
@@ -361,7 +361,8 @@ int xeng_run_batch(struct cpk_xfer *x, struct worker *w, struct xtask *t)
 fail_all:
 	pthread_mutex_lock(&x->mu);
 	for (i = 0; i < t->chunk; i++)
-		xeng_file_fail(x, &x->p.e[t->file + i], cpk_errmsg());
+		if (xplan_batched(&x->p.e[t->file + i]))
+			xeng_file_fail(x, &x->p.e[t->file + i], cpk_errmsg());
 	pthread_mutex_unlock(&x->mu);
 out:
 	pthread_mutex_lock(&x->mu);

@@ -292,7 +292,7 @@ cpk_err_t xplan_tasks(struct xplan *p, uint64_t cmin, uint64_t cmax,
 	uint64_t small_files = 0, small_bytes = 0, per_files, per_bytes;
 	uint64_t bf = 0, bb = 0;
 	size_t i, cap = 0;
-	uint32_t first = 0;
+	uint32_t first = 0, last = 0;
 	cpk_err_t err;
 
 	free(p->t);
@@ -337,12 +337,14 @@ cpk_err_t xplan_tasks(struct xplan *p, uint64_t cmin, uint64_t cmax,
 		per_bytes = per_bytes < MiB ? MiB : BATCH_BYTES;
 	for (i = 0; i <= p->n; i++) {
 		struct xent *e = i < p->n ? &p->e[i] : NULL;
-		int small = e && e->st.type == XT_FILE && !e->chunk;
+		int small = e && xplan_batched(e);
 
-		/* a batch is a run of consecutive small files */
-		if (bf && (!small || bf >= per_files || bb >= per_bytes)) {
+		/* a batch: small files and what lies between them, up to a
+		 * big file (or the end) */
+		if (bf && (!e || (e->st.type == XT_FILE && !small) ||
+			   (small && (bf >= per_files || bb >= per_bytes)))) {
 			if ((err = add_task(p, &cap, TASK_BATCH, first,
-					    (uint32_t)bf)) != 0)
+					    last + 1 - first)) != 0)
 				return err;
 			bf = bb = 0;
 		}
@@ -351,6 +353,7 @@ cpk_err_t xplan_tasks(struct xplan *p, uint64_t cmin, uint64_t cmax,
 		if (small) {
 			if (!bf)
 				first = (uint32_t)i;
+			last = (uint32_t)i;
 			bf++;
 			bb += e->st.size;
 			continue;

@@ -267,6 +267,8 @@ static cpk_err_t fetch_ahead(struct xwalk *w, const char *src)
 			continue;	/* over its share: left for later */
 		c->ndirs++;
 		c->nnames += out[i].n;
+		if (w->listed)
+			w->listed(w->listed_arg, &out[i]);
 		err = lcache_add(c, paths[i], &out[i]);
 		paths[i] = NULL;
 	}

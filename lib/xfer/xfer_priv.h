@@ -172,10 +172,19 @@ struct xent {
 enum { TASK_CHUNK, TASK_BATCH };
 struct xtask {
 	int kind;
-	uint32_t file;		/* CHUNK: the file; BATCH: first file */
-	uint32_t chunk;		/* CHUNK: its index; BATCH: count of files */
+	uint32_t file;		/* CHUNK: the file; BATCH: first entry */
+	uint32_t chunk;		/* CHUNK: its index; BATCH: count of entries,
+				 * of which only the small files are its work
+				 * (xplan_batched()): a batch runs on across
+				 * the directories between its files */
 	unsigned tries;
 };
+
+/* Whether entry E is a small file, copied whole in a batch. */
+static inline int xplan_batched(const struct xent *e)
+{
+	return e->st.type == XT_FILE && !e->chunk;
+}
 
 /* Strings of a plan live in blocks: a tree of a million files costs a
  * malloc header and slack per name otherwise. */
@@ -286,9 +295,12 @@ CPK_INTERNAL unsigned xplan_conns_for_work(uint64_t bytes, uint64_t files,
 CPK_INTERNAL uint64_t xplan_chunk_size(uint64_t size, uint64_t cmin,
 				       uint64_t cmax, unsigned parts);
 /* Sets chunk/nchunks/left/tmp of each file and builds the tasks: one per
- * chunk of big files, and batches of consecutive small files of at most
- * BATCH_FILES files and BATCH_BYTES bytes, fewer if that spreads the small
- * files over CONNS connections. */
+ * chunk of big files, and batches of small files of at most BATCH_FILES
+ * files and BATCH_BYTES bytes, fewer if that spreads the small files over
+ * CONNS connections.  A batch spans the entries from its first small file
+ * to its last: directories, links and the like between them do not end
+ * it (a tree of 200 directories of 100 files made 200 batches of 100,
+ * each ending with its pipeline drained), big files do. */
 CPK_INTERNAL cpk_err_t xplan_tasks(struct xplan *p, uint64_t cmin,
 				   uint64_t cmax, unsigned conns);
 /* Room for this many batches split off the queue per segment (t[nt..),
@@ -327,6 +339,10 @@ struct xwalk {
 	struct xlcache *c;	/* remote listings fetched ahead */
 	size_t whole;		/* directories of more entries are read in
 				 * pieces of XWALK_PIECE */
+	/* called with each remote listing fetched, before the walk adds its
+	 * entries (the engine connects ahead as the work shows) */
+	void (*listed)(void *arg, const struct xlisting *l);
+	void *listed_arg;
 };
 #define XWALK_AHEAD 256
 #define XWALK_CACHED 16384

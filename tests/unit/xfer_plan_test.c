@@ -229,6 +229,60 @@ int main(void)
 	ok(strcmp(hex1, hex2) != 0, "digest changes with an mtime");
 	xplan_release(&p);
 
+	/* a tree: 10 directories of 30 small files, a big file in the 6th.
+	 * Batches run on across the directories (each directory its own
+	 * batch drained the pipeline 200 times for the 20,000-file tree)
+	 * and end at the big file. */
+	memset(&p, 0, sizeof(p));
+	{
+		struct xstat dst_ = { XT_DIR, 0, 0755, 1, 2 };
+		size_t files = 0, spans_dir = 0, d, f;
+
+		for (d = 0; d < 10; d++) {
+			char n[32];
+
+			snprintf(n, sizeof(n), "d%zu", d);
+			xplan_add(&p, strdup(n), strdup(n), strdup(n), &dst_, NULL);
+			for (f = 0; f < 30; f++) {
+				snprintf(n, sizeof(n), "d%zu/f%02zu", d, f);
+				add_file(&p, n, 100);
+			}
+			if (d == 5)
+				add_file(&p, "d5/big", 4 * MiB);
+		}
+		memcpy(p.token, "5555aaaa5555aaaa", XPLAN_TOKEN_LEN + 1);
+		ok(xplan_tasks(&p, 1 * MiB, 1 * MiB, 2) == CPK_OK, "tree planned");
+		batches = 0;
+		for (i = 0; i < p.nt; i++) {
+			size_t k, in = 0;
+
+			if (p.t[i].kind != TASK_BATCH)
+				continue;
+			batches++;
+			ok(xplan_batched(&p.e[p.t[i].file]) &&
+			   xplan_batched(&p.e[p.t[i].file + p.t[i].chunk - 1]),
+			   "batch %zu begins and ends with a small file", batches);
+			for (k = 0; k < p.t[i].chunk; k++) {
+				const struct xent *e = &p.e[p.t[i].file + k];
+
+				ok(e->st.type == XT_DIR || xplan_batched(e),
+				   "batch %zu entry %zu: a small file or a "
+				   "directory", batches, k);
+				in += xplan_batched(e);
+				spans_dir += e->st.type == XT_DIR;
+			}
+			files += in;
+			ok(in <= 150, "batch %zu: %zu files, at most half", batches,
+			   in);
+		}
+		is_int((long long)files, 300, "the batches hold every small file "
+		       "once");
+		ok(spans_dir > 0, "batches span directories");
+		is_int((long long)batches, 3, "150 + 30 files before the big "
+		       "file, 120 after (not a batch per directory)");
+	}
+	xplan_release(&p);
+
 	/* SHA-256 of "abc" */
 	{
 		struct xsha256 c;
