@@ -124,7 +124,7 @@ is "$(run "${COPY[@]}" -n 8 -vv "$L/f$((3 * M + 5))" "$H:$R/pre1")" 0 "the same 
 is "$(( $(grep -c "Accepted publickey" "$SSHD_LOG") - logins0 ))" 1 "  the server saw 1 login"
 
 # --- few descriptors: each file in flight holds one, and 32 channels
-# of up to 128 files each would need 4,096; the copy takes its share of
+# of 32 files each (256 far away) would need 1,024 (8,192); the copy takes its share of
 # the limit instead (EMFILE before) ---
 mkdir -p "$R/fewfd"
 is "$(ulimit -n 120; run "${COPY[@]}" -r -n 4 --channels 8 --json "$S" "$H:$R/fewfd")" 0 \
